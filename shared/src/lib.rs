@@ -1,0 +1,15 @@
+//! Code every imgpipe role shares: the wire protocol, the filter chain and its
+//! image I/O, endpoint defaults, input discovery, socket set-up, the batch
+//! report and cooperative shutdown.
+#![warn(missing_docs)]
+
+pub mod discover;
+pub mod endpoints;
+pub mod imageio;
+pub mod log;
+pub mod net;
+pub mod ops;
+pub mod pipeline;
+pub mod protocol;
+pub mod report;
+pub mod shutdown;

@@ -1,0 +1,122 @@
+//! ZeroMQ socket set-up shared by the roles, with every option chosen on
+//! purpose.
+
+use crate::protocol::{self, Packet, ProtocolError};
+
+/// How long a closing socket may keep trying to deliver queued messages.
+/// Never infinite (rust-zmq's context termination would block forever on an
+/// unreachable peer), long enough to flush a final result or sentinel.
+pub const LINGER_MS: i32 = 2_000;
+/// Largest message accepted on any socket: a bound on what a hostile or
+/// broken peer can make a role allocate (inline images included).
+pub const MAX_MESSAGE_BYTES: i64 = 512 << 20;
+/// Poll interval of every role's loop: how quickly a role notices a
+/// shutdown request.
+pub const POLL_MS: i64 = 100;
+
+/// Creates a socket of `kind` with LINGER and MAXMSGSIZE set.
+///
+/// # Errors
+/// When libzmq refuses the socket or an option.
+pub fn socket(ctx: &zmq::Context, kind: zmq::SocketType) -> zmq::Result<zmq::Socket> {
+    let socket = ctx.socket(kind)?;
+    socket.set_linger(LINGER_MS)?;
+    socket.set_maxmsgsize(MAX_MESSAGE_BYTES)?;
+    // Reconnect quickly after a peer restarts, backing off to 2 s.
+    socket.set_reconnect_ivl(100)?;
+    socket.set_reconnect_ivl_max(2_000)?;
+    Ok(socket)
+}
+
+/// Binds `socket` and returns the endpoint actually bound (port resolved).
+///
+/// # Errors
+/// With the endpoint named, when the bind fails.
+pub fn bind(socket: &zmq::Socket, endpoint: &str) -> anyhow::Result<String> {
+    socket
+        .bind(endpoint)
+        .map_err(|e| anyhow::anyhow!("binding {endpoint}: {e}"))?;
+    match socket.get_last_endpoint() {
+        Ok(Ok(bound)) => Ok(bound),
+        _ => Ok(endpoint.to_string()),
+    }
+}
+
+/// Connects `socket`, naming the endpoint on failure.
+///
+/// # Errors
+/// When the endpoint is malformed.
+pub fn connect(socket: &zmq::Socket, endpoint: &str) -> anyhow::Result<()> {
+    socket
+        .connect(endpoint)
+        .map_err(|e| anyhow::anyhow!("connecting to {endpoint}: {e}"))
+}
+
+/// Sends a packet.
+///
+/// # Errors
+/// When libzmq cannot queue it.
+pub fn send(socket: &zmq::Socket, packet: &Packet) -> zmq::Result<()> {
+    socket.send_multipart(protocol::encode(packet), 0)
+}
+
+/// Sends a packet to one peer of a ROUTER socket.
+///
+/// # Errors
+/// When libzmq cannot queue it.
+pub fn send_to(socket: &zmq::Socket, identity: &[u8], packet: &Packet) -> zmq::Result<()> {
+    let mut frames = vec![identity.to_vec()];
+    frames.extend(protocol::encode(packet));
+    socket.send_multipart(frames, 0)
+}
+
+/// A message received on a ROUTER socket: the sender's identity and what it
+/// said (or why it could not be decoded).
+pub type RoutedPacket = (Vec<u8>, Result<Packet, ProtocolError>);
+
+/// Receives one message without blocking; `None` when nothing is queued.
+///
+/// # Errors
+/// When the socket itself fails.
+pub fn try_recv(socket: &zmq::Socket) -> zmq::Result<Option<Result<Packet, ProtocolError>>> {
+    match socket.recv_multipart(zmq::DONTWAIT) {
+        Ok(frames) => Ok(Some(protocol::decode(frames))),
+        Err(zmq::Error::EAGAIN) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Receives one message on a ROUTER socket without blocking.
+///
+/// # Errors
+/// When the socket itself fails.
+pub fn try_recv_routed(socket: &zmq::Socket) -> zmq::Result<Option<RoutedPacket>> {
+    match socket.recv_multipart(zmq::DONTWAIT) {
+        Ok(mut frames) => {
+            if frames.is_empty() {
+                return Ok(None);
+            }
+            let identity = frames.remove(0);
+            Ok(Some((identity, protocol::decode(frames))))
+        }
+        Err(zmq::Error::EAGAIN) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Waits until one of `sockets` is readable or [`POLL_MS`] passes; returns
+/// which are readable.
+///
+/// # Errors
+/// When polling fails (other than by a signal, which counts as "none").
+pub fn poll_readable(sockets: &[&zmq::Socket], timeout_ms: i64) -> zmq::Result<Vec<bool>> {
+    let mut items: Vec<_> = sockets
+        .iter()
+        .map(|s| s.as_poll_item(zmq::POLLIN))
+        .collect();
+    match zmq::poll(&mut items, timeout_ms) {
+        Ok(_) => Ok(items.iter().map(zmq::PollItem::is_readable).collect()),
+        Err(zmq::Error::EINTR) => Ok(vec![false; sockets.len()]),
+        Err(e) => Err(e),
+    }
+}

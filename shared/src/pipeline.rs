@@ -1,0 +1,262 @@
+//! Processing one task end to end: read, decode (with the chain's hints),
+//! filter, encode and write the output atomically.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use crate::discover::safe_join;
+use crate::imageio::{self, DecodeHints, OutputFormat, ShrinkTarget};
+use crate::ops::{resize_plan, Chain, Op, ResizeMode};
+use crate::protocol::{Outcome, Source, Task};
+
+/// What the decoder may skip for this chain: straight-to-gray when the chain
+/// converts to gray before anything colour-dependent, and shrink-on-load when
+/// it starts by shrinking.
+#[must_use]
+pub fn decode_hints(chain: &Chain) -> DecodeHints {
+    let ops = &chain.0;
+    let gray = ops
+        .iter()
+        .position(|op| matches!(op, Op::Grayscale | Op::Edges))
+        .is_some_and(|i| ops[..i].iter().all(Op::commutes_with_grayscale));
+    let shrink_to = ops
+        .iter()
+        .find(|op| **op != Op::Grayscale)
+        .and_then(|op| match op {
+            Op::Resize {
+                width,
+                height,
+                mode,
+                upscale,
+            } => Some(ShrinkTarget {
+                bbox: (*width, *height),
+                mode: *mode,
+                upscale: *upscale,
+            }),
+            _ => None,
+        });
+    DecodeHints { gray, shrink_to }
+}
+
+/// The chain to run on an image decoded at less than its original size: the
+/// leading resize becomes an exact resize to the size the original would
+/// have given, so shrink-on-load never changes output dimensions.
+fn chain_after_shrink(chain: &Chain, original: (u32, u32)) -> Chain {
+    let mut ops = chain.0.clone();
+    if let Some(op) = ops.iter_mut().find(|op| **op != Op::Grayscale) {
+        if let Op::Resize {
+            width,
+            height,
+            mode,
+            upscale,
+        } = *op
+        {
+            let out = resize_plan(original, (width, height), mode, upscale).output;
+            let mode = if mode == ResizeMode::Fill {
+                ResizeMode::Fill
+            } else {
+                ResizeMode::Exact
+            };
+            *op = Op::Resize {
+                width: out.0,
+                height: out.1,
+                mode,
+                upscale: true,
+            };
+        }
+    }
+    Chain(ops)
+}
+
+/// Where the output of `rel_path` goes: same relative path under
+/// `output_root`, extension changed when the format changes.
+///
+/// # Errors
+/// When `rel_path` would escape the root.
+pub fn output_path(
+    output_root: &Path,
+    rel_path: &str,
+    format: Option<OutputFormat>,
+) -> Result<PathBuf, String> {
+    let mut path = safe_join(output_root, rel_path)?;
+    if let Some(format) = format {
+        if OutputFormat::from_path(&path) != Some(format) {
+            path.set_extension(format.extension());
+        }
+    }
+    Ok(path)
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same folder and
+/// a rename, so no reader ever sees a half-written output.
+///
+/// # Errors
+/// With the path named.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    let dir = path.parent().ok_or("output path has no folder")?;
+    std::fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.{}.imgpipe-tmp", std::process::id()));
+    let result = std::fs::write(&tmp, bytes)
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .map_err(|e| format!("writing {}: {e}", path.display()));
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// An encoded output and the sizes involved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transformed {
+    /// Encoded output file.
+    pub encoded: Vec<u8>,
+    /// Input size after orientation.
+    pub input_size: (u32, u32),
+    /// Output size.
+    pub output_size: (u32, u32),
+}
+
+/// Processes an image held in memory: decode, filter, encode.
+///
+/// # Errors
+/// A message naming the failing stage.
+pub fn transform(bytes: &[u8], rel_path: &str, task: &Task) -> Result<Transformed, String> {
+    let decoded = imageio::decode(bytes, decode_hints(&task.chain), &task.output)?;
+    let chain = if (decoded.image.width(), decoded.image.height()) == decoded.original_size {
+        task.chain.clone()
+    } else {
+        chain_after_shrink(&task.chain, decoded.original_size)
+    };
+    let image = chain.apply(decoded.image).map_err(|e| e.to_string())?;
+    let format = task
+        .output
+        .format
+        .or_else(|| OutputFormat::from_path(Path::new(rel_path)))
+        .unwrap_or(OutputFormat::Png);
+    let output_size = (image.width(), image.height());
+    let encoded = imageio::encode(&image, format, task.output.quality)?;
+    Ok(Transformed {
+        encoded,
+        input_size: decoded.original_size,
+        output_size,
+    })
+}
+
+/// Roots a worker uses for a task, overriding the ventilator's view when the
+/// shared folder is mounted elsewhere on the worker's host.
+#[derive(Debug, Clone, Default)]
+pub struct RootOverrides {
+    /// Replaces the task's input root.
+    pub input: Option<PathBuf>,
+    /// Replaces the task's output root.
+    pub output: Option<PathBuf>,
+}
+
+/// Runs a task whose source is a shared folder: reads the input, transforms
+/// it and writes the output. Returns the outcome and the time it took.
+#[must_use]
+pub fn run_task(task: &Task, payload: Option<&[u8]>, roots: &RootOverrides) -> (Outcome, u64) {
+    let started = Instant::now();
+    let outcome = match try_run_task(task, payload, roots) {
+        Ok(outcome) => outcome,
+        Err(error) => Outcome::Failed { error },
+    };
+    (outcome, started.elapsed().as_micros() as u64)
+}
+
+fn try_run_task(
+    task: &Task,
+    payload: Option<&[u8]>,
+    roots: &RootOverrides,
+) -> Result<Outcome, String> {
+    let input_root = roots
+        .input
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(&task.input_root));
+    let output_root = roots
+        .output
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(&task.output_root));
+    let read;
+    let bytes = match (&task.source, payload) {
+        (Source::Inline, Some(bytes)) => bytes,
+        (Source::Inline, None) => return Err("inline task arrived without its image bytes".into()),
+        (Source::Path, _) => {
+            let path = safe_join(&input_root, &task.rel_path)?;
+            read = std::fs::read(&path).map_err(|e| format!("reading {}: {e}", path.display()))?;
+            &read[..]
+        }
+    };
+    let done = transform(bytes, &task.rel_path, task)?;
+    let out = output_path(&output_root, &task.rel_path, task.output.format)?;
+    write_atomically(&out, &done.encoded)?;
+    Ok(Outcome::Written {
+        input_size: done.input_size,
+        output_size: done.output_size,
+        output_bytes: done.encoded.len() as u64,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hints(text: &str) -> DecodeHints {
+        decode_hints(&Chain::parse(text).expect("valid chain"))
+    }
+
+    #[test]
+    fn gray_decode_only_when_nothing_colour_dependent_comes_first() {
+        assert!(hints("resize:800,grayscale,blur:1.5").gray);
+        assert!(hints("grayscale,blur:3").gray);
+        assert!(hints("edges").gray);
+        assert!(!hints("sepia,grayscale").gray);
+        assert!(!hints("resize:800,blur:2").gray);
+        assert!(!hints("brightness:10,grayscale").gray);
+    }
+
+    #[test]
+    fn shrink_on_load_only_for_a_leading_resize() {
+        assert!(hints("resize:800,grayscale").shrink_to.is_some());
+        assert!(hints("grayscale,resize:800").shrink_to.is_some());
+        assert!(hints("blur:1,resize:800").shrink_to.is_none());
+        assert!(hints("crop:0:0:10:10").shrink_to.is_none());
+    }
+
+    #[test]
+    fn output_path_mirrors_the_tree_and_changes_extension() {
+        let root = Path::new("/o");
+        assert_eq!(
+            output_path(root, "a/b.JPG", None),
+            Ok(PathBuf::from("/o/a/b.JPG"))
+        );
+        assert_eq!(
+            output_path(root, "a/b.JPG", Some(OutputFormat::Jpeg)),
+            Ok(PathBuf::from("/o/a/b.JPG"))
+        );
+        assert_eq!(
+            output_path(root, "a/b.jpg", Some(OutputFormat::Png)),
+            Ok(PathBuf::from("/o/a/b.png"))
+        );
+        assert!(output_path(root, "../b.jpg", None).is_err());
+    }
+
+    #[test]
+    fn shrink_on_load_keeps_output_size() {
+        let chain = Chain::parse("resize:800,grayscale").expect("valid chain");
+        let after = chain_after_shrink(&chain, (1921, 1281));
+        assert_eq!(
+            after.0[0],
+            Op::Resize {
+                width: 800,
+                height: 533,
+                mode: ResizeMode::Exact,
+                upscale: true
+            }
+        );
+    }
+}

@@ -1,0 +1,478 @@
+//! The wire protocol: typed messages, and the one `encode`/`decode` pair that
+//! turns them into ZeroMQ frames and back.
+//!
+//! A message is one *header* frame, optionally followed by one raw *payload*
+//! frame (image bytes when a task or result carries them inline):
+//!
+//! ```text
+//! header  = "IMGP" | version: u16 little-endian | bincode(Message)
+//! payload = raw bytes (only when the message says so)
+//! ```
+//!
+//! The shutdown sentinel, [`Message::Stop`], is a single *empty* frame.
+//! Headers are decoded with a size limit, so a hostile peer cannot make a
+//! role allocate more than [`MAX_HEADER_BYTES`]. bincode is used only here:
+//! swapping it means changing [`encode`] and [`decode`] alone.
+
+use serde::{Deserialize, Serialize};
+
+use crate::imageio::OutputOptions;
+use crate::ops::Chain;
+
+/// First bytes of every header frame.
+pub const MAGIC: [u8; 4] = *b"IMGP";
+/// Protocol version spoken by this build; other versions are rejected.
+pub const VERSION: u16 = 1;
+/// Largest header frame accepted (the payload frame is bounded by sockets'
+/// `MAXMSGSIZE` instead).
+pub const MAX_HEADER_BYTES: usize = 1 << 20;
+
+/// Every message any role sends.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Message {
+    /// worker → ventilator: "send me up to `credit` more tasks".
+    Ready {
+        /// Human-readable worker id (host-pid by default).
+        worker: String,
+        /// Number of additional tasks the worker can take.
+        credit: u32,
+    },
+    /// ventilator → worker: one image to process.
+    Task(Task),
+    /// ventilator → worker: no more work, exit. Encoded as one empty frame.
+    Stop,
+    /// worker → sink: the outcome of one task.
+    Result(TaskResult),
+    /// sink → ventilator: "I am collecting; describe the batch".
+    SinkReady,
+    /// ventilator → sink: the batch about to be dispatched.
+    BatchStart(BatchStart),
+    /// sink → ventilator: results for these task ids have arrived.
+    Ack {
+        /// Batch the ids belong to.
+        batch: u64,
+        /// Acknowledged task ids.
+        task_ids: Vec<u64>,
+    },
+    /// ventilator → sink: every task is acknowledged and workers were stopped.
+    BatchEnd {
+        /// Batch that ended.
+        batch: u64,
+    },
+}
+
+/// Where a worker finds a task's image.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Source {
+    /// The image is at `input_root/rel_path` on a folder the worker shares.
+    Path,
+    /// The image bytes travel in the payload frame.
+    Inline,
+}
+
+/// One image to process.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Task {
+    /// Batch this task belongs to.
+    pub batch: u64,
+    /// Task id, unique within the batch.
+    pub id: u64,
+    /// Path of the image relative to the input root, `/`-separated.
+    pub rel_path: String,
+    /// Where the image bytes are.
+    pub source: Source,
+    /// Input root as the ventilator sees it (used with [`Source::Path`]).
+    pub input_root: String,
+    /// Output root as the ventilator sees it; the output goes to
+    /// `output_root/rel_path` (extension changed if the format is).
+    pub output_root: String,
+    /// Filters to apply, in order.
+    pub chain: Chain,
+    /// Output format and encoder settings.
+    pub output: OutputOptions,
+}
+
+/// What happened to one task.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Outcome {
+    /// The output was written.
+    Written {
+        /// Input dimensions (after orientation), for megapixel figures.
+        input_size: (u32, u32),
+        /// Output dimensions.
+        output_size: (u32, u32),
+        /// Bytes written.
+        output_bytes: u64,
+    },
+    /// The image failed; `error` says why.
+    Failed {
+        /// Human-readable reason, naming the failing stage.
+        error: String,
+    },
+}
+
+/// A worker's report on one task.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskResult {
+    /// Batch of the task.
+    pub batch: u64,
+    /// Task id.
+    pub task_id: u64,
+    /// Relative path of the input image.
+    pub rel_path: String,
+    /// Worker that processed it.
+    pub worker: String,
+    /// Success or failure.
+    pub outcome: Outcome,
+    /// Time the worker spent on it (read, decode, filter, encode, write), µs.
+    pub busy_us: u64,
+}
+
+/// A file the ventilator found but could not turn into a task.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rejected {
+    /// Path relative to the input root (lossy if not UTF-8).
+    pub path: String,
+    /// Why it was not dispatched.
+    pub error: String,
+}
+
+/// The batch the ventilator is about to dispatch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BatchStart {
+    /// Batch id; results of other batches are ignored.
+    pub batch: u64,
+    /// Number of tasks that will be dispatched.
+    pub total: u64,
+    /// Files found but not dispatched (unreadable entries, bad names).
+    pub rejected: Vec<Rejected>,
+    /// The chain, as text, for reports.
+    pub ops: String,
+    /// Input root, for reports.
+    pub input_root: String,
+    /// Output root, for reports.
+    pub output_root: String,
+}
+
+/// Why a message could not be decoded.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ProtocolError {
+    /// No frames at all.
+    #[error("message has no frames")]
+    NoFrames,
+    /// More frames than any message uses.
+    #[error("message has {0} frames, at most 2 expected")]
+    TooManyFrames(usize),
+    /// Header shorter than magic + version.
+    #[error("header of {0} bytes is too short")]
+    Truncated(usize),
+    /// Not an imgpipe message.
+    #[error("not an imgpipe message (bad magic)")]
+    BadMagic,
+    /// Another protocol version.
+    #[error("protocol version {got} is not supported (this build speaks {VERSION})")]
+    Version {
+        /// Version found in the header.
+        got: u16,
+    },
+    /// Header over [`MAX_HEADER_BYTES`].
+    #[error("header of {0} bytes exceeds the {MAX_HEADER_BYTES}-byte limit")]
+    TooLarge(usize),
+    /// bincode rejected the body.
+    #[error("malformed message body: {0}")]
+    Body(String),
+    /// Trailing bytes after the body.
+    #[error("{0} trailing bytes after the message body")]
+    Trailing(usize),
+    /// A payload frame where the message takes none, or none where it needs one.
+    #[error("payload frame {0}")]
+    Payload(&'static str),
+}
+
+/// A decoded message and its payload frame, if any.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Packet {
+    /// The typed message.
+    pub message: Message,
+    /// Raw bytes that travelled after the header (inline images).
+    pub payload: Option<Vec<u8>>,
+}
+
+impl Packet {
+    /// A message without payload.
+    #[must_use]
+    pub fn new(message: Message) -> Self {
+        Self {
+            message,
+            payload: None,
+        }
+    }
+}
+
+impl From<Message> for Packet {
+    fn from(message: Message) -> Self {
+        Self::new(message)
+    }
+}
+
+fn bincode_config() -> impl bincode::config::Config {
+    bincode::config::standard().with_limit::<MAX_HEADER_BYTES>()
+}
+
+/// Encodes a packet into the frames to send.
+#[must_use]
+pub fn encode(packet: &Packet) -> Vec<Vec<u8>> {
+    if packet.message == Message::Stop {
+        return vec![Vec::new()];
+    }
+    let mut header = Vec::with_capacity(128);
+    header.extend_from_slice(&MAGIC);
+    header.extend_from_slice(&VERSION.to_le_bytes());
+    // Encoding into a Vec cannot fail for these plain types.
+    let body = bincode::serde::encode_to_vec(&packet.message, bincode::config::standard())
+        .unwrap_or_default();
+    header.extend_from_slice(&body);
+    let mut frames = vec![header];
+    if let Some(payload) = &packet.payload {
+        frames.push(payload.clone());
+    }
+    frames
+}
+
+/// Decodes received frames (without any ROUTER identity frame).
+///
+/// # Errors
+/// Any [`ProtocolError`]: the caller logs and counts it and carries on.
+pub fn decode(frames: Vec<Vec<u8>>) -> Result<Packet, ProtocolError> {
+    let mut frames = frames.into_iter();
+    let header = frames.next().ok_or(ProtocolError::NoFrames)?;
+    let payload = frames.next();
+    let extra = frames.count();
+    if extra > 0 {
+        return Err(ProtocolError::TooManyFrames(extra + 2));
+    }
+    if header.is_empty() {
+        return match payload {
+            None => Ok(Packet::new(Message::Stop)),
+            Some(_) => Err(ProtocolError::Payload("after the stop sentinel")),
+        };
+    }
+    if header.len() < MAGIC.len() + 2 {
+        return Err(ProtocolError::Truncated(header.len()));
+    }
+    if header[..4] != MAGIC {
+        return Err(ProtocolError::BadMagic);
+    }
+    let version = u16::from_le_bytes([header[4], header[5]]);
+    if version != VERSION {
+        return Err(ProtocolError::Version { got: version });
+    }
+    let body = &header[6..];
+    if body.len() > MAX_HEADER_BYTES {
+        return Err(ProtocolError::TooLarge(header.len()));
+    }
+    let (message, used): (Message, usize) =
+        bincode::serde::decode_from_slice(body, bincode_config())
+            .map_err(|e| ProtocolError::Body(e.to_string()))?;
+    if used != body.len() {
+        return Err(ProtocolError::Trailing(body.len() - used));
+    }
+    if message == Message::Stop {
+        return Err(ProtocolError::Body(
+            "stop must be sent as an empty frame".into(),
+        ));
+    }
+    let takes_payload = matches!(
+        &message,
+        Message::Task(Task {
+            source: Source::Inline,
+            ..
+        }) | Message::Result(_)
+    );
+    match (&payload, takes_payload) {
+        (Some(_), false) => Err(ProtocolError::Payload("where the message takes none")),
+        (None, true) if matches!(message, Message::Task(_)) => {
+            Err(ProtocolError::Payload("missing for an inline task"))
+        }
+        _ => Ok(Packet { message, payload }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::Chain;
+
+    fn task(source: Source) -> Task {
+        Task {
+            batch: 7,
+            id: 42,
+            rel_path: "a/b.jpg".into(),
+            source,
+            input_root: "/in".into(),
+            output_root: "/out".into(),
+            chain: Chain::parse("resize:800,grayscale,blur:1.5").expect("valid chain"),
+            output: OutputOptions::default(),
+        }
+    }
+
+    fn roundtrip(packet: Packet) {
+        let frames = encode(&packet);
+        assert_eq!(decode(frames), Ok(packet));
+    }
+
+    #[test]
+    fn every_message_round_trips() {
+        roundtrip(
+            Message::Ready {
+                worker: "w1".into(),
+                credit: 2,
+            }
+            .into(),
+        );
+        roundtrip(Message::Task(task(Source::Path)).into());
+        roundtrip(Packet {
+            message: Message::Task(task(Source::Inline)),
+            payload: Some(vec![1, 2, 3]),
+        });
+        roundtrip(Message::Stop.into());
+        roundtrip(
+            Message::Result(TaskResult {
+                batch: 7,
+                task_id: 42,
+                rel_path: "a/b.jpg".into(),
+                worker: "w1".into(),
+                outcome: Outcome::Written {
+                    input_size: (1920, 1280),
+                    output_size: (800, 533),
+                    output_bytes: 1234,
+                },
+                busy_us: 9000,
+            })
+            .into(),
+        );
+        roundtrip(
+            Message::Result(TaskResult {
+                batch: 7,
+                task_id: 43,
+                rel_path: "bad.jpg".into(),
+                worker: "w1".into(),
+                outcome: Outcome::Failed {
+                    error: "decoding: truncated".into(),
+                },
+                busy_us: 10,
+            })
+            .into(),
+        );
+        roundtrip(Message::SinkReady.into());
+        roundtrip(
+            Message::BatchStart(BatchStart {
+                batch: 7,
+                total: 3,
+                rejected: vec![Rejected {
+                    path: "x".into(),
+                    error: "denied".into(),
+                }],
+                ops: "grayscale".into(),
+                input_root: "/in".into(),
+                output_root: "/out".into(),
+            })
+            .into(),
+        );
+        roundtrip(
+            Message::Ack {
+                batch: 7,
+                task_ids: vec![1, 2, 3],
+            }
+            .into(),
+        );
+        roundtrip(Message::BatchEnd { batch: 7 }.into());
+    }
+
+    /// The wire format is a decision: this pins its exact bytes.
+    #[test]
+    fn wire_bytes_are_stable() {
+        let frames = encode(
+            &Message::Ready {
+                worker: "w".into(),
+                credit: 2,
+            }
+            .into(),
+        );
+        // magic, version 1 LE, variant 0, string len 1, "w", credit 2 (varints)
+        assert_eq!(frames, vec![b"IMGP\x01\x00\x00\x01w\x02".to_vec()]);
+        assert_eq!(encode(&Message::Stop.into()), vec![Vec::<u8>::new()]);
+        assert_eq!(
+            encode(&Message::BatchEnd { batch: 300 }.into()),
+            vec![b"IMGP\x01\x00\x07\xfb\x2c\x01".to_vec()]
+        );
+    }
+
+    #[test]
+    fn garbage_is_rejected_not_panicked_on() {
+        assert_eq!(decode(vec![]), Err(ProtocolError::NoFrames));
+        assert_eq!(
+            decode(vec![b"IMG".to_vec()]),
+            Err(ProtocolError::Truncated(3))
+        );
+        assert_eq!(
+            decode(vec![b"HTTP/1.1 200".to_vec()]),
+            Err(ProtocolError::BadMagic)
+        );
+        assert_eq!(
+            decode(vec![b"IMGP\x02\x00\x00".to_vec()]),
+            Err(ProtocolError::Version { got: 2 })
+        );
+        assert!(matches!(
+            decode(vec![b"IMGP\x01\x00\xff\xff\xff".to_vec()]),
+            Err(ProtocolError::Body(_))
+        ));
+        assert_eq!(
+            decode(vec![b"".to_vec(), b"x".to_vec()]),
+            Err(ProtocolError::Payload("after the stop sentinel"))
+        );
+        assert_eq!(
+            decode(vec![vec![1], vec![2], vec![3]]),
+            Err(ProtocolError::TooManyFrames(3))
+        );
+        let mut frames = encode(&Message::SinkReady.into());
+        frames[0].push(0);
+        assert_eq!(decode(frames), Err(ProtocolError::Trailing(1)));
+    }
+
+    #[test]
+    fn truncated_frames_are_rejected() {
+        let frames = encode(&Message::Task(task(Source::Path)).into());
+        for cut in 0..frames[0].len() {
+            let header = frames[0][..cut].to_vec();
+            if cut == 0 {
+                continue; // an empty frame is the stop sentinel
+            }
+            assert!(decode(vec![header]).is_err(), "cut at {cut} decoded");
+        }
+    }
+
+    #[test]
+    fn oversized_length_prefix_does_not_allocate() {
+        // A string claiming 2^60 bytes: must fail on the limit, not try to allocate.
+        let mut header = b"IMGP\x01\x00\x00".to_vec();
+        header.push(0xff);
+        header.extend_from_slice(&(1u64 << 60).to_le_bytes());
+        assert!(matches!(decode(vec![header]), Err(ProtocolError::Body(_))));
+    }
+
+    #[test]
+    fn random_bytes_never_panic() {
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        for len in 0..2000 {
+            let mut bytes = b"IMGP\x01\x00".to_vec();
+            for _ in 0..(len % 97) {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                bytes.push(state as u8);
+            }
+            let _ = decode(vec![bytes]);
+        }
+    }
+}

@@ -1,0 +1,298 @@
+//! The batch report: what the sink prints at the end and writes as JSON with
+//! `--report`, computed from the results alone so its arithmetic is testable.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::protocol::{BatchStart, Outcome, TaskResult};
+
+/// One image that failed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Failure {
+    /// Path relative to the input folder.
+    pub path: String,
+    /// Why.
+    pub error: String,
+}
+
+/// What one worker did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkerLoad {
+    /// Worker id.
+    pub id: String,
+    /// Tasks it reported (succeeded or failed).
+    pub tasks: u64,
+    /// Seconds it spent processing.
+    pub busy_s: f64,
+    /// Share of the wall time it was not processing (0–1).
+    pub idle_share: f64,
+}
+
+/// Counters of messages that were not results of this batch.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageCounts {
+    /// Results received again for a task already counted.
+    pub duplicates: u64,
+    /// Messages that failed to decode or made no sense here.
+    pub rejected: u64,
+    /// Results of another batch.
+    pub stale: u64,
+}
+
+/// The whole batch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    /// Filter chain.
+    pub ops: String,
+    /// Input folder.
+    pub input: String,
+    /// Output folder.
+    pub output: String,
+    /// Images in the batch (dispatched tasks plus files rejected up front).
+    pub total: u64,
+    /// Images written.
+    pub succeeded: u64,
+    /// Images that failed, with reasons.
+    pub failed: Vec<Failure>,
+    /// Seconds from the batch start (first dispatch) to the last result.
+    /// Process start-up is excluded.
+    pub wall_s: f64,
+    /// Images (succeeded or failed) per second of wall time.
+    pub images_per_s: f64,
+    /// Input megapixels of written images per second of wall time.
+    pub megapixels_per_s: f64,
+    /// Per-worker load, by id.
+    pub workers: Vec<WorkerLoad>,
+    /// Sum of busy time over wall time: how many workers were busy on average.
+    pub effective_parallelism: f64,
+    /// Max over mean busy time across workers (1 = perfectly even).
+    pub load_imbalance: f64,
+    /// Messages that were not fresh results.
+    pub messages: MessageCounts,
+}
+
+fn ratio(a: f64, b: f64) -> f64 {
+    if b > 0.0 {
+        a / b
+    } else {
+        0.0
+    }
+}
+
+impl Report {
+    /// Computes the report of `batch` from its results (one per task).
+    #[must_use]
+    pub fn compute<'a>(
+        batch: &BatchStart,
+        results: impl IntoIterator<Item = &'a TaskResult>,
+        wall: Duration,
+        messages: MessageCounts,
+    ) -> Self {
+        let wall_s = wall.as_secs_f64();
+        let mut failed: Vec<Failure> = batch
+            .rejected
+            .iter()
+            .map(|r| Failure {
+                path: r.path.clone(),
+                error: r.error.clone(),
+            })
+            .collect();
+        let mut succeeded = 0;
+        let mut pixels = 0u64;
+        let mut done = 0u64;
+        let mut workers: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
+        for r in results {
+            done += 1;
+            let w = workers.entry(&r.worker).or_default();
+            w.0 += 1;
+            w.1 += r.busy_us;
+            match &r.outcome {
+                Outcome::Written { input_size, .. } => {
+                    succeeded += 1;
+                    pixels += u64::from(input_size.0) * u64::from(input_size.1);
+                }
+                Outcome::Failed { error } => {
+                    failed.push(Failure {
+                        path: r.rel_path.clone(),
+                        error: error.clone(),
+                    });
+                }
+            }
+        }
+        failed.sort_by(|a, b| a.path.cmp(&b.path));
+        let workers: Vec<WorkerLoad> = workers
+            .into_iter()
+            .map(|(id, (tasks, busy_us))| {
+                let busy_s = busy_us as f64 / 1e6;
+                WorkerLoad {
+                    id: id.to_string(),
+                    tasks,
+                    busy_s,
+                    idle_share: if wall_s > 0.0 {
+                        (1.0 - busy_s / wall_s).clamp(0.0, 1.0)
+                    } else {
+                        0.0
+                    },
+                }
+            })
+            .collect();
+        let busy_total: f64 = workers.iter().map(|w| w.busy_s).sum();
+        let busy_max = workers.iter().map(|w| w.busy_s).fold(0.0, f64::max);
+        let busy_mean = ratio(busy_total, workers.len() as f64);
+        Self {
+            ops: batch.ops.clone(),
+            input: batch.input_root.clone(),
+            output: batch.output_root.clone(),
+            total: batch.total + batch.rejected.len() as u64,
+            succeeded,
+            failed,
+            wall_s,
+            images_per_s: ratio(done as f64, wall_s),
+            megapixels_per_s: ratio(pixels as f64 / 1e6, wall_s),
+            workers,
+            effective_parallelism: ratio(busy_total, wall_s),
+            load_imbalance: ratio(busy_max, busy_mean),
+            messages,
+        }
+    }
+
+    /// Human summary, several lines.
+    #[must_use]
+    pub fn summary(&self) -> String {
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "imgpipe: {} of {} images written, {} failed in {:.2} s ({:.1} images/s, {:.1} MP/s)",
+            self.succeeded,
+            self.total,
+            self.failed.len(),
+            self.wall_s,
+            self.images_per_s,
+            self.megapixels_per_s
+        );
+        let _ = writeln!(
+            s,
+            "  ops: {}",
+            if self.ops.is_empty() {
+                "(none)"
+            } else {
+                &self.ops
+            }
+        );
+        let _ = writeln!(
+            s,
+            "  {} workers, effective parallelism {:.2}, load imbalance {:.2} (max/mean busy)",
+            self.workers.len(),
+            self.effective_parallelism,
+            self.load_imbalance
+        );
+        for w in &self.workers {
+            let _ = writeln!(
+                s,
+                "    {:<24} {:>6} tasks  busy {:>7.2} s  idle {:>3.0}%",
+                w.id,
+                w.tasks,
+                w.busy_s,
+                w.idle_share * 100.0
+            );
+        }
+        let m = &self.messages;
+        if m.duplicates + m.rejected + m.stale > 0 {
+            let _ = writeln!(
+                s,
+                "  messages ignored: {} duplicate results, {} malformed, {} from another batch",
+                m.duplicates, m.rejected, m.stale
+            );
+        }
+        for f in &self.failed {
+            let _ = writeln!(s, "  FAILED {}: {}", f.path, f.error);
+        }
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::Rejected;
+
+    fn result(worker: &str, ms: u64, ok: bool) -> TaskResult {
+        TaskResult {
+            batch: 1,
+            task_id: 0,
+            rel_path: format!("{worker}-{ms}.jpg"),
+            worker: worker.into(),
+            outcome: if ok {
+                Outcome::Written {
+                    input_size: (1000, 1000),
+                    output_size: (10, 10),
+                    output_bytes: 1,
+                }
+            } else {
+                Outcome::Failed {
+                    error: "bad".into(),
+                }
+            },
+            busy_us: ms * 1000,
+        }
+    }
+
+    #[test]
+    fn arithmetic_on_synthetic_timings() {
+        let batch = BatchStart {
+            batch: 1,
+            total: 4,
+            rejected: vec![Rejected {
+                path: "z.jpg".into(),
+                error: "denied".into(),
+            }],
+            ops: "grayscale".into(),
+            input_root: "/in".into(),
+            output_root: "/out".into(),
+        };
+        let results = [
+            result("a", 1000, true),
+            result("a", 1000, true),
+            result("a", 1000, false),
+            result("b", 1000, true),
+        ];
+        let r = Report::compute(
+            &batch,
+            &results,
+            Duration::from_secs(4),
+            MessageCounts::default(),
+        );
+        assert_eq!(r.total, 5);
+        assert_eq!(r.succeeded, 3);
+        assert_eq!(r.failed.len(), 2);
+        assert_eq!(r.failed[0].path, "a-1000.jpg");
+        assert_eq!(r.failed[1].path, "z.jpg");
+        assert!((r.images_per_s - 1.0).abs() < 1e-9);
+        assert!((r.megapixels_per_s - 0.75).abs() < 1e-9);
+        assert!((r.effective_parallelism - 1.0).abs() < 1e-9);
+        // busy 3 s and 1 s: mean 2, max 3
+        assert!((r.load_imbalance - 1.5).abs() < 1e-9);
+        assert_eq!(r.workers[0].tasks, 3);
+        assert!((r.workers[0].idle_share - 0.25).abs() < 1e-9);
+        assert!((r.workers[1].idle_share - 0.75).abs() < 1e-9);
+    }
+
+    #[test]
+    fn empty_batch_has_no_nan() {
+        let batch = BatchStart {
+            batch: 1,
+            total: 0,
+            rejected: vec![],
+            ops: String::new(),
+            input_root: String::new(),
+            output_root: String::new(),
+        };
+        let r = Report::compute(&batch, &[], Duration::ZERO, MessageCounts::default());
+        assert_eq!(r.images_per_s, 0.0);
+        assert_eq!(r.load_imbalance, 0.0);
+        assert!(serde_json::to_string(&r).is_ok());
+    }
+}
