@@ -1,0 +1,328 @@
+//! The sink: collects workers' results, acknowledges them to the ventilator,
+//! shows progress and reports the batch (human summary on stderr, JSON with
+//! `--report`).
+
+pub mod progress;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use clap::Args;
+use shared::endpoints;
+use shared::log;
+use shared::net;
+use shared::protocol::{BatchStart, Message, TaskResult};
+use shared::report::{MessageCounts, Report};
+use shared::shutdown::Shutdown;
+
+pub use progress::ProgressMode;
+
+const ROLE: &str = "sink";
+/// Acknowledgements are sent in batches at least this often.
+const ACK_INTERVAL: Duration = Duration::from_millis(50);
+/// `SinkReady` is repeated this often until the ventilator describes the batch.
+const HELLO_INTERVAL: Duration = Duration::from_secs(1);
+/// After the last result, how long to wait for the ventilator's `BatchEnd`.
+const BATCH_END_GRACE: Duration = Duration::from_secs(3);
+/// Results held while the batch is still unknown (a bound on memory).
+const MAX_EARLY_RESULTS: usize = 100_000;
+
+/// Command-line interface of the sink.
+#[derive(Debug, Clone, Args)]
+pub struct Cli {
+    /// Endpoint to bind the results socket to (workers push here).
+    #[arg(long, env = endpoints::ENV_RESULTS_BIND, default_value = endpoints::RESULTS_BIND)]
+    pub bind: String,
+    /// The ventilator's tasks endpoint (the sink learns the batch there).
+    #[arg(long, env = endpoints::ENV_TASKS_CONNECT, default_value = endpoints::TASKS_CONNECT)]
+    pub ventilator: String,
+    /// Write the JSON report here.
+    #[arg(long, env = "IMGPIPE_REPORT")]
+    pub report: Option<PathBuf>,
+    /// Progress display.
+    #[arg(long, env = "IMGPIPE_PROGRESS", value_enum, default_value_t = ProgressMode::Auto)]
+    pub progress: ProgressMode,
+}
+
+/// Everything the sink needs.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Bind endpoint of the results socket.
+    pub bind: String,
+    /// The ventilator's endpoint.
+    pub ventilator: String,
+    /// JSON report path.
+    pub report: Option<PathBuf>,
+    /// Progress display.
+    pub progress: ProgressMode,
+}
+
+impl From<Cli> for Config {
+    fn from(cli: Cli) -> Self {
+        Self {
+            bind: cli.bind,
+            ventilator: cli.ventilator,
+            report: cli.report,
+            progress: cli.progress,
+        }
+    }
+}
+
+/// The batch's end, as the sink saw it.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// The report (partial if interrupted).
+    pub report: Report,
+    /// True if a shutdown request cut the batch short.
+    pub interrupted: bool,
+}
+
+struct Collector {
+    batch: BatchStart,
+    results: HashMap<u64, TaskResult>,
+    counts: MessageCounts,
+    to_ack: Vec<u64>,
+    failed: u64,
+    started: Instant,
+    last_result: Instant,
+    progress: progress::Progress,
+}
+
+impl Collector {
+    fn accept(&mut self, result: TaskResult) {
+        if result.batch != self.batch.batch {
+            self.counts.stale += 1;
+            return;
+        }
+        if result.task_id >= self.batch.total {
+            self.counts.rejected += 1;
+            log!(
+                Warn,
+                ROLE,
+                "result for unknown task {} rejected",
+                result.task_id
+            );
+            return;
+        }
+        // Acknowledge duplicates too: the first ack may have been lost.
+        self.to_ack.push(result.task_id);
+        if self.results.contains_key(&result.task_id) {
+            self.counts.duplicates += 1;
+            return;
+        }
+        if let shared::protocol::Outcome::Failed { error } = &result.outcome {
+            self.failed += 1;
+            self.progress
+                .println(&format!("[sink] FAILED {}: {error}", result.rel_path));
+        }
+        self.last_result = Instant::now();
+        self.results.insert(result.task_id, result);
+        self.progress.advance(self.failed);
+    }
+
+    fn complete(&self) -> bool {
+        self.results.len() as u64 == self.batch.total
+    }
+
+    fn report(&self) -> Report {
+        let mut results: Vec<&TaskResult> = self.results.values().collect();
+        results.sort_by_key(|r| r.task_id);
+        let wall = self.last_result.saturating_duration_since(self.started);
+        Report::compute(&self.batch, results, wall, self.counts)
+    }
+}
+
+/// Collects one batch: binds, calls `on_bound` with the endpoint actually
+/// bound, learns the batch from the ventilator, collects every result, and
+/// returns the report once all are in (or on shutdown).
+///
+/// # Errors
+/// Setup errors (bind, report file).
+pub fn run(
+    config: &Config,
+    shutdown: &Shutdown,
+    on_bound: impl FnOnce(&str),
+) -> anyhow::Result<Outcome> {
+    let ctx = zmq::Context::new();
+    let results = net::socket(&ctx, zmq::PULL)?;
+    let endpoint = net::bind(&results, &config.bind)?;
+    let control = net::socket(&ctx, zmq::DEALER)?;
+    net::connect(&control, &config.ventilator)?;
+    on_bound(&endpoint);
+    log!(
+        Debug,
+        ROLE,
+        "results on {endpoint}; batch from {}",
+        config.ventilator
+    );
+
+    let mut counts = MessageCounts::default();
+    let mut early: Vec<TaskResult> = Vec::new();
+    let mut last_hello: Option<Instant> = None;
+    let mut collector: Option<Collector> = None;
+    let mut last_ack = Instant::now();
+    let mut completed_at: Option<Instant> = None;
+    let interrupted = loop {
+        if shutdown.requested() {
+            break true;
+        }
+        if collector.is_none() && last_hello.is_none_or(|t| t.elapsed() >= HELLO_INTERVAL) {
+            net::send(&control, &Message::SinkReady.into())?;
+            last_hello = Some(Instant::now());
+        }
+        net::poll_readable(&[&results, &control], net::POLL_MS / 2)?;
+        let mut batch_ended = false;
+        while let Some(packet) = net::try_recv(&control)? {
+            match packet.map(|p| p.message) {
+                Ok(Message::BatchStart(start)) => match &collector {
+                    None => {
+                        log!(
+                            Debug,
+                            ROLE,
+                            "batch {} of {} tasks",
+                            start.batch,
+                            start.total
+                        );
+                        let mut c = Collector {
+                            progress: progress::Progress::start(config.progress, start.total),
+                            batch: start,
+                            results: HashMap::new(),
+                            counts,
+                            to_ack: Vec::new(),
+                            failed: 0,
+                            started: Instant::now(),
+                            last_result: Instant::now(),
+                        };
+                        for r in early.drain(..) {
+                            c.accept(r);
+                        }
+                        collector = Some(c);
+                    }
+                    Some(c) if c.batch.batch == start.batch => {}
+                    Some(_) => log!(Warn, ROLE, "ignoring a second batch while one is running"),
+                },
+                Ok(Message::BatchEnd { batch }) => {
+                    batch_ended = collector.as_ref().is_some_and(|c| c.batch.batch == batch);
+                }
+                Ok(other) => {
+                    counts.rejected += 1;
+                    log!(Debug, ROLE, "ignored unexpected message {other:?}");
+                }
+                Err(e) => {
+                    counts.rejected += 1;
+                    log!(Warn, ROLE, "rejected a malformed control message: {e}");
+                }
+            }
+        }
+        while let Some(packet) = net::try_recv(&results)? {
+            match packet.map(|p| p.message) {
+                Ok(Message::Result(r)) => match &mut collector {
+                    Some(c) => c.accept(r),
+                    None if early.len() < MAX_EARLY_RESULTS => early.push(r),
+                    None => counts.rejected += 1,
+                },
+                Ok(other) => {
+                    counts.rejected += 1;
+                    log!(Debug, ROLE, "ignored unexpected message {other:?}");
+                }
+                Err(e) => {
+                    counts.rejected += 1;
+                    log!(Warn, ROLE, "rejected a malformed result: {e}");
+                }
+            }
+        }
+        let Some(c) = &mut collector else { continue };
+        c.counts.rejected += std::mem::take(&mut counts.rejected);
+        if !c.to_ack.is_empty() && (last_ack.elapsed() >= ACK_INTERVAL || c.complete()) {
+            let task_ids = std::mem::take(&mut c.to_ack);
+            net::send(
+                &control,
+                &Message::Ack {
+                    batch: c.batch.batch,
+                    task_ids,
+                }
+                .into(),
+            )?;
+            last_ack = Instant::now();
+        }
+        if c.complete() {
+            let since = *completed_at.get_or_insert_with(Instant::now);
+            if batch_ended || since.elapsed() >= BATCH_END_GRACE {
+                if !batch_ended {
+                    log!(
+                        Warn,
+                        ROLE,
+                        "the ventilator did not confirm the end of the batch"
+                    );
+                }
+                break false;
+            }
+        }
+    };
+    let report = match &collector {
+        Some(c) => {
+            c.progress.finish();
+            c.report()
+        }
+        None => Report::compute(
+            &BatchStart {
+                batch: 0,
+                total: 0,
+                rejected: Vec::new(),
+                ops: String::new(),
+                input_root: String::new(),
+                output_root: String::new(),
+            },
+            &[],
+            Duration::ZERO,
+            counts,
+        ),
+    };
+    if let Some(path) = &config.report {
+        let json = serde_json::to_string_pretty(&report)?;
+        std::fs::write(path, json + "\n")
+            .with_context(|| format!("writing report {}", path.display()))?;
+    }
+    Ok(Outcome {
+        report,
+        interrupted,
+    })
+}
+
+/// Entry point shared by the `sink` binary and `imgpipe sink`: runs, prints
+/// the bound endpoint on stdout and the summary on stderr, and maps the
+/// outcome to an exit code (0 all written, 1 some failed, 2 setup error,
+/// 130 interrupted).
+#[must_use]
+pub fn main_with(cli: Cli) -> ExitCode {
+    let shutdown = match shared::shutdown::install_signal_handlers() {
+        Ok(s) => s,
+        Err(e) => {
+            log!(Error, ROLE, "installing signal handlers: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let config = Config::from(cli);
+    match run(&config, &shutdown, |endpoint| {
+        println!("{}{endpoint}", endpoints::LISTENING_LINE_PREFIX);
+    }) {
+        Ok(outcome) => {
+            eprint!("{}", outcome.report.summary());
+            if outcome.interrupted {
+                eprintln!("imgpipe: interrupted before the batch completed");
+                ExitCode::from(130)
+            } else if outcome.report.failed.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
+        Err(e) => {
+            log!(Error, ROLE, "{e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

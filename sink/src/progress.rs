@@ -1,0 +1,119 @@
+//! Progress display: an indicatif bar on a terminal, plain periodic log
+//! lines otherwise (docker logs, CI), or nothing.
+
+use std::io::IsTerminal;
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+/// How the sink shows progress.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ProgressMode {
+    /// A bar when stderr is a terminal, log lines otherwise.
+    Auto,
+    /// Always the bar.
+    Bar,
+    /// Always plain lines.
+    Lines,
+    /// Nothing until the summary.
+    None,
+}
+
+/// Interval between plain progress lines.
+pub const LINE_INTERVAL: Duration = Duration::from_secs(2);
+
+/// A running progress display.
+#[derive(Debug)]
+pub enum Progress {
+    /// indicatif bar.
+    Bar(ProgressBar),
+    /// Plain lines, with when the last one was printed.
+    Lines {
+        /// Last line's time.
+        last: Instant,
+        /// Batch start.
+        started: Instant,
+        /// Images in the batch.
+        total: u64,
+        /// Images done.
+        done: u64,
+    },
+    /// Silent.
+    Hidden,
+}
+
+impl Progress {
+    /// Starts a display for `total` images.
+    #[must_use]
+    pub fn start(mode: ProgressMode, total: u64) -> Self {
+        let bar = match mode {
+            ProgressMode::Auto => std::io::stderr().is_terminal(),
+            ProgressMode::Bar => true,
+            ProgressMode::Lines => false,
+            ProgressMode::None => return Self::Hidden,
+        };
+        if bar {
+            let pb = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+            let style = ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} images {per_sec} eta {eta} {msg}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar());
+            pb.set_style(style);
+            pb.enable_steady_tick(Duration::from_millis(200));
+            Self::Bar(pb)
+        } else {
+            let now = Instant::now();
+            Self::Lines {
+                last: now,
+                started: now,
+                total,
+                done: 0,
+            }
+        }
+    }
+
+    /// Records one more result; `failed` counts failures so far.
+    pub fn advance(&mut self, failed: u64) {
+        match self {
+            Self::Bar(pb) => {
+                pb.inc(1);
+                if failed > 0 {
+                    pb.set_message(format!("({failed} failed)"));
+                }
+            }
+            Self::Lines {
+                last,
+                started,
+                total,
+                done,
+            } => {
+                *done += 1;
+                if last.elapsed() >= LINE_INTERVAL || *done == *total {
+                    *last = Instant::now();
+                    let secs = started.elapsed().as_secs_f64().max(1e-9);
+                    eprintln!(
+                        "[sink] {done}/{total} images ({:.0}%), {:.1} images/s, {failed} failed",
+                        100.0 * *done as f64 / (*total).max(1) as f64,
+                        *done as f64 / secs
+                    );
+                }
+            }
+            Self::Hidden => {}
+        }
+    }
+
+    /// Prints a line without tearing the bar.
+    pub fn println(&self, line: &str) {
+        match self {
+            Self::Bar(pb) => pb.println(line),
+            _ => eprintln!("{line}"),
+        }
+    }
+
+    /// Removes the bar.
+    pub fn finish(&self) {
+        if let Self::Bar(pb) = self {
+            pb.finish_and_clear();
+        }
+    }
+}

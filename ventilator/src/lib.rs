@@ -1,0 +1,454 @@
+//! The ventilator: walks the input folder and hands out one task per image
+//! to workers that ask for work (credit-based ROUTER/DEALER, the ZeroMQ
+//! guide's load-balancing pattern), re-dispatches the tasks of workers that
+//! go silent, and ends the batch once the sink has acknowledged every task.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use clap::Args;
+use shared::discover::{check_roots, discover};
+use shared::endpoints;
+use shared::imageio::{OutputFormat, OutputOptions, DEFAULT_MAX_PIXELS, DEFAULT_QUALITY};
+use shared::log;
+use shared::net;
+use shared::ops::Chain;
+use shared::protocol::{BatchStart, Message, Packet, Source, Task};
+use shared::shutdown::Shutdown;
+
+const ROLE: &str = "ventilator";
+
+/// Workers send a heartbeat (`Ready` with no credit) this often.
+pub const HEARTBEAT: Duration = Duration::from_secs(1);
+/// A worker silent for this long is presumed dead and its tasks go to others.
+pub const WORKER_TIMEOUT: Duration = Duration::from_secs(5);
+/// Most credit one worker may hold, whatever it asks for.
+const MAX_CREDIT_PER_WORKER: usize = 64;
+
+/// What to do to each image: the chain and how to write the result.
+#[derive(Debug, Clone, Args)]
+pub struct JobArgs {
+    /// Filter chain, comma-separated steps `name[:arg[:arg]]` applied in
+    /// order, e.g. `resize:800,grayscale,blur:1.5`. `imgpipe ops` lists them.
+    /// Empty: just re-encode.
+    #[arg(long, env = "IMGPIPE_OPS", default_value = "", value_parser = Chain::parse)]
+    pub ops: Chain,
+    /// JPEG quality (1-100).
+    #[arg(long, env = "IMGPIPE_QUALITY", default_value_t = DEFAULT_QUALITY,
+          value_parser = clap::value_parser!(u8).range(1..=100))]
+    pub quality: u8,
+    /// Output format (jpeg, png, webp, tiff, gif, bmp); default: the input's.
+    #[arg(long, env = "IMGPIPE_FORMAT")]
+    pub format: Option<OutputFormat>,
+    /// Refuse images with more pixels than this (reported as failures).
+    #[arg(long, env = "IMGPIPE_MAX_PIXELS", default_value_t = DEFAULT_MAX_PIXELS)]
+    pub max_pixels: u64,
+    /// Keep the stored pixel order instead of applying EXIF orientation.
+    #[arg(long, env = "IMGPIPE_NO_AUTO_ORIENT")]
+    pub no_auto_orient: bool,
+}
+
+impl JobArgs {
+    /// Encoder settings these arguments give.
+    #[must_use]
+    pub fn output_options(&self) -> OutputOptions {
+        OutputOptions {
+            format: self.format,
+            quality: self.quality,
+            auto_orient: !self.no_auto_orient,
+            max_pixels: self.max_pixels,
+        }
+    }
+}
+
+/// Command-line interface of the ventilator.
+#[derive(Debug, Clone, Args)]
+pub struct Cli {
+    /// Folder of images to process (walked recursively).
+    #[arg(long, short, env = "IMGPIPE_INPUT")]
+    pub input: PathBuf,
+    /// Folder the outputs go to, mirroring the input tree (created if missing).
+    #[arg(long, short, env = "IMGPIPE_OUTPUT")]
+    pub output: PathBuf,
+    /// Endpoint to bind the tasks socket to (workers and the sink connect here).
+    #[arg(long, env = endpoints::ENV_TASKS_BIND, default_value = endpoints::TASKS_BIND)]
+    pub bind: String,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub job: JobArgs,
+}
+
+/// Everything the ventilator needs.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Input folder.
+    pub input: PathBuf,
+    /// Output folder.
+    pub output: PathBuf,
+    /// Bind endpoint of the tasks socket.
+    pub bind: String,
+    /// Filters.
+    pub chain: Chain,
+    /// Encoder settings.
+    pub output_options: OutputOptions,
+}
+
+impl From<Cli> for Config {
+    fn from(cli: Cli) -> Self {
+        Self {
+            input: cli.input,
+            output: cli.output,
+            bind: cli.bind,
+            output_options: cli.job.output_options(),
+            chain: cli.job.ops,
+        }
+    }
+}
+
+/// How a batch went, from the ventilator's side.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// Tasks in the batch.
+    pub tasks: u64,
+    /// Task dispatches, re-dispatches included.
+    pub dispatched: u64,
+    /// Tasks sent again because their worker went silent or vanished.
+    pub redispatched: u64,
+    /// Distinct workers that asked for work.
+    pub workers: usize,
+    /// Messages that could not be decoded or made no sense here.
+    pub rejected_messages: u64,
+    /// True if the batch ended because of a shutdown request.
+    pub interrupted: bool,
+}
+
+struct WorkerSlot {
+    name: String,
+    credit: usize,
+    last_seen: Instant,
+    in_flight: HashSet<u64>,
+}
+
+/// The dispatch state of one batch.
+struct Dispatcher {
+    batch: u64,
+    tasks: Vec<String>,
+    input_root: String,
+    output_root: String,
+    chain: Chain,
+    output: OutputOptions,
+    pending: VecDeque<u64>,
+    done: Vec<bool>,
+    done_count: u64,
+    /// One entry per credit, oldest first: the next task goes to the front.
+    ready: VecDeque<Vec<u8>>,
+    workers: HashMap<Vec<u8>, WorkerSlot>,
+    stopped_workers: HashSet<Vec<u8>>,
+    summary: Summary,
+}
+
+impl Dispatcher {
+    fn task(&self, id: u64) -> Task {
+        Task {
+            batch: self.batch,
+            id,
+            rel_path: self.tasks[id as usize].clone(),
+            source: Source::Path,
+            input_root: self.input_root.clone(),
+            output_root: self.output_root.clone(),
+            chain: self.chain.clone(),
+            output: self.output,
+        }
+    }
+
+    fn complete(&self) -> bool {
+        self.done_count == self.tasks.len() as u64
+    }
+
+    fn on_ready(&mut self, identity: &[u8], worker: String, credit: u32) {
+        let slot = self.workers.entry(identity.to_vec()).or_insert_with(|| {
+            log!(Debug, ROLE, "worker {worker} joined");
+            WorkerSlot {
+                name: worker,
+                credit: 0,
+                last_seen: Instant::now(),
+                in_flight: HashSet::new(),
+            }
+        });
+        slot.last_seen = Instant::now();
+        let room = MAX_CREDIT_PER_WORKER.saturating_sub(slot.credit + slot.in_flight.len());
+        let add = (credit as usize).min(room);
+        slot.credit += add;
+        for _ in 0..add {
+            self.ready.push_back(identity.to_vec());
+        }
+    }
+
+    fn on_ack(&mut self, task_ids: &[u64]) {
+        for &id in task_ids {
+            if let Some(done) = self.done.get_mut(id as usize) {
+                if !*done {
+                    *done = true;
+                    self.done_count += 1;
+                }
+            }
+        }
+        for slot in self.workers.values_mut() {
+            for id in task_ids {
+                slot.in_flight.remove(id);
+            }
+        }
+        self.pending.retain(|id| !self.done[*id as usize]);
+    }
+
+    /// Gives pending tasks to workers with credit, oldest credit first.
+    fn dispatch(&mut self, socket: &zmq::Socket) {
+        while !self.pending.is_empty() {
+            let Some(identity) = self.ready.pop_front() else {
+                break;
+            };
+            let Some(slot) = self.workers.get_mut(&identity) else {
+                continue;
+            };
+            if slot.credit == 0 {
+                continue;
+            }
+            slot.credit -= 1;
+            let Some(id) = self.pending.pop_front() else {
+                break;
+            };
+            let packet = Packet::new(Message::Task(self.task(id)));
+            match net::send_to(socket, &identity, &packet) {
+                Ok(()) => {
+                    self.summary.dispatched += 1;
+                    if let Some(slot) = self.workers.get_mut(&identity) {
+                        slot.in_flight.insert(id);
+                    }
+                }
+                Err(e) => {
+                    // ROUTER_MANDATORY: the peer is gone; forget it, keep the task.
+                    log!(
+                        Warn,
+                        ROLE,
+                        "worker unreachable ({e}); task {id} goes to another"
+                    );
+                    self.pending.push_front(id);
+                    self.forget_worker(&identity);
+                }
+            }
+        }
+    }
+
+    fn forget_worker(&mut self, identity: &[u8]) {
+        if let Some(slot) = self.workers.remove(identity) {
+            self.ready.retain(|i| i != identity);
+            let mut lost: Vec<u64> = slot
+                .in_flight
+                .into_iter()
+                .filter(|id| !self.done[*id as usize])
+                .collect();
+            lost.sort_unstable();
+            if !lost.is_empty() {
+                log!(
+                    Warn,
+                    ROLE,
+                    "worker {} lost with {} tasks in flight; re-dispatching them",
+                    slot.name,
+                    lost.len()
+                );
+            }
+            self.summary.redispatched += lost.len() as u64;
+            for id in lost.into_iter().rev() {
+                self.pending.push_front(id);
+            }
+        }
+    }
+
+    fn reap_silent_workers(&mut self) {
+        let silent: Vec<Vec<u8>> = self
+            .workers
+            .iter()
+            .filter(|(_, s)| s.last_seen.elapsed() > WORKER_TIMEOUT)
+            .map(|(id, _)| id.clone())
+            .collect();
+        for identity in silent {
+            self.forget_worker(&identity);
+        }
+    }
+}
+
+fn batch_id() -> u64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    nanos ^ (u64::from(std::process::id()) << 32)
+}
+
+/// Runs one batch: checks the folders, binds, calls `on_bound` with the
+/// endpoint actually bound, walks the input, waits for the sink, dispatches,
+/// and returns once the sink has acknowledged every task (or on shutdown).
+///
+/// # Errors
+/// Setup errors: a missing input folder, an output folder inside it, a bind
+/// that fails.
+pub fn run(
+    config: &Config,
+    shutdown: &Shutdown,
+    on_bound: impl FnOnce(&str),
+) -> anyhow::Result<Summary> {
+    let (input, output) = check_roots(&config.input, &config.output).map_err(anyhow::Error::msg)?;
+    std::fs::create_dir_all(&output)
+        .with_context(|| format!("creating output folder {}", output.display()))?;
+    let ctx = zmq::Context::new();
+    let socket = net::socket(&ctx, zmq::ROUTER)?;
+    // Sends to a vanished worker fail instead of being dropped silently, so
+    // its task can go to another.
+    socket.set_router_mandatory(true)?;
+    let endpoint = net::bind(&socket, &config.bind)?;
+    on_bound(&endpoint);
+
+    let found = discover(&input);
+    for r in &found.rejected {
+        log!(Warn, ROLE, "{}: {}", r.path, r.error);
+    }
+    let total = found.images.len() as u64;
+    log!(
+        Info,
+        ROLE,
+        "{total} images under {}; tasks on {endpoint}",
+        input.display()
+    );
+    let mut d = Dispatcher {
+        batch: batch_id(),
+        input_root: input.to_string_lossy().into_owned(),
+        output_root: output.to_string_lossy().into_owned(),
+        chain: config.chain.clone(),
+        output: config.output_options,
+        pending: (0..total).collect(),
+        done: vec![false; found.images.len()],
+        done_count: 0,
+        tasks: found.images,
+        ready: VecDeque::new(),
+        workers: HashMap::new(),
+        stopped_workers: HashSet::new(),
+        summary: Summary {
+            tasks: total,
+            ..Summary::default()
+        },
+    };
+    let batch_start = BatchStart {
+        batch: d.batch,
+        total,
+        rejected: found.rejected,
+        ops: config.chain.to_string(),
+        input_root: d.input_root.clone(),
+        output_root: d.output_root.clone(),
+    };
+    let mut sink: Option<Vec<u8>> = None;
+    let mut waiting_logged = Instant::now();
+    loop {
+        if shutdown.requested() {
+            d.summary.interrupted = true;
+            log!(
+                Warn,
+                ROLE,
+                "interrupted: {} of {total} tasks acknowledged",
+                d.done_count
+            );
+            break;
+        }
+        net::poll_readable(&[&socket], net::POLL_MS)?;
+        while let Some((identity, packet)) = net::try_recv_routed(&socket)? {
+            match packet.map(|p| p.message) {
+                Ok(Message::Ready { worker, credit }) => {
+                    if d.stopped_workers.contains(&identity) || (sink.is_some() && d.complete()) {
+                        let _ = net::send_to(&socket, &identity, &Message::Stop.into());
+                    } else {
+                        d.on_ready(&identity, worker, credit);
+                    }
+                }
+                Ok(Message::SinkReady) => {
+                    if sink.as_ref().is_some_and(|s| *s != identity) {
+                        log!(Warn, ROLE, "a new sink connected; sending it the batch");
+                    }
+                    net::send_to(
+                        &socket,
+                        &identity,
+                        &Message::BatchStart(batch_start.clone()).into(),
+                    )?;
+                    sink = Some(identity);
+                }
+                Ok(Message::Ack { batch, task_ids }) if batch == d.batch => d.on_ack(&task_ids),
+                Ok(other) => {
+                    d.summary.rejected_messages += 1;
+                    log!(Debug, ROLE, "ignored unexpected message {other:?}");
+                }
+                Err(e) => {
+                    d.summary.rejected_messages += 1;
+                    log!(Warn, ROLE, "rejected a malformed message: {e}");
+                }
+            }
+        }
+        d.reap_silent_workers();
+        match &sink {
+            None => {
+                if waiting_logged.elapsed() > Duration::from_secs(5) {
+                    log!(Info, ROLE, "waiting for the sink to connect to {endpoint}");
+                    waiting_logged = Instant::now();
+                }
+            }
+            Some(sink_identity) if d.complete() => {
+                for identity in d.workers.keys() {
+                    let _ = net::send_to(&socket, identity, &Message::Stop.into());
+                }
+                d.stopped_workers.extend(d.workers.keys().cloned());
+                net::send_to(
+                    &socket,
+                    sink_identity,
+                    &Message::BatchEnd { batch: d.batch }.into(),
+                )?;
+                break;
+            }
+            Some(_) => d.dispatch(&socket),
+        }
+    }
+    d.summary.workers = d.workers.len() + d.stopped_workers.len();
+    log!(
+        Info,
+        ROLE,
+        "done: {} tasks, {} dispatches ({} re-dispatched), {} malformed messages",
+        d.summary.tasks,
+        d.summary.dispatched,
+        d.summary.redispatched,
+        d.summary.rejected_messages
+    );
+    Ok(d.summary)
+}
+
+/// Entry point shared by the `ventilator` binary and `imgpipe ventilator`:
+/// installs signal handlers, runs, prints the bound endpoint on stdout and
+/// maps the outcome to an exit code (0 done, 2 setup error, 130 interrupted).
+#[must_use]
+pub fn main_with(cli: Cli) -> ExitCode {
+    let shutdown = match shared::shutdown::install_signal_handlers() {
+        Ok(s) => s,
+        Err(e) => {
+            log!(Error, ROLE, "installing signal handlers: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let config = Config::from(cli);
+    match run(&config, &shutdown, |endpoint| {
+        println!("{}{endpoint}", endpoints::LISTENING_LINE_PREFIX);
+    }) {
+        Ok(summary) if summary.interrupted => ExitCode::from(130),
+        Ok(_) => ExitCode::SUCCESS,
+        Err(e) => {
+            log!(Error, ROLE, "{e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
