@@ -1,0 +1,297 @@
+//! `imgpipe run`: starts every role as a real OS process (this executable
+//! re-run in role mode) on loopback ports the OS picks, waits for the batch
+//! and cleans up.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context as _};
+use clap::{Args, ValueEnum as _};
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use shared::discover::check_roots;
+use shared::endpoints::{LISTENING_LINE_PREFIX, LOOPBACK_ANY_PORT};
+use shared::shutdown::{Shutdown, ENV_PARENT_PID};
+use sink::ProgressMode;
+use ventilator::JobArgs;
+
+/// How long a role may take to bind and announce its endpoint.
+const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long processes get to exit by themselves before SIGTERM, and again
+/// after SIGTERM before SIGKILL.
+const EXIT_GRACE: Duration = Duration::from_secs(5);
+/// Exit code for usage and set-up errors.
+pub const EXIT_SETUP: u8 = 2;
+/// Exit code when interrupted.
+pub const EXIT_INTERRUPTED: u8 = 130;
+
+/// Arguments of `imgpipe run`.
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    /// Folder of images to process (walked recursively).
+    pub input: PathBuf,
+    /// Folder for the outputs, mirroring the input tree (created if missing;
+    /// must not be inside the input).
+    pub output: PathBuf,
+    /// Number of worker processes (default: one per core).
+    #[arg(long, short = 'w')]
+    pub workers: Option<usize>,
+    /// Image threads per worker (default: cores / workers, at least 1).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Write the JSON report here.
+    #[arg(long)]
+    pub report: Option<PathBuf>,
+    /// Progress display.
+    #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
+    pub progress: ProgressMode,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub job: JobArgs,
+}
+
+/// A child role process.
+struct Role {
+    name: String,
+    child: Child,
+    status: Option<ExitStatus>,
+}
+
+impl Role {
+    fn poll(&mut self) -> Option<ExitStatus> {
+        if self.status.is_none() {
+            self.status = self.child.try_wait().ok().flatten();
+        }
+        self.status
+    }
+
+    fn signal(&mut self, signal: Signal) {
+        if self.poll().is_none() {
+            if let Ok(pid) = i32::try_from(self.child.id()) {
+                let _ = kill(Pid::from_raw(pid), signal);
+            }
+        }
+    }
+}
+
+/// Every process the launcher started; stopped on drop, so no error path
+/// leaves one behind.
+struct Fleet(Vec<Role>);
+
+impl Fleet {
+    /// Waits up to `grace` for all to exit, then SIGTERM, then SIGKILL.
+    fn stop_all(&mut self, grace: Duration) {
+        let deadline = Instant::now() + grace;
+        while Instant::now() < deadline && self.0.iter_mut().any(|r| r.poll().is_none()) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        for signal in [Signal::SIGTERM, Signal::SIGKILL] {
+            if self.0.iter_mut().all(|r| r.poll().is_some()) {
+                return;
+            }
+            for role in &mut self.0 {
+                if role.poll().is_none() {
+                    shared::log!(Debug, "imgpipe", "sending {signal} to {}", role.name);
+                }
+                role.signal(signal);
+            }
+            let deadline = Instant::now() + EXIT_GRACE;
+            while Instant::now() < deadline && self.0.iter_mut().any(|r| r.poll().is_none()) {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        for role in &mut self.0 {
+            let _ = role.child.wait();
+        }
+    }
+}
+
+impl Drop for Fleet {
+    fn drop(&mut self) {
+        self.stop_all(Duration::ZERO);
+    }
+}
+
+fn role_command(role: &str) -> anyhow::Result<Command> {
+    let exe = std::env::current_exe().context("locating the imgpipe executable")?;
+    let mut cmd = Command::new(exe);
+    cmd.arg(role)
+        .env(ENV_PARENT_PID, std::process::id().to_string())
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit());
+    Ok(cmd)
+}
+
+/// Starts a role that binds, and returns it with the endpoint it announced.
+fn start_bound(
+    fleet: &mut Fleet,
+    name: &str,
+    mut cmd: Command,
+    shutdown: &Shutdown,
+) -> anyhow::Result<String> {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("starting the {name}"))?;
+    let stdout = child.stdout.take();
+    fleet.0.push(Role {
+        name: name.to_string(),
+        child,
+        status: None,
+    });
+    let (tx, rx) = mpsc::channel();
+    if let Some(stdout) = stdout {
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                match line.strip_prefix(LISTENING_LINE_PREFIX) {
+                    Some(endpoint) => {
+                        let _ = tx.send(endpoint.to_string());
+                    }
+                    None => println!("{line}"),
+                }
+            }
+        });
+    }
+    let started = Instant::now();
+    loop {
+        match rx.recv_timeout(Duration::from_millis(50)) {
+            Ok(endpoint) => return Ok(endpoint),
+            Err(mpsc::RecvTimeoutError::Timeout)
+                if started.elapsed() < STARTUP_TIMEOUT && !shutdown.requested() =>
+            {
+                if let Some(role) = fleet.0.last_mut() {
+                    if let Some(status) = role.poll() {
+                        bail!(SetupFailed(format!(
+                            "the {name} exited during start-up ({status})"
+                        )));
+                    }
+                }
+            }
+            Err(_) if shutdown.requested() => bail!(Interrupted),
+            Err(_) => bail!(SetupFailed(format!(
+                "the {name} did not start within {STARTUP_TIMEOUT:?}"
+            ))),
+        }
+    }
+}
+
+/// A role failed to start; its own message is already on stderr.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct SetupFailed(String);
+
+/// The user interrupted the run.
+#[derive(Debug, thiserror::Error)]
+#[error("interrupted")]
+pub struct Interrupted;
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+}
+
+/// Runs one batch with separate processes and returns the exit code: the
+/// sink's (0 all written, 1 some failed), 2 for set-up errors, 130 when
+/// interrupted.
+///
+/// # Errors
+/// Set-up errors ([`SetupFailed`], bad folders) and [`Interrupted`].
+pub fn run(args: &RunArgs, shutdown: &Shutdown) -> anyhow::Result<u8> {
+    check_roots(&args.input, &args.output).map_err(SetupFailed)?;
+    let workers = args.workers.unwrap_or_else(cores);
+    if workers == 0 {
+        bail!(SetupFailed("--workers must be at least 1".into()));
+    }
+    let threads = args.threads.unwrap_or_else(|| (cores() / workers).max(1));
+    let mut fleet = Fleet(Vec::new());
+
+    let mut cmd = role_command("ventilator")?;
+    cmd.arg("--input")
+        .arg(&args.input)
+        .arg("--output")
+        .arg(&args.output);
+    cmd.args([
+        "--bind",
+        LOOPBACK_ANY_PORT,
+        "--ops",
+        &args.job.ops.to_string(),
+    ]);
+    cmd.args(["--quality", &args.job.quality.to_string()]);
+    cmd.args(["--max-pixels", &args.job.max_pixels.to_string()]);
+    if let Some(format) = args.job.format {
+        cmd.args(["--format", format.extension()]);
+    }
+    if args.job.no_auto_orient {
+        cmd.arg("--no-auto-orient");
+    }
+    let tasks = start_bound(&mut fleet, "ventilator", cmd, shutdown)?;
+
+    let mut cmd = role_command("sink")?;
+    cmd.args(["--bind", LOOPBACK_ANY_PORT, "--ventilator", &tasks]);
+    let progress = args
+        .progress
+        .to_possible_value()
+        .map(|v| v.get_name().to_string())
+        .unwrap_or_default();
+    cmd.args(["--progress", &progress]);
+    if let Some(report) = &args.report {
+        cmd.arg("--report").arg(report);
+    }
+    let results = start_bound(&mut fleet, "sink", cmd, shutdown)?;
+
+    for i in 1..=workers {
+        let mut cmd = role_command("worker")?;
+        cmd.args(["--ventilator", &tasks, "--sink", &results]);
+        cmd.args([
+            "--threads",
+            &threads.to_string(),
+            "--id",
+            &format!("worker-{i}"),
+        ]);
+        let child = cmd
+            .stdout(Stdio::inherit())
+            .spawn()
+            .context("starting a worker")?;
+        fleet.0.push(Role {
+            name: format!("worker-{i}"),
+            child,
+            status: None,
+        });
+    }
+
+    // fleet.0: [ventilator, sink, workers...]
+    let mut workers_gone_at: Option<Instant> = None;
+    loop {
+        if shutdown.requested() {
+            fleet.stop_all(Duration::ZERO);
+            return Ok(EXIT_INTERRUPTED);
+        }
+        if let Some(status) = fleet.0[1].poll() {
+            fleet.stop_all(EXIT_GRACE);
+            return Ok(status
+                .code()
+                .and_then(|c| u8::try_from(c).ok())
+                .unwrap_or(EXIT_SETUP));
+        }
+        if let Some(status) = fleet.0[0].poll() {
+            if !status.success() {
+                fleet.stop_all(Duration::ZERO);
+                bail!(SetupFailed(format!(
+                    "the ventilator exited unexpectedly ({status})"
+                )));
+            }
+        }
+        if fleet.0[2..].iter_mut().all(|w| w.poll().is_some()) {
+            let since = *workers_gone_at.get_or_insert_with(Instant::now);
+            if since.elapsed() > EXIT_GRACE {
+                fleet.stop_all(Duration::ZERO);
+                bail!(SetupFailed(
+                    "every worker exited before the batch completed".into()
+                ));
+            }
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

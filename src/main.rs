@@ -1,0 +1,78 @@
+//! `imgpipe`: run a batch locally with one command, or run one role of a
+//! distributed deployment. See `imgpipe --help`.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use imgpipe::launch::{self, Interrupted, RunArgs, EXIT_INTERRUPTED, EXIT_SETUP};
+
+/// Distributed image-processing pipeline on ZeroMQ.
+///
+/// A ventilator walks a folder and hands one task per image to any number of
+/// workers, which filter the images and push results to a sink that reports
+/// progress, timing and per-worker load.
+///
+/// Exit codes: 0 all images written, 1 some images failed (listed), 2 usage
+/// or set-up error, 130 interrupted.
+#[derive(Debug, Parser)]
+#[command(version, about, long_about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Process a folder on this machine: starts the sink, the ventilator and
+    /// N workers as separate processes on loopback.
+    ///
+    /// Example: imgpipe run photos out --workers 2 --ops resize:800,grayscale
+    Run(RunArgs),
+    /// Run the ventilator role alone (it binds; workers and the sink connect).
+    Ventilator(ventilator::Cli),
+    /// Run one worker (connects to the ventilator and the sink).
+    Worker(worker::Cli),
+    /// Run the sink role alone (it binds; workers push results to it).
+    Sink(sink::Cli),
+    /// List the filter operations with their arguments and an example.
+    Ops,
+}
+
+fn print_ops() {
+    println!("Operations, applied in the order given to --ops (comma-separated):\n");
+    for op in shared::ops::OPS_HELP {
+        println!(
+            "  {:<38} {}\n  {:<38} e.g. {}\n",
+            op.syntax, op.summary, "", op.example
+        );
+    }
+}
+
+fn main() -> ExitCode {
+    match Cli::parse().command {
+        Cmd::Run(args) => {
+            let shutdown = match shared::shutdown::install_signal_handlers() {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("imgpipe: installing signal handlers: {e}");
+                    return ExitCode::from(EXIT_SETUP);
+                }
+            };
+            match launch::run(&args, &shutdown) {
+                Ok(code) => ExitCode::from(code),
+                Err(e) if e.is::<Interrupted>() => ExitCode::from(EXIT_INTERRUPTED),
+                Err(e) => {
+                    eprintln!("imgpipe: error: {e:#}");
+                    ExitCode::from(EXIT_SETUP)
+                }
+            }
+        }
+        Cmd::Ventilator(cli) => ventilator::main_with(cli),
+        Cmd::Worker(cli) => worker::main_with(cli),
+        Cmd::Sink(cli) => sink::main_with(cli),
+        Cmd::Ops => {
+            print_ops();
+            ExitCode::SUCCESS
+        }
+    }
+}
