@@ -229,7 +229,13 @@ pub fn run(args: &RunArgs, shutdown: &Shutdown) -> anyhow::Result<u8> {
     let tasks = start_bound(&mut fleet, "ventilator", cmd, shutdown)?;
 
     let mut cmd = role_command("sink")?;
-    cmd.args(["--bind", LOOPBACK_ANY_PORT, "--ventilator", &tasks]);
+    cmd.args([
+        "--bind",
+        LOOPBACK_ANY_PORT,
+        "--status-bind",
+        LOOPBACK_ANY_PORT,
+    ]);
+    cmd.args(["--ventilator", &tasks]);
     let progress = args
         .progress
         .to_possible_value()

@@ -2,6 +2,7 @@
 //! distributed deployment. See `imgpipe --help`.
 
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use imgpipe::launch::{self, Interrupted, RunArgs, EXIT_INTERRUPTED, EXIT_SETUP};
@@ -36,6 +37,15 @@ enum Cmd {
     Sink(sink::Cli),
     /// List the filter operations with their arguments and an example.
     Ops,
+    /// Ask a ventilator's or sink's status endpoint; prints its JSON and
+    /// exits 0 if it answered, 1 if not (used as the compose health check).
+    Status {
+        /// Status endpoint, e.g. tcp://localhost:5559 (ventilator) or :5560 (sink).
+        endpoint: String,
+        /// How long to wait for the answer, in milliseconds.
+        #[arg(long, default_value_t = 1000)]
+        timeout_ms: u64,
+    },
 }
 
 fn print_ops() {
@@ -74,5 +84,18 @@ fn main() -> ExitCode {
             print_ops();
             ExitCode::SUCCESS
         }
+        Cmd::Status {
+            endpoint,
+            timeout_ms,
+        } => match shared::status::query(&endpoint, Duration::from_millis(timeout_ms)) {
+            Ok(json) => {
+                println!("{json}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("imgpipe: {e:#}");
+                ExitCode::from(1)
+            }
+        },
     }
 }

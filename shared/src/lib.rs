@@ -13,3 +13,4 @@ pub mod pipeline;
 pub mod protocol;
 pub mod report;
 pub mod shutdown;
+pub mod status;

@@ -17,6 +17,7 @@ use shared::net;
 use shared::protocol::{BatchStart, Message, TaskResult};
 use shared::report::{MessageCounts, Report};
 use shared::shutdown::Shutdown;
+use shared::status::{self, StatusServer};
 
 pub use progress::ProgressMode;
 
@@ -36,6 +37,9 @@ pub struct Cli {
     /// Endpoint to bind the results socket to (workers push here).
     #[arg(long, env = endpoints::ENV_RESULTS_BIND, default_value = endpoints::RESULTS_BIND)]
     pub bind: String,
+    /// Endpoint of the status socket (REQ/REP, JSON; `imgpipe status` asks it).
+    #[arg(long, env = status::ENV_STATUS_BIND, default_value = status::SINK_STATUS_BIND)]
+    pub status_bind: String,
     /// The ventilator's tasks endpoint (the sink learns the batch there).
     #[arg(long, env = endpoints::ENV_TASKS_CONNECT, default_value = endpoints::TASKS_CONNECT)]
     pub ventilator: String,
@@ -52,6 +56,8 @@ pub struct Cli {
 pub struct Config {
     /// Bind endpoint of the results socket.
     pub bind: String,
+    /// Bind endpoint of the status socket.
+    pub status_bind: String,
     /// The ventilator's endpoint.
     pub ventilator: String,
     /// JSON report path.
@@ -64,6 +70,7 @@ impl From<Cli> for Config {
     fn from(cli: Cli) -> Self {
         Self {
             bind: cli.bind,
+            status_bind: cli.status_bind,
             ventilator: cli.ventilator,
             report: cli.report,
             progress: cli.progress,
@@ -127,6 +134,19 @@ impl Collector {
         self.results.len() as u64 == self.batch.total
     }
 
+    fn status(&self) -> serde_json::Value {
+        serde_json::json!({
+            "role": ROLE,
+            "state": if self.complete() { "done" } else { "collecting" },
+            "batch": self.batch.batch,
+            "total": self.batch.total,
+            "received": self.results.len(),
+            "failed": self.failed,
+            "messages": self.counts,
+            "elapsed_s": self.started.elapsed().as_secs_f64(),
+        })
+    }
+
     fn report(&self) -> Report {
         let mut results: Vec<&TaskResult> = self.results.values().collect();
         results.sort_by_key(|r| r.task_id);
@@ -151,7 +171,9 @@ pub fn run(
     let endpoint = net::bind(&results, &config.bind)?;
     let control = net::socket(&ctx, zmq::DEALER)?;
     net::connect(&control, &config.ventilator)?;
+    let (status, status_endpoint) = StatusServer::bind(&ctx, &config.status_bind)?;
     on_bound(&endpoint);
+    log!(Debug, ROLE, "status on {status_endpoint}");
     log!(
         Debug,
         ROLE,
@@ -173,7 +195,11 @@ pub fn run(
             net::send(&control, &Message::SinkReady.into())?;
             last_hello = Some(Instant::now());
         }
-        net::poll_readable(&[&results, &control], net::POLL_MS / 2)?;
+        net::poll_readable(&[&results, &control, status.socket()], net::POLL_MS / 2)?;
+        status.serve(|| match &collector {
+            Some(c) => c.status(),
+            None => serde_json::json!({ "role": ROLE, "state": "waiting-for-batch" }),
+        });
         let mut batch_ended = false;
         while let Some(packet) = net::try_recv(&control)? {
             match packet.map(|p| p.message) {

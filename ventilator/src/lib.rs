@@ -18,6 +18,7 @@ use shared::net;
 use shared::ops::Chain;
 use shared::protocol::{BatchStart, Message, Packet, Source, Task};
 use shared::shutdown::Shutdown;
+use shared::status::{self, StatusServer};
 
 const ROLE: &str = "ventilator";
 
@@ -76,6 +77,9 @@ pub struct Cli {
     /// Endpoint to bind the tasks socket to (workers and the sink connect here).
     #[arg(long, env = endpoints::ENV_TASKS_BIND, default_value = endpoints::TASKS_BIND)]
     pub bind: String,
+    /// Endpoint of the status socket (REQ/REP, JSON; `imgpipe status` asks it).
+    #[arg(long, env = status::ENV_STATUS_BIND, default_value = status::VENTILATOR_STATUS_BIND)]
+    pub status_bind: String,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub job: JobArgs,
@@ -90,6 +94,8 @@ pub struct Config {
     pub output: PathBuf,
     /// Bind endpoint of the tasks socket.
     pub bind: String,
+    /// Bind endpoint of the status socket.
+    pub status_bind: String,
     /// Filters.
     pub chain: Chain,
     /// Encoder settings.
@@ -102,6 +108,7 @@ impl From<Cli> for Config {
             input: cli.input,
             output: cli.output,
             bind: cli.bind,
+            status_bind: cli.status_bind,
             output_options: cli.job.output_options(),
             chain: cli.job.ops,
         }
@@ -166,6 +173,32 @@ impl Dispatcher {
 
     fn complete(&self) -> bool {
         self.done_count == self.tasks.len() as u64
+    }
+
+    fn status(&self, sink_connected: bool) -> serde_json::Value {
+        let state = match (sink_connected, self.complete()) {
+            (false, _) => "waiting-for-sink",
+            (true, false) => "dispatching",
+            (true, true) => "done",
+        };
+        serde_json::json!({
+            "role": ROLE,
+            "state": state,
+            "batch": self.batch,
+            "tasks": self.tasks.len(),
+            "pending": self.pending.len(),
+            "in_flight": self.workers.values().map(|w| w.in_flight.len()).sum::<usize>(),
+            "done": self.done_count,
+            "dispatched": self.summary.dispatched,
+            "redispatched": self.summary.redispatched,
+            "workers": self.workers.values().map(|w| serde_json::json!({
+                "id": w.name,
+                "in_flight": w.in_flight.len(),
+                "credit": w.credit,
+                "last_seen_ms": w.last_seen.elapsed().as_millis() as u64,
+            })).collect::<Vec<_>>(),
+            "rejected_messages": self.summary.rejected_messages,
+        })
     }
 
     fn on_ready(&mut self, identity: &[u8], worker: String, credit: u32) {
@@ -308,7 +341,9 @@ pub fn run(
     // its task can go to another.
     socket.set_router_mandatory(true)?;
     let endpoint = net::bind(&socket, &config.bind)?;
+    let (status, status_endpoint) = StatusServer::bind(&ctx, &config.status_bind)?;
     on_bound(&endpoint);
+    log!(Debug, ROLE, "status on {status_endpoint}");
 
     let found = discover(&input);
     for r in &found.rejected {
@@ -360,7 +395,8 @@ pub fn run(
             );
             break;
         }
-        net::poll_readable(&[&socket], net::POLL_MS)?;
+        net::poll_readable(&[&socket, status.socket()], net::POLL_MS)?;
+        status.serve(|| d.status(sink.is_some()));
         while let Some((identity, packet)) = net::try_recv_routed(&socket)? {
             match packet.map(|p| p.message) {
                 Ok(Message::Ready { worker, credit }) => {
