@@ -1,0 +1,209 @@
+//! Helpers for the integration tests: real photo folders, the real binary,
+//! processes that never outlive a test.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+/// The `imgpipe` executable under test.
+pub fn imgpipe() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_imgpipe"));
+    cmd.env("IMGPIPE_LOG", "info").stdin(Stdio::null());
+    cmd
+}
+
+/// The repository's `samples/` folder.
+pub fn samples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("samples")
+}
+
+/// Every image file in `samples/`, relative to it.
+pub fn sample_images() -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut dirs = vec![samples()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).expect("samples readable") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if matches!(
+                path.extension().and_then(|e| e.to_str()),
+                Some("jpg" | "png")
+            ) {
+                found.push(path.strip_prefix(samples()).expect("inside").to_path_buf());
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+/// Files that are not valid images, by name, with their content.
+pub fn bad_files() -> Vec<(&'static str, Vec<u8>)> {
+    let jpeg = std::fs::read(samples().join(&sample_images()[0])).expect("sample");
+    vec![
+        ("broken/truncated.jpg", jpeg[..jpeg.len() / 3].to_vec()),
+        ("empty.jpg", Vec::new()),
+        ("notes.png", b"this is not an image\n".to_vec()),
+        (
+            "broken/garbage.JPG",
+            (0..5000u32).map(|i| (i * 7919 % 251) as u8).collect(),
+        ),
+    ]
+}
+
+/// Copies the samples `copies` times into `dir` (under `copy-N/` folders,
+/// keeping their own sub-folders) and returns the relative paths written.
+pub fn photo_folder(dir: &Path, copies: usize) -> Vec<PathBuf> {
+    let mut written = Vec::new();
+    for n in 0..copies {
+        for rel in sample_images() {
+            let dst_rel = Path::new(&format!("copy-{n}")).join(&rel);
+            let dst = dir.join(&dst_rel);
+            std::fs::create_dir_all(dst.parent().expect("parent")).expect("mkdir");
+            std::fs::copy(samples().join(&rel), &dst).expect("copy");
+            written.push(dst_rel);
+        }
+    }
+    written
+}
+
+/// Writes [`bad_files`] into `dir`; returns their relative paths.
+pub fn add_bad_files(dir: &Path) -> Vec<String> {
+    bad_files()
+        .into_iter()
+        .map(|(name, bytes)| {
+            let path = dir.join(name);
+            std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+            std::fs::write(&path, bytes).expect("write");
+            name.to_string()
+        })
+        .collect()
+}
+
+/// A child process killed if the test ends before it does.
+pub struct Proc {
+    pub name: String,
+    pub child: Child,
+}
+
+impl Proc {
+    pub fn spawn(name: &str, cmd: &mut Command) -> Self {
+        let child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {name}: {e}"));
+        Self {
+            name: name.into(),
+            child,
+        }
+    }
+
+    /// Reads stdout until the role announces its endpoint.
+    pub fn endpoint(&mut self) -> String {
+        let stdout = self.child.stdout.take().expect("stdout piped");
+        let mut lines = BufReader::new(stdout).lines();
+        let line = lines
+            .next()
+            .and_then(Result::ok)
+            .unwrap_or_else(|| panic!("{} exited before announcing its endpoint", self.name));
+        line.strip_prefix("imgpipe-listening ")
+            .unwrap_or_else(|| panic!("{}: unexpected first line {line:?}", self.name))
+            .to_string()
+    }
+
+    /// Waits for exit, panicking after `limit`.
+    pub fn wait(&mut self, limit: Duration) -> ExitStatus {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} still running after {limit:?}",
+                self.name
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn pid(&self) -> i32 {
+        i32::try_from(self.child.id()).expect("pid fits")
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs a command to completion within `limit`; returns status, stdout, stderr.
+pub fn run(cmd: &mut Command, limit: Duration) -> (ExitStatus, String, String) {
+    let mut p = Proc::spawn("command", cmd.stdout(Stdio::piped()).stderr(Stdio::piped()));
+    let mut out = p.child.stdout.take().expect("stdout");
+    let mut err = p.child.stderr.take().expect("stderr");
+    let out_thread = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = std::io::Read::read_to_string(&mut out, &mut s);
+        s
+    });
+    let err_thread = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = std::io::Read::read_to_string(&mut err, &mut s);
+        s
+    });
+    let status = p.wait(limit);
+    (
+        status,
+        out_thread.join().expect("stdout"),
+        err_thread.join().expect("stderr"),
+    )
+}
+
+/// Reads a JSON report.
+pub fn report(path: &Path) -> serde_json::Value {
+    let text =
+        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("report {}: {e}", path.display()));
+    serde_json::from_str(&text).expect("report is JSON")
+}
+
+/// Peak signal-to-noise ratio of two 8-bit gray images of equal size, dB.
+pub fn psnr(a: &image::GrayImage, b: &image::GrayImage) -> f64 {
+    assert_eq!(a.dimensions(), b.dimensions());
+    let mse: f64 = a
+        .as_raw()
+        .iter()
+        .zip(b.as_raw())
+        .map(|(x, y)| (f64::from(*x) - f64::from(*y)).powi(2))
+        .sum::<f64>()
+        / a.as_raw().len() as f64;
+    if mse == 0.0 {
+        f64::INFINITY
+    } else {
+        10.0 * (255.0f64 * 255.0 / mse).log10()
+    }
+}
+
+/// Is the process still alive (and not a zombie)?
+pub fn alive(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| {
+            !s.split_whitespace()
+                .nth(2)
+                .is_some_and(|state| state == "Z")
+        })
+        .unwrap_or(false)
+}
+
+/// Child pids of `pid`.
+pub fn children(pid: i32) -> Vec<i32> {
+    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter_map(|p| p.parse().ok())
+        .collect()
+}

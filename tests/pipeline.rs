@@ -1,0 +1,448 @@
+//! End-to-end tests: the real `imgpipe` binary, every role a separate
+//! process on loopback, real photos in, real files out.
+
+mod common;
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use common::*;
+use image::GenericImageView;
+
+const LIMIT: Duration = Duration::from_secs(120);
+
+/// Expected output size of `resize:N` (fit, shrink only) for a `w`×`h` input.
+fn fit(w: u32, h: u32, n: u32) -> (u32, u32) {
+    let s = (f64::from(n) / f64::from(w))
+        .min(f64::from(n) / f64::from(h))
+        .min(1.0);
+    (
+        ((f64::from(w) * s).round() as u32).max(1),
+        ((f64::from(h) * s).round() as u32).max(1),
+    )
+}
+
+/// What a user would get from another tool: Lanczos3 resize of the RGB
+/// image, then BT.601 luma.
+fn reference_thumb(input: &Path, size: (u32, u32)) -> image::GrayImage {
+    let rgb = image::open(input).expect("reference decode").to_rgb8();
+    let small =
+        image::imageops::resize(&rgb, size.0, size.1, image::imageops::FilterType::Lanczos3);
+    image::GrayImage::from_fn(size.0, size.1, |x, y| {
+        let p = small.get_pixel(x, y);
+        let l = 0.299 * f64::from(p[0]) + 0.587 * f64::from(p[1]) + 0.114 * f64::from(p[2]);
+        image::Luma([l.round() as u8])
+    })
+}
+
+#[test]
+fn launcher_processes_a_tree_reports_bad_files_and_exits_1() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = dir.path().join("in");
+    let output = dir.path().join("out");
+    let report_path = dir.path().join("report.json");
+    let images = photo_folder(&input, 2);
+    let bad = add_bad_files(&input);
+    std::fs::write(input.join("README.txt"), "not an image extension: skipped").expect("write");
+
+    let (status, _out, err) = run(
+        imgpipe()
+            .arg("run")
+            .arg(&input)
+            .arg(&output)
+            .args([
+                "--workers",
+                "2",
+                "--ops",
+                "resize:400,grayscale",
+                "--progress",
+                "lines",
+            ])
+            .arg("--report")
+            .arg(&report_path),
+        LIMIT,
+    );
+    assert_eq!(
+        status.code(),
+        Some(1),
+        "some images failed, so exit 1; stderr:\n{err}"
+    );
+
+    for rel in &images {
+        let src = image::open(input.join(rel)).expect("input decodes");
+        let out_path = output.join(rel);
+        let out = image::open(&out_path)
+            .unwrap_or_else(|e| panic!("{} missing or undecodable: {e}", out_path.display()));
+        let expected = fit(src.width(), src.height(), 400);
+        assert_eq!(out.dimensions(), expected, "{}", rel.display());
+        assert_eq!(
+            out.color(),
+            image::ColorType::L8,
+            "{} should be gray",
+            rel.display()
+        );
+        let reference = reference_thumb(&input.join(rel), expected);
+        let db = psnr(&out.to_luma8(), &reference);
+        assert!(
+            db >= 30.0,
+            "{}: PSNR {db:.1} dB against the reference",
+            rel.display()
+        );
+    }
+
+    let report = report(&report_path);
+    assert_eq!(report["total"], images.len() + bad.len());
+    assert_eq!(report["succeeded"], images.len());
+    let mut failed: Vec<String> = report["failed"]
+        .as_array()
+        .expect("failed list")
+        .iter()
+        .map(|f| f["path"].as_str().expect("path").to_string())
+        .collect();
+    failed.sort();
+    let mut expected_bad = bad.clone();
+    expected_bad.sort();
+    assert_eq!(failed, expected_bad, "exactly the bad files fail");
+    for f in report["failed"].as_array().expect("list") {
+        assert!(
+            !f["error"].as_str().unwrap_or_default().is_empty(),
+            "every failure has a reason"
+        );
+    }
+    for bad in &bad {
+        assert!(err.contains(bad.as_str()), "stderr names {bad}:\n{err}");
+        assert!(!output.join(bad).exists(), "no output for {bad}");
+    }
+    let workers = report["workers"].as_array().expect("workers");
+    assert_eq!(workers.len(), 2);
+    let tasks: u64 = workers
+        .iter()
+        .map(|w| w["tasks"].as_u64().expect("tasks"))
+        .sum();
+    assert_eq!(
+        tasks as usize,
+        images.len() + bad.len(),
+        "every task reported once"
+    );
+    assert!(report["wall_s"].as_f64().expect("wall") > 0.0);
+    assert!(report["images_per_s"].as_f64().expect("rate") > 0.0);
+    assert!(err.contains("images written"), "summary printed:\n{err}");
+}
+
+#[test]
+fn roles_as_separate_processes_feed_a_late_joining_worker() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = dir.path().join("in");
+    let output = dir.path().join("out");
+    let report_path = dir.path().join("report.json");
+    let images = photo_folder(&input, 8);
+
+    let mut ventilator = Proc::spawn(
+        "ventilator",
+        imgpipe()
+            .arg("ventilator")
+            .arg("--input")
+            .arg(&input)
+            .arg("--output")
+            .arg(&output)
+            .args([
+                "--bind",
+                "tcp://127.0.0.1:*",
+                "--status-bind",
+                "tcp://127.0.0.1:*",
+            ])
+            .args(["--ops", "blur:6,sharpen:1"])
+            .stdout(Stdio::piped()),
+    );
+    let tasks = ventilator.endpoint();
+    let mut sink = Proc::spawn(
+        "sink",
+        imgpipe()
+            .args([
+                "sink",
+                "--bind",
+                "tcp://127.0.0.1:*",
+                "--status-bind",
+                "tcp://127.0.0.1:*",
+            ])
+            .args(["--ventilator", &tasks, "--progress", "lines", "--report"])
+            .arg(&report_path)
+            .stdout(Stdio::piped()),
+    );
+    let results = sink.endpoint();
+    let worker = |id: &str| {
+        Proc::spawn(
+            id,
+            imgpipe().args([
+                "worker",
+                "--ventilator",
+                &tasks,
+                "--sink",
+                &results,
+                "--threads",
+                "1",
+                "--id",
+                id,
+            ]),
+        )
+    };
+    let mut early = worker("early");
+    // Join mid-batch: once the first outputs exist.
+    let started = Instant::now();
+    while walk_count(&output) < 3 {
+        assert!(started.elapsed() < LIMIT, "no output appeared");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let mut late = worker("late");
+
+    assert_eq!(sink.wait(LIMIT).code(), Some(0), "sink: all written");
+    assert_eq!(
+        ventilator.wait(LIMIT).code(),
+        Some(0),
+        "ventilator exits after the batch"
+    );
+    assert_eq!(
+        early.wait(LIMIT).code(),
+        Some(0),
+        "worker exits 0 on the sentinel"
+    );
+    assert_eq!(
+        late.wait(LIMIT).code(),
+        Some(0),
+        "late worker exits 0 on the sentinel"
+    );
+
+    let report = report(&report_path);
+    assert_eq!(report["succeeded"], images.len());
+    let by_id = |id: &str| {
+        report["workers"]
+            .as_array()
+            .expect("workers")
+            .iter()
+            .find(|w| w["id"] == id)
+            .map_or(0, |w| w["tasks"].as_u64().expect("tasks"))
+    };
+    assert!(by_id("late") > 0, "the late joiner got tasks: {report:#}");
+    assert_eq!(by_id("early") + by_id("late"), images.len() as u64);
+    for rel in &images {
+        let out = image::open(output.join(rel)).expect("output decodes");
+        let src = image::open(input.join(rel)).expect("input decodes");
+        assert_eq!(out.dimensions(), src.dimensions());
+    }
+}
+
+fn walk_count(dir: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .filter_map(Result::ok)
+        .map(|e| {
+            let p = e.path();
+            if p.is_dir() {
+                walk_count(&p)
+            } else {
+                usize::from(
+                    !p.file_name()
+                        .is_some_and(|n| n.to_string_lossy().starts_with('.')),
+                )
+            }
+        })
+        .sum()
+}
+
+#[test]
+fn setup_errors_exit_2_with_a_clear_message() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let missing = dir.path().join("no-such-folder");
+    let (status, _, err) = run(
+        imgpipe().arg("run").arg(&missing).arg(dir.path().join("o")),
+        LIMIT,
+    );
+    assert_eq!(status.code(), Some(2));
+    assert!(err.contains("no-such-folder"), "names the folder: {err}");
+
+    let input = dir.path().join("in");
+    photo_folder(&input, 1);
+    let (status, _, err) = run(
+        imgpipe().arg("run").arg(&input).arg(input.join("out")),
+        LIMIT,
+    );
+    assert_eq!(status.code(), Some(2));
+    assert!(err.contains("inside the input"), "{err}");
+
+    let (status, _, err) = run(
+        imgpipe()
+            .arg("run")
+            .arg(&input)
+            .arg(dir.path().join("o"))
+            .args(["--ops", "resize:800,blur:x"]),
+        LIMIT,
+    );
+    assert_eq!(status.code(), Some(2));
+    assert!(err.contains("bad step 2 `blur:x`"), "names the step: {err}");
+    assert!(
+        !dir.path().join("o").exists(),
+        "nothing started, nothing written"
+    );
+}
+
+#[test]
+fn empty_folder_is_a_complete_batch_of_zero() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = dir.path().join("in");
+    std::fs::create_dir(&input).expect("mkdir");
+    let report_path = dir.path().join("r.json");
+    let (status, _, err) = run(
+        imgpipe()
+            .arg("run")
+            .arg(&input)
+            .arg(dir.path().join("out"))
+            .arg("--report")
+            .arg(&report_path),
+        LIMIT,
+    );
+    assert_eq!(status.code(), Some(0), "{err}");
+    assert_eq!(report(&report_path)["total"], 0);
+}
+
+#[test]
+fn ctrl_c_stops_every_process() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = dir.path().join("in");
+    let output = dir.path().join("out");
+    photo_folder(&input, 30);
+    let mut launcher = Proc::spawn(
+        "launcher",
+        imgpipe()
+            .arg("run")
+            .arg(&input)
+            .arg(&output)
+            .args([
+                "--workers",
+                "2",
+                "--threads",
+                "1",
+                "--ops",
+                "blur:20",
+                "--progress",
+                "none",
+            ])
+            .stderr(Stdio::null()),
+    );
+    let started = Instant::now();
+    while walk_count(&output) < 2 {
+        assert!(started.elapsed() < LIMIT, "no output appeared");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let roles = children(launcher.pid());
+    assert_eq!(roles.len(), 4, "ventilator, sink and 2 workers");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(launcher.pid()),
+        nix::sys::signal::SIGINT,
+    )
+    .expect("signal");
+    let status = launcher.wait(Duration::from_secs(20));
+    assert_eq!(status.code(), Some(130));
+    for pid in roles {
+        assert!(!alive(pid), "role process {pid} left behind");
+    }
+    // Interrupted images never leave half-written files behind.
+    for entry in walk_files(&output) {
+        image::open(&entry).unwrap_or_else(|e| panic!("{} corrupt: {e}", entry.display()));
+    }
+}
+
+fn walk_files(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.filter_map(Result::ok) {
+            let p = e.path();
+            if p.is_dir() {
+                files.extend(walk_files(&p));
+            } else {
+                files.push(p);
+            }
+        }
+    }
+    files
+}
+
+#[test]
+fn garbage_on_bound_ports_is_counted_not_fatal() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = dir.path().join("in");
+    let output = dir.path().join("out");
+    let report_path = dir.path().join("report.json");
+    let images = photo_folder(&input, 1);
+    let mut ventilator = Proc::spawn(
+        "ventilator",
+        imgpipe()
+            .arg("ventilator")
+            .arg("-i")
+            .arg(&input)
+            .arg("-o")
+            .arg(&output)
+            .args([
+                "--bind",
+                "tcp://127.0.0.1:*",
+                "--status-bind",
+                "tcp://127.0.0.1:*",
+            ])
+            .stdout(Stdio::piped()),
+    );
+    let tasks = ventilator.endpoint();
+    let mut sink = Proc::spawn(
+        "sink",
+        imgpipe()
+            .args([
+                "sink",
+                "--bind",
+                "tcp://127.0.0.1:*",
+                "--status-bind",
+                "tcp://127.0.0.1:*",
+            ])
+            .args(["--ventilator", &tasks, "--progress", "none", "--report"])
+            .arg(&report_path)
+            .stdout(Stdio::piped()),
+    );
+    let results = sink.endpoint();
+
+    let ctx = zmq::Context::new();
+    let hostile_dealer = ctx.socket(zmq::DEALER).expect("socket");
+    hostile_dealer.set_linger(0).expect("linger");
+    hostile_dealer.connect(&tasks).expect("connect");
+    let hostile_push = ctx.socket(zmq::PUSH).expect("socket");
+    hostile_push.set_linger(1000).expect("linger");
+    hostile_push.connect(&results).expect("connect");
+    for garbage in [
+        &b"GET / HTTP/1.1\r\n\r\n"[..],
+        b"IMGP\x09\x00",
+        b"IMGP\x01\x00\xff\xff",
+        b"IMG",
+    ] {
+        hostile_dealer.send(garbage, 0).expect("send");
+        hostile_push.send(garbage, 0).expect("send");
+    }
+    std::thread::sleep(Duration::from_millis(300));
+
+    let mut worker = Proc::spawn(
+        "worker",
+        imgpipe().args([
+            "worker",
+            "--ventilator",
+            &tasks,
+            "--sink",
+            &results,
+            "--threads",
+            "2",
+        ]),
+    );
+    assert_eq!(sink.wait(LIMIT).code(), Some(0));
+    assert_eq!(ventilator.wait(LIMIT).code(), Some(0));
+    assert_eq!(worker.wait(LIMIT).code(), Some(0));
+    let report = report(&report_path);
+    assert_eq!(report["succeeded"], images.len());
+    assert_eq!(report["messages"]["rejected"], 4, "{report:#}");
+}
