@@ -191,11 +191,7 @@ pub fn psnr(a: &image::GrayImage, b: &image::GrayImage) -> f64 {
 /// Is the process still alive (and not a zombie)?
 pub fn alive(pid: i32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .map(|s| {
-            !s.split_whitespace()
-                .nth(2)
-                .is_some_and(|state| state == "Z")
-        })
+        .map(|s| s.split_whitespace().nth(2).is_none_or(|state| state != "Z"))
         .unwrap_or(false)
 }
 
