@@ -126,6 +126,9 @@ pub struct TaskResult {
     pub outcome: Outcome,
     /// Time the worker spent on it (read, decode, filter, encode, write), µs.
     pub busy_us: u64,
+    /// Images the worker processes at once (its threads), to turn busy time
+    /// into an idle share.
+    pub worker_slots: u32,
 }
 
 /// A file the ventilator found but could not turn into a task.
@@ -348,6 +351,7 @@ mod tests {
                     output_bytes: 1234,
                 },
                 busy_us: 9000,
+                worker_slots: 2,
             })
             .into(),
         );
@@ -361,6 +365,7 @@ mod tests {
                     error: "decoding: truncated".into(),
                 },
                 busy_us: 10,
+                worker_slots: 1,
             })
             .into(),
         );

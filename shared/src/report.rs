@@ -25,9 +25,11 @@ pub struct WorkerLoad {
     pub id: String,
     /// Tasks it reported (succeeded or failed).
     pub tasks: u64,
-    /// Seconds it spent processing.
+    /// Images it processes at once (its threads).
+    pub slots: u32,
+    /// Seconds it spent processing, summed over its slots.
     pub busy_s: f64,
-    /// Share of the wall time it was not processing (0–1).
+    /// Share of its capacity (wall time × slots) it was not processing (0–1).
     pub idle_share: f64,
 }
 
@@ -103,12 +105,13 @@ impl Report {
         let mut succeeded = 0;
         let mut pixels = 0u64;
         let mut done = 0u64;
-        let mut workers: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
+        let mut workers: BTreeMap<&str, (u64, u64, u32)> = BTreeMap::new();
         for r in results {
             done += 1;
             let w = workers.entry(&r.worker).or_default();
             w.0 += 1;
             w.1 += r.busy_us;
+            w.2 = w.2.max(r.worker_slots.max(1));
             match &r.outcome {
                 Outcome::Written { input_size, .. } => {
                     succeeded += 1;
@@ -125,14 +128,16 @@ impl Report {
         failed.sort_by(|a, b| a.path.cmp(&b.path));
         let workers: Vec<WorkerLoad> = workers
             .into_iter()
-            .map(|(id, (tasks, busy_us))| {
+            .map(|(id, (tasks, busy_us, slots))| {
                 let busy_s = busy_us as f64 / 1e6;
+                let capacity = wall_s * f64::from(slots);
                 WorkerLoad {
                     id: id.to_string(),
                     tasks,
+                    slots,
                     busy_s,
-                    idle_share: if wall_s > 0.0 {
-                        (1.0 - busy_s / wall_s).clamp(0.0, 1.0)
+                    idle_share: if capacity > 0.0 {
+                        (1.0 - busy_s / capacity).clamp(0.0, 1.0)
                     } else {
                         0.0
                     },
@@ -184,17 +189,19 @@ impl Report {
         );
         let _ = writeln!(
             s,
-            "  {} workers, effective parallelism {:.2}, load imbalance {:.2} (max/mean busy)",
+            "  {} worker{}, effective parallelism {:.2}, load imbalance {:.2} (max/mean busy)",
             self.workers.len(),
+            if self.workers.len() == 1 { "" } else { "s" },
             self.effective_parallelism,
             self.load_imbalance
         );
         for w in &self.workers {
             let _ = writeln!(
                 s,
-                "    {:<24} {:>6} tasks  busy {:>7.2} s  idle {:>3.0}%",
+                "    {:<24} {:>6} tasks  {:>2} slots  busy {:>7.2} s  idle {:>3.0}%",
                 w.id,
                 w.tasks,
+                w.slots,
                 w.busy_s,
                 w.idle_share * 100.0
             );
@@ -237,6 +244,7 @@ mod tests {
                 }
             },
             busy_us: ms * 1000,
+            worker_slots: if worker == "b" { 2 } else { 1 },
         }
     }
 
@@ -277,7 +285,9 @@ mod tests {
         assert!((r.load_imbalance - 1.5).abs() < 1e-9);
         assert_eq!(r.workers[0].tasks, 3);
         assert!((r.workers[0].idle_share - 0.25).abs() < 1e-9);
-        assert!((r.workers[1].idle_share - 0.75).abs() < 1e-9);
+        // b: 1 s busy over 2 slots × 4 s
+        assert_eq!(r.workers[1].slots, 2);
+        assert!((r.workers[1].idle_share - 0.875).abs() < 1e-9);
     }
 
     #[test]

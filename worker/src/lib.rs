@@ -176,6 +176,7 @@ pub fn run(config: &Config, shutdown: &Shutdown) -> anyhow::Result<Summary> {
                     let tx = done_tx.clone();
                     let worker = config.id.clone();
                     let roots = config.roots.clone();
+                    let worker_slots = credit;
                     pool.spawn(move || {
                         let (outcome, busy_us) = run_task(&task, payload.as_deref(), &roots);
                         let _ = tx.send(TaskResult {
@@ -185,6 +186,7 @@ pub fn run(config: &Config, shutdown: &Shutdown) -> anyhow::Result<Summary> {
                             worker,
                             outcome,
                             busy_us,
+                            worker_slots,
                         });
                     });
                 }
