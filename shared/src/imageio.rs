@@ -409,3 +409,256 @@ pub fn encode(image: &DynamicImage, format: OutputFormat, quality: u8) -> Result
         .map_err(|e| format!("encoding {format}: {e}"))?;
     Ok(out.into_inner())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use image::{GenericImageView, ImageBuffer, Rgb, RgbImage, Rgba, RgbaImage};
+
+    fn photo_like(w: u32, h: u32) -> RgbImage {
+        RgbImage::from_fn(w, h, |x, y| {
+            Rgb([
+                (x * 255 / w) as u8,
+                (y * 255 / h) as u8,
+                ((x + y) % 256) as u8,
+            ])
+        })
+    }
+
+    fn jpeg(w: u32, h: u32) -> Vec<u8> {
+        encode(
+            &DynamicImage::ImageRgb8(photo_like(w, h)),
+            OutputFormat::Jpeg,
+            95,
+        )
+        .expect("encode")
+    }
+
+    /// Inserts an EXIF APP1 segment with `orientation` after the SOI marker.
+    fn with_orientation(jpeg: &[u8], orientation: u16) -> Vec<u8> {
+        let mut tiff = b"II*\0\x08\0\0\0\x01\0".to_vec(); // header, IFD at 8, 1 entry
+        tiff.extend_from_slice(&0x0112u16.to_le_bytes()); // Orientation
+        tiff.extend_from_slice(&3u16.to_le_bytes()); // SHORT
+        tiff.extend_from_slice(&1u32.to_le_bytes());
+        tiff.extend_from_slice(&orientation.to_le_bytes());
+        tiff.extend_from_slice(&[0, 0, 0, 0, 0, 0]); // padding, next IFD = 0
+        let mut app1 = b"Exif\0\0".to_vec();
+        app1.extend_from_slice(&tiff);
+        let len = u16::try_from(app1.len() + 2).expect("small");
+        let mut out = jpeg[..2].to_vec();
+        out.extend_from_slice(&[0xFF, 0xE1]);
+        out.extend_from_slice(&len.to_be_bytes());
+        out.extend_from_slice(&app1);
+        out.extend_from_slice(&jpeg[2..]);
+        out
+    }
+
+    fn opts() -> OutputOptions {
+        OutputOptions::default()
+    }
+
+    #[test]
+    fn exif_orientation_turns_a_portrait_upright() {
+        let raw = jpeg(64, 32); // stored landscape, shot in portrait
+        let tagged = with_orientation(&raw, 6); // rotate 90° clockwise to view
+        let upright = decode(&tagged, DecodeHints::default(), &opts()).expect("decode");
+        assert_eq!(upright.image.dimensions(), (32, 64));
+        assert_eq!(upright.original_size, (32, 64));
+        let stored = decode(&raw, DecodeHints::default(), &opts()).expect("decode");
+        // Stored top-left corner ends up top-right once rotated clockwise.
+        let a = stored.image.to_rgb8().get_pixel(0, 0).0;
+        let b = upright.image.to_rgb8().get_pixel(31, 0).0;
+        assert!(
+            a.iter().zip(b).all(|(x, y)| x.abs_diff(y) <= 2),
+            "{a:?} vs {b:?}"
+        );
+        let kept = OutputOptions {
+            auto_orient: false,
+            ..opts()
+        };
+        assert_eq!(
+            decode(&tagged, DecodeHints::default(), &kept)
+                .expect("decode")
+                .image
+                .dimensions(),
+            (64, 32)
+        );
+    }
+
+    #[test]
+    fn gray_hint_decodes_the_luma_plane() {
+        let bytes = jpeg(48, 32);
+        let gray = decode(
+            &bytes,
+            DecodeHints {
+                gray: true,
+                shrink_to: None,
+            },
+            &opts(),
+        )
+        .expect("decode");
+        assert_eq!(gray.image.color(), image::ColorType::L8);
+        let colour = decode(&bytes, DecodeHints::default(), &opts())
+            .expect("decode")
+            .image
+            .to_rgb8();
+        let max_diff = gray
+            .image
+            .to_luma8()
+            .pixels()
+            .zip(colour.pixels())
+            .map(|(y, p)| y[0].abs_diff(crate::ops::luma_bt601(p[0], p[1], p[2])))
+            .max()
+            .unwrap_or(0);
+        assert!(
+            max_diff <= 3,
+            "Y plane is BT.601 luma of the RGB decode (max diff {max_diff})"
+        );
+    }
+
+    #[test]
+    fn shrink_on_load_stays_at_least_the_target_size() {
+        let bytes = jpeg(1920, 1280);
+        let hints = DecodeHints {
+            gray: false,
+            shrink_to: Some(ShrinkTarget {
+                bbox: (800, 800),
+                mode: crate::ops::ResizeMode::Fit,
+                upscale: false,
+            }),
+        };
+        let d = decode(&bytes, hints, &opts()).expect("decode");
+        assert_eq!(
+            d.image.dimensions(),
+            (960, 640),
+            "1/2 scale: smallest ≥ 800x533"
+        );
+        assert_eq!(d.original_size, (1920, 1280));
+        let hints = DecodeHints {
+            gray: false,
+            shrink_to: Some(ShrinkTarget {
+                bbox: (200, 200),
+                mode: crate::ops::ResizeMode::Fit,
+                upscale: false,
+            }),
+        };
+        assert_eq!(
+            decode(&bytes, hints, &opts())
+                .expect("decode")
+                .image
+                .dimensions(),
+            (240, 160)
+        );
+    }
+
+    #[test]
+    fn every_input_format_decodes() {
+        let img = DynamicImage::ImageRgb8(photo_like(16, 8));
+        for format in [
+            ImageFormat::Png,
+            ImageFormat::WebP,
+            ImageFormat::Tiff,
+            ImageFormat::Gif,
+            ImageFormat::Bmp,
+        ] {
+            let mut bytes = std::io::Cursor::new(Vec::new());
+            let src = if format == ImageFormat::WebP {
+                DynamicImage::ImageRgba8(img.to_rgba8())
+            } else {
+                img.clone()
+            };
+            src.write_to(&mut bytes, format).expect("write");
+            let d = decode(bytes.get_ref(), DecodeHints::default(), &opts())
+                .unwrap_or_else(|e| panic!("{format:?}: {e}"));
+            assert_eq!(d.image.dimensions(), (16, 8), "{format:?}");
+        }
+    }
+
+    #[test]
+    fn bad_input_gets_a_reason() {
+        let err =
+            |bytes: &[u8]| decode(bytes, DecodeHints::default(), &opts()).expect_err("must fail");
+        assert_eq!(err(b""), "file is empty");
+        assert!(err(b"hello world").contains("not a recognised image format"));
+        let full = jpeg(64, 64);
+        assert!(err(&full[..full.len() / 2]).contains("decoding JPEG"));
+        assert!(err(&[0xFF, 0xD8, 0xFF, 0xE0, 0, 2]).contains("JPEG"));
+    }
+
+    #[test]
+    fn max_pixels_refuses_large_images_before_decoding() {
+        let small = OutputOptions {
+            max_pixels: 1000,
+            ..opts()
+        };
+        let e = decode(&jpeg(64, 32), DecodeHints::default(), &small).expect_err("over limit");
+        assert!(e.contains("--max-pixels"), "{e}");
+        let mut png = std::io::Cursor::new(Vec::new());
+        DynamicImage::ImageRgb8(photo_like(64, 32))
+            .write_to(&mut png, ImageFormat::Png)
+            .expect("png");
+        assert!(decode(png.get_ref(), DecodeHints::default(), &small).is_err());
+    }
+
+    #[test]
+    fn alpha_is_flattened_onto_white_for_jpeg() {
+        let img = DynamicImage::ImageRgba8(RgbaImage::from_fn(16, 16, |x, _| {
+            if x < 8 {
+                Rgba([0, 0, 0, 0])
+            } else {
+                Rgba([0, 0, 0, 255])
+            }
+        }));
+        let bytes = encode(&img, OutputFormat::Jpeg, 95).expect("encode");
+        let back = decode(&bytes, DecodeHints::default(), &opts())
+            .expect("decode")
+            .image
+            .to_rgb8();
+        assert!(
+            back.get_pixel(2, 8).0.iter().all(|&c| c > 240),
+            "transparent → white"
+        );
+        assert!(
+            back.get_pixel(13, 8).0.iter().all(|&c| c < 15),
+            "opaque black stays black"
+        );
+    }
+
+    #[test]
+    fn sixteen_bit_png_stays_sixteen_bit() {
+        let img = DynamicImage::ImageRgb16(ImageBuffer::from_fn(8, 8, |x, _| {
+            Rgb([x as u16 * 8000 + 7, 0, 65_535])
+        }));
+        let bytes = encode(&img, OutputFormat::Png, 85).expect("encode");
+        let back = decode(&bytes, DecodeHints::default(), &opts())
+            .expect("decode")
+            .image;
+        assert_eq!(back.color(), image::ColorType::Rgb16);
+        assert_eq!(back.as_bytes(), img.as_bytes(), "lossless");
+        // and reduced correctly for 8-bit formats (a flat colour, so chroma
+        // subsampling cannot bleed)
+        let flat =
+            DynamicImage::ImageRgb16(ImageBuffer::from_pixel(16, 16, Rgb([56_007, 1000, 65_535])));
+        let jpeg = encode(&flat, OutputFormat::Jpeg, 100).expect("encode");
+        let back = decode(&jpeg, DecodeHints::default(), &opts())
+            .expect("decode")
+            .image
+            .to_rgb8();
+        let got = back.get_pixel(8, 8).0;
+        for (g, want) in got.iter().zip([218u8, 4, 255]) {
+            assert!(g.abs_diff(want) <= 3, "{got:?}");
+        }
+    }
+
+    #[test]
+    fn gray_jpeg_output_is_one_channel() {
+        let img = DynamicImage::ImageLuma8(image::GrayImage::from_fn(8, 8, |x, _| {
+            image::Luma([x as u8 * 30])
+        }));
+        let bytes = encode(&img, OutputFormat::Jpeg, 90).expect("encode");
+        let back = decode(&bytes, DecodeHints::default(), &opts())
+            .expect("decode")
+            .image;
+        assert_eq!(back.color(), image::ColorType::L8);
+    }
+}

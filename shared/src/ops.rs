@@ -731,3 +731,255 @@ fn sobel(image: &DynamicImage) -> DynamicImage {
         ImageBuffer::from_raw(w, h, out).unwrap_or_else(|| ImageBuffer::new(w, h)),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use image::{GrayImage, RgbImage, RgbaImage};
+
+    fn chain(text: &str) -> Chain {
+        Chain::parse(text).unwrap_or_else(|e| panic!("{text}: {e}"))
+    }
+
+    fn apply(text: &str, image: DynamicImage) -> DynamicImage {
+        chain(text)
+            .apply(image)
+            .unwrap_or_else(|e| panic!("{text}: {e}"))
+    }
+
+    fn gray(w: u32, h: u32, f: impl Fn(u32, u32) -> u8) -> DynamicImage {
+        DynamicImage::ImageLuma8(GrayImage::from_fn(w, h, |x, y| Luma([f(x, y)])))
+    }
+
+    fn rgb(w: u32, h: u32, p: [u8; 3]) -> DynamicImage {
+        DynamicImage::ImageRgb8(RgbImage::from_pixel(w, h, Rgb(p)))
+    }
+
+    fn px(image: &DynamicImage, x: u32, y: u32) -> u8 {
+        image.as_luma8().expect("gray").get_pixel(x, y)[0]
+    }
+
+    #[test]
+    fn parses_chains_and_round_trips_their_text() {
+        let text = "resize:800x600:fill:up,crop:1:2:3:4,rotate:90,flip:h,grayscale,blur:1.5,\
+                    sharpen:1:4,brightness:-20,contrast:15,invert,sepia,edges";
+        let parsed = chain(text);
+        assert_eq!(parsed.0.len(), 12);
+        assert_eq!(chain(&parsed.to_string()), parsed);
+        assert_eq!(
+            chain("resize:800").0[0],
+            Op::Resize {
+                width: 800,
+                height: 800,
+                mode: ResizeMode::Fit,
+                upscale: false
+            }
+        );
+        assert_eq!(
+            chain(" Grayscale , blur: 3 ").0,
+            vec![Op::Grayscale, Op::Blur(3.0)]
+        );
+        assert_eq!(chain("").0, vec![]);
+    }
+
+    #[test]
+    fn parse_errors_name_the_step() {
+        for (text, index, needle) in [
+            ("resize:800,blur:x", 2, "not a valid number"),
+            ("resize", 1, "missing size"),
+            ("resize:0", 1, "within 1..=65535"),
+            ("resize:800:sideways", 1, "unknown resize flag"),
+            ("grayscale,sparkle", 2, "unknown op `sparkle`"),
+            ("rotate:45", 1, "90, 180 or 270"),
+            ("flip:d", 1, "h or v"),
+            ("blur:0", 1, "SIGMA must be"),
+            ("blur:-1", 1, "SIGMA must be"),
+            ("crop:1:2:3", 1, "crop:X:Y:W:H"),
+            ("grayscale:1", 1, "no arguments"),
+            ("brightness:300", 1, "-255..=255"),
+            ("grayscale,,blur:1", 2, "empty step"),
+        ] {
+            let err = Chain::parse(text).expect_err(text);
+            assert_eq!(err.index, index, "{text}: {err}");
+            assert!(err.to_string().contains(needle), "{text}: {err}");
+            assert!(
+                err.to_string().contains(&format!("bad step {index}")),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn resize_modes_and_shrink_only_default() {
+        let img = rgb(100, 50, [10, 20, 30]);
+        assert_eq!(apply("resize:20", img.clone()).dimensions(), (20, 10));
+        assert_eq!(apply("resize:20x40", img.clone()).dimensions(), (20, 10));
+        assert_eq!(
+            apply("resize:20x40:fill", img.clone()).dimensions(),
+            (20, 40)
+        );
+        assert_eq!(
+            apply("resize:20x30:exact", img.clone()).dimensions(),
+            (20, 30)
+        );
+        assert_eq!(
+            apply("resize:400", img.clone()).dimensions(),
+            (100, 50),
+            "never enlarges"
+        );
+        assert_eq!(apply("resize:400:up", img.clone()).dimensions(), (400, 200));
+        // fill without `up` on a small image: the box's aspect at its own scale
+        assert_eq!(
+            apply("resize:400x400:fill", img.clone()).dimensions(),
+            (50, 50)
+        );
+        // a flat image stays flat through Lanczos
+        let out = apply("resize:33", img).to_rgb8();
+        assert!(out.pixels().all(|p| p.0 == [10, 20, 30]));
+    }
+
+    #[test]
+    fn resize_plan_rounds_like_the_output() {
+        let plan = resize_plan((1920, 1280), (800, 800), ResizeMode::Fit, false);
+        assert_eq!(plan.output, (800, 533));
+        let plan = resize_plan((1920, 1280), (400, 400), ResizeMode::Fill, false);
+        assert_eq!(plan.output, (400, 400));
+        assert_eq!(plan.min_source, (600, 400));
+    }
+
+    #[test]
+    fn crop_rotate_flip_move_pixels_where_expected() {
+        let img = gray(4, 3, |x, y| (10 * y + x) as u8);
+        let c = apply("crop:1:1:2:5", img.clone());
+        assert_eq!(c.dimensions(), (2, 2), "clamped to the image");
+        assert_eq!(px(&c, 0, 0), 11);
+        assert_eq!(px(&c, 1, 1), 22);
+        assert!(
+            chain("crop:4:0:1:1").apply(img.clone()).is_err(),
+            "origin outside"
+        );
+
+        let r = apply("rotate:90", img.clone());
+        assert_eq!(r.dimensions(), (3, 4));
+        assert_eq!(px(&r, 2, 0), 0, "top-left goes to top-right");
+        assert_eq!(px(&r, 0, 0), 20, "bottom-left goes to top-left");
+        let r = apply("rotate:180", img.clone());
+        assert_eq!(px(&r, 0, 0), 23);
+        let r = apply("rotate:270", img.clone());
+        assert_eq!(px(&r, 0, 3), 0, "top-left goes to bottom-left");
+
+        assert_eq!(px(&apply("flip:h", img.clone()), 0, 0), 3);
+        assert_eq!(px(&apply("flip:v", img), 0, 0), 20);
+    }
+
+    #[test]
+    fn grayscale_is_bt601() {
+        for (p, y) in [
+            ([255, 0, 0], 76),
+            ([0, 255, 0], 150),
+            ([0, 0, 255], 29),
+            ([255, 255, 255], 255),
+            ([0, 0, 0], 0),
+        ] {
+            let out = apply("grayscale", rgb(2, 2, p));
+            assert_eq!(px(&out, 1, 1), y, "{p:?}");
+        }
+        let rgba = DynamicImage::ImageRgba8(RgbaImage::from_pixel(1, 1, Rgba([255, 0, 0, 7])));
+        let out = apply("grayscale", rgba);
+        assert_eq!(
+            out.as_luma_alpha8().expect("LA8").get_pixel(0, 0).0,
+            [76, 7],
+            "alpha kept"
+        );
+        let rgb16 = DynamicImage::ImageRgb16(ImageBuffer::from_pixel(1, 1, Rgb([65_535, 0, 0])));
+        let out = apply("grayscale", rgb16);
+        assert_eq!(
+            out.as_luma16().expect("L16 kept 16-bit").get_pixel(0, 0)[0],
+            19_595
+        );
+    }
+
+    #[test]
+    fn blur_is_a_true_gaussian() {
+        // Impulse response: the blurred impulse is the normalised 2-D kernel.
+        let impulse = gray(41, 41, |x, y| if (x, y) == (20, 20) { 255 } else { 0 });
+        let out = apply("blur:3", impulse);
+        let sigma = 3.0f64;
+        let g = |d: f64| (-d * d / (2.0 * sigma * sigma)).exp();
+        let norm: f64 = (-9..=9).map(|d| g(f64::from(d))).sum();
+        for d in [0u32, 1, 2, 3, 5] {
+            let expected = 255.0 * g(f64::from(d)) / norm * g(0.0) / norm;
+            let got = f64::from(px(&out, 20 + d, 20));
+            assert!(
+                (got - expected).abs() <= 1.0,
+                "offset {d}: {got} vs {expected:.2}"
+            );
+            assert_eq!(px(&out, 20 - d, 20), px(&out, 20 + d, 20), "symmetric");
+            assert_eq!(px(&out, 20, 20 + d), px(&out, 20 + d, 20), "isotropic");
+        }
+        // Flat stays flat, also at the borders.
+        let out = apply("blur:2.5", gray(17, 9, |_, _| 77));
+        assert!(out.as_luma8().expect("gray").pixels().all(|p| p[0] == 77));
+        assert_eq!(gaussian_kernel_size(1.5), 11);
+        assert_eq!(gaussian_kernel_size(3.0), 19);
+    }
+
+    #[test]
+    fn sharpen_overshoots_an_edge_and_respects_the_threshold() {
+        let step = gray(20, 5, |x, _| if x < 10 { 100 } else { 150 });
+        let out = apply("sharpen:1.5", step.clone());
+        assert!(
+            px(&out, 9, 2) < 100,
+            "dark side darkened: {}",
+            px(&out, 9, 2)
+        );
+        assert!(
+            px(&out, 10, 2) > 150,
+            "bright side brightened: {}",
+            px(&out, 10, 2)
+        );
+        assert_eq!(px(&out, 0, 2), 100, "flat regions untouched");
+        let out = apply("sharpen:1.5:200", step.clone());
+        assert_eq!(
+            out.as_bytes(),
+            step.as_bytes(),
+            "nothing exceeds the threshold"
+        );
+    }
+
+    #[test]
+    fn point_operations() {
+        let g = gray(1, 1, |_, _| 100);
+        assert_eq!(px(&apply("brightness:10", g.clone()), 0, 0), 110);
+        assert_eq!(
+            px(&apply("brightness:200", g.clone()), 0, 0),
+            255,
+            "clamped"
+        );
+        assert_eq!(px(&apply("brightness:-200", g.clone()), 0, 0), 0, "clamped");
+        assert_eq!(px(&apply("invert", g.clone()), 0, 0), 155);
+        assert_eq!(px(&apply("contrast:50", gray(1, 1, |_, _| 150)), 0, 0), 178);
+        assert!(px(&apply("contrast:50", gray(1, 1, |_, _| 60)), 0, 0) < 60);
+        let rgba = DynamicImage::ImageRgba8(RgbaImage::from_pixel(1, 1, Rgba([10, 20, 30, 40])));
+        assert_eq!(
+            apply("invert", rgba).to_rgba8().get_pixel(0, 0).0,
+            [245, 235, 225, 40]
+        );
+        let s = apply("sepia", rgb(1, 1, [100, 100, 100])).to_rgb8();
+        assert_eq!(s.get_pixel(0, 0).0, [135, 120, 94]);
+        let s = apply("sepia", rgb(1, 1, [255, 255, 255])).to_rgb8();
+        assert_eq!(s.get_pixel(0, 0).0, [255, 255, 239]);
+    }
+
+    #[test]
+    fn edges_finds_a_step_and_nothing_on_flat() {
+        let step = gray(10, 5, |x, _| if x < 5 { 0 } else { 40 });
+        let out = apply("edges", step);
+        assert_eq!(out.color(), image::ColorType::L8);
+        assert_eq!(px(&out, 1, 2), 0, "flat");
+        assert_eq!(px(&out, 4, 2), 160, "|gx| = 4 * 40 at the step");
+        assert_eq!(px(&out, 5, 2), 160);
+        assert_eq!(px(&out, 8, 2), 0);
+        assert_eq!(px(&apply("edges", rgb(6, 6, [9, 9, 9])), 3, 3), 0);
+    }
+}
