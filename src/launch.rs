@@ -16,7 +16,7 @@ use shared::discover::check_roots;
 use shared::endpoints::{LISTENING_LINE_PREFIX, LOOPBACK_ANY_PORT};
 use shared::shutdown::{Shutdown, ENV_PARENT_PID};
 use sink::ProgressMode;
-use ventilator::JobArgs;
+use ventilator::{JobArgs, SelectionArgs};
 
 /// How long a role may take to bind and announce its endpoint.
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
@@ -51,6 +51,9 @@ pub struct RunArgs {
     #[command(flatten)]
     #[allow(missing_docs)]
     pub job: JobArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub selection: SelectionArgs,
 }
 
 /// A child role process.
@@ -200,6 +203,19 @@ fn cores() -> usize {
 /// Set-up errors ([`SetupFailed`], bad folders) and [`Interrupted`].
 pub fn run(args: &RunArgs, shutdown: &Shutdown) -> anyhow::Result<u8> {
     check_roots(&args.input, &args.output).map_err(SetupFailed)?;
+    if args.selection.dry_run {
+        let config = ventilator::Config {
+            input: args.input.clone(),
+            output: args.output.clone(),
+            bind: String::new(),
+            status_bind: String::new(),
+            chain: args.job.ops.clone(),
+            output_options: args.job.output_options(),
+            skip_existing: args.selection.skip_existing,
+        };
+        ventilator::dry_run(&config, &mut std::io::stdout().lock())?;
+        return Ok(0);
+    }
     let workers = args.workers.unwrap_or_else(cores);
     if workers == 0 {
         bail!(SetupFailed("--workers must be at least 1".into()));
@@ -225,6 +241,9 @@ pub fn run(args: &RunArgs, shutdown: &Shutdown) -> anyhow::Result<u8> {
     }
     if args.job.no_auto_orient {
         cmd.arg("--no-auto-orient");
+    }
+    if args.selection.skip_existing {
+        cmd.arg("--skip-existing");
     }
     let tasks = start_bound(&mut fleet, "ventilator", cmd, shutdown)?;
 

@@ -446,3 +446,66 @@ fn garbage_on_bound_ports_is_counted_not_fatal() {
     assert_eq!(report["succeeded"], images.len());
     assert_eq!(report["messages"]["rejected"], 4, "{report:#}");
 }
+
+#[test]
+fn dry_run_lists_the_plan_and_writes_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = dir.path().join("in");
+    let output = dir.path().join("out");
+    let images = photo_folder(&input, 1);
+    let (status, out, err) = run(
+        imgpipe().arg("run").arg(&input).arg(&output).args([
+            "--dry-run",
+            "--ops",
+            "resize:100",
+            "--format",
+            "png",
+        ]),
+        LIMIT,
+    );
+    assert_eq!(status.code(), Some(0), "{err}");
+    for rel in &images {
+        let line = format!("{} -> ", rel.display());
+        assert!(out.contains(&line), "lists {}: {out}", rel.display());
+    }
+    assert!(out.contains(".png (resize:100x100)"), "{out}");
+    assert!(!output.exists(), "nothing written");
+}
+
+#[test]
+fn skip_existing_redoes_only_stale_outputs_and_format_converts() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = dir.path().join("in");
+    let output = dir.path().join("out");
+    let report_path = dir.path().join("r.json");
+    let images = photo_folder(&input, 1);
+    let batch = |extra: &[&str]| {
+        let (status, _, err) = run(
+            imgpipe()
+                .arg("run")
+                .arg(&input)
+                .arg(&output)
+                .args(["--ops", "resize:64", "--format", "png", "--report"])
+                .arg(&report_path)
+                .args(extra),
+            LIMIT,
+        );
+        assert_eq!(status.code(), Some(0), "{err}");
+        report(&report_path)
+    };
+    batch(&[]);
+    for rel in &images {
+        let png = output.join(rel).with_extension("png");
+        let out = image::open(&png).unwrap_or_else(|e| panic!("{}: {e}", png.display()));
+        assert!(out.width() <= 64 && out.height() <= 64);
+    }
+    // Touch one input so it is newer than its output.
+    std::thread::sleep(Duration::from_millis(20));
+    let stale = input.join(&images[0]);
+    let bytes = std::fs::read(&stale).expect("read");
+    std::fs::write(&stale, bytes).expect("rewrite");
+    let second = batch(&["--skip-existing"]);
+    assert_eq!(second["succeeded"], 1, "{second:#}");
+    assert_eq!(second["skipped"], images.len() - 1);
+    assert_eq!(second["total"], images.len());
+}

@@ -149,6 +149,8 @@ pub struct BatchStart {
     pub total: u64,
     /// Files found but not dispatched (unreadable entries, bad names).
     pub rejected: Vec<Rejected>,
+    /// Images left out because their output is up to date.
+    pub skipped: u64,
     /// The chain, as text, for reports.
     pub ops: String,
     /// Input root, for reports.
@@ -374,6 +376,7 @@ mod tests {
             Message::BatchStart(BatchStart {
                 batch: 7,
                 total: 3,
+                skipped: 2,
                 rejected: vec![Rejected {
                     path: "x".into(),
                     error: "denied".into(),

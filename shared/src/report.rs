@@ -53,10 +53,12 @@ pub struct Report {
     pub input: String,
     /// Output folder.
     pub output: String,
-    /// Images in the batch (dispatched tasks plus files rejected up front).
+    /// Images found: written + failed + skipped.
     pub total: u64,
     /// Images written.
     pub succeeded: u64,
+    /// Images skipped because their output was up to date.
+    pub skipped: u64,
     /// Images that failed, with reasons.
     pub failed: Vec<Failure>,
     /// Seconds from the batch start (first dispatch) to the last result.
@@ -151,8 +153,9 @@ impl Report {
             ops: batch.ops.clone(),
             input: batch.input_root.clone(),
             output: batch.output_root.clone(),
-            total: batch.total + batch.rejected.len() as u64,
+            total: batch.total + batch.rejected.len() as u64 + batch.skipped,
             succeeded,
+            skipped: batch.skipped,
             failed,
             wall_s,
             images_per_s: ratio(done as f64, wall_s),
@@ -170,10 +173,15 @@ impl Report {
         let mut s = String::new();
         let _ = writeln!(
             s,
-            "imgpipe: {} of {} images written, {} failed in {:.2} s ({:.1} images/s, {:.1} MP/s)",
+            "imgpipe: {} of {} images written, {} failed{} in {:.2} s ({:.1} images/s, {:.1} MP/s)",
             self.succeeded,
             self.total,
             self.failed.len(),
+            if self.skipped > 0 {
+                format!(", {} up to date", self.skipped)
+            } else {
+                String::new()
+            },
             self.wall_s,
             self.images_per_s,
             self.megapixels_per_s
@@ -253,6 +261,7 @@ mod tests {
         let batch = BatchStart {
             batch: 1,
             total: 4,
+            skipped: 2,
             rejected: vec![Rejected {
                 path: "z.jpg".into(),
                 error: "denied".into(),
@@ -273,7 +282,8 @@ mod tests {
             Duration::from_secs(4),
             MessageCounts::default(),
         );
-        assert_eq!(r.total, 5);
+        assert_eq!(r.total, 7);
+        assert_eq!(r.skipped, 2);
         assert_eq!(r.succeeded, 3);
         assert_eq!(r.failed.len(), 2);
         assert_eq!(r.failed[0].path, "a-1000.jpg");
@@ -296,6 +306,7 @@ mod tests {
             batch: 1,
             total: 0,
             rejected: vec![],
+            skipped: 0,
             ops: String::new(),
             input_root: String::new(),
             output_root: String::new(),

@@ -298,6 +298,7 @@ pub fn run(
                 batch: 0,
                 total: 0,
                 rejected: Vec::new(),
+                skipped: 0,
                 ops: String::new(),
                 input_root: String::new(),
                 output_root: String::new(),

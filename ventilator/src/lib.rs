@@ -10,12 +10,15 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use clap::Args;
-use shared::discover::{check_roots, discover};
+use std::path::Path;
+
+use shared::discover::{check_roots, discover, Discovery};
 use shared::endpoints;
 use shared::imageio::{OutputFormat, OutputOptions, DEFAULT_MAX_PIXELS, DEFAULT_QUALITY};
 use shared::log;
 use shared::net;
 use shared::ops::Chain;
+use shared::pipeline::output_path;
 use shared::protocol::{BatchStart, Message, Packet, Source, Task};
 use shared::shutdown::Shutdown;
 use shared::status::{self, StatusServer};
@@ -83,6 +86,20 @@ pub struct Cli {
     #[command(flatten)]
     #[allow(missing_docs)]
     pub job: JobArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub selection: SelectionArgs,
+}
+
+/// Which images of the folder a batch takes.
+#[derive(Debug, Clone, Copy, Default, Args)]
+pub struct SelectionArgs {
+    /// Skip images whose output exists and is newer than the input.
+    #[arg(long, env = "IMGPIPE_SKIP_EXISTING")]
+    pub skip_existing: bool,
+    /// List what would be done and exit without processing anything.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// Everything the ventilator needs.
@@ -100,6 +117,8 @@ pub struct Config {
     pub chain: Chain,
     /// Encoder settings.
     pub output_options: OutputOptions,
+    /// Skip images whose output is up to date.
+    pub skip_existing: bool,
 }
 
 impl From<Cli> for Config {
@@ -110,6 +129,7 @@ impl From<Cli> for Config {
             bind: cli.bind,
             status_bind: cli.status_bind,
             output_options: cli.job.output_options(),
+            skip_existing: cli.selection.skip_existing,
             chain: cli.job.ops,
         }
     }
@@ -320,6 +340,77 @@ fn batch_id() -> u64 {
     nanos ^ (u64::from(std::process::id()) << 32)
 }
 
+/// What a batch will do, before anything is dispatched.
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    /// Images to process, and entries rejected up front.
+    pub found: Discovery,
+    /// Images skipped because their output is newer (`--skip-existing`).
+    pub up_to_date: Vec<String>,
+}
+
+/// True if `output` exists and was modified no earlier than `input`.
+fn is_up_to_date(input: &Path, output: &Path) -> bool {
+    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified());
+    match (modified(input), modified(output)) {
+        (Ok(i), Ok(o)) => o >= i,
+        _ => false,
+    }
+}
+
+/// Walks the (canonical) input root and sets aside up-to-date images when
+/// `--skip-existing` asks for it.
+#[must_use]
+pub fn plan(input: &Path, output: &Path, config: &Config) -> Plan {
+    let mut found = discover(input);
+    let mut up_to_date = Vec::new();
+    if config.skip_existing {
+        found.images.retain(|rel| {
+            let fresh = output_path(output, rel, config.output_options.format)
+                .is_ok_and(|out| is_up_to_date(&input.join(rel), &out));
+            if fresh {
+                up_to_date.push(rel.clone());
+            }
+            !fresh
+        });
+    }
+    Plan { found, up_to_date }
+}
+
+/// `--dry-run`: prints what a batch would do, one line per image, and
+/// returns without binding anything.
+///
+/// # Errors
+/// The same folder errors as [`run`].
+pub fn dry_run(config: &Config, out: &mut impl std::io::Write) -> anyhow::Result<()> {
+    let (input, output) = check_roots(&config.input, &config.output).map_err(anyhow::Error::msg)?;
+    let plan = plan(&input, &output, config);
+    let ops = if config.chain.0.is_empty() {
+        "re-encode".to_string()
+    } else {
+        config.chain.to_string()
+    };
+    for rel in &plan.found.images {
+        let dst =
+            output_path(&output, rel, config.output_options.format).map_err(anyhow::Error::msg)?;
+        writeln!(out, "{rel} -> {} ({ops})", dst.display())?;
+    }
+    for rel in &plan.up_to_date {
+        writeln!(out, "{rel}: up to date, skipped")?;
+    }
+    for r in &plan.found.rejected {
+        writeln!(out, "{}: would fail: {}", r.path, r.error)?;
+    }
+    writeln!(
+        out,
+        "dry run: {} images to process, {} up to date, {} rejected; nothing written",
+        plan.found.images.len(),
+        plan.up_to_date.len(),
+        plan.found.rejected.len()
+    )?;
+    Ok(())
+}
+
 /// Runs one batch: checks the folders, binds, calls `on_bound` with the
 /// endpoint actually bound, walks the input, waits for the sink, dispatches,
 /// and returns once the sink has acknowledged every task (or on shutdown).
@@ -345,16 +436,22 @@ pub fn run(
     on_bound(&endpoint);
     log!(Debug, ROLE, "status on {status_endpoint}");
 
-    let found = discover(&input);
-    for r in &found.rejected {
+    let plan = plan(&input, &output, config);
+    for r in &plan.found.rejected {
         log!(Warn, ROLE, "{}: {}", r.path, r.error);
     }
+    let found = plan.found;
     let total = found.images.len() as u64;
     log!(
         Info,
         ROLE,
-        "{total} images under {}; tasks on {endpoint}",
-        input.display()
+        "{total} images under {}{}; tasks on {endpoint}",
+        input.display(),
+        if plan.up_to_date.is_empty() {
+            String::new()
+        } else {
+            format!(" ({} up to date, skipped)", plan.up_to_date.len())
+        }
     );
     let mut d = Dispatcher {
         batch: batch_id(),
@@ -378,6 +475,7 @@ pub fn run(
         batch: d.batch,
         total,
         rejected: found.rejected,
+        skipped: plan.up_to_date.len() as u64,
         ops: config.chain.to_string(),
         input_root: d.input_root.clone(),
         output_root: d.output_root.clone(),
@@ -476,7 +574,17 @@ pub fn main_with(cli: Cli) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let dry = cli.selection.dry_run;
     let config = Config::from(cli);
+    if dry {
+        return match dry_run(&config, &mut std::io::stdout().lock()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                log!(Error, ROLE, "{e:#}");
+                ExitCode::from(2)
+            }
+        };
+    }
     match run(&config, &shutdown, |endpoint| {
         println!("{}{endpoint}", endpoints::LISTENING_LINE_PREFIX);
     }) {
