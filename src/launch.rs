@@ -162,21 +162,21 @@ fn start_bound(
     loop {
         match rx.recv_timeout(Duration::from_millis(50)) {
             Ok(endpoint) => return Ok(endpoint),
-            Err(mpsc::RecvTimeoutError::Timeout)
-                if started.elapsed() < STARTUP_TIMEOUT && !shutdown.requested() =>
-            {
-                if let Some(role) = fleet.0.last_mut() {
-                    if let Some(status) = role.poll() {
-                        bail!(SetupFailed(format!(
-                            "the {name} exited during start-up ({status})"
-                        )));
-                    }
-                }
-            }
             Err(_) if shutdown.requested() => bail!(Interrupted),
-            Err(_) => bail!(SetupFailed(format!(
-                "the {name} did not start within {STARTUP_TIMEOUT:?}"
-            ))),
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                // stdout closed without the line: the role is exiting.
+                let status = fleet.0.last_mut().and_then(|role| role.child.wait().ok());
+                let status = status.map_or_else(|| "unknown status".into(), |s| s.to_string());
+                bail!(SetupFailed(format!(
+                    "the {name} exited during start-up ({status})"
+                )));
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) if started.elapsed() < STARTUP_TIMEOUT => {}
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                bail!(SetupFailed(format!(
+                    "the {name} did not start within {STARTUP_TIMEOUT:?}"
+                )));
+            }
         }
     }
 }
@@ -231,9 +231,10 @@ pub fn run(args: &RunArgs, shutdown: &Shutdown) -> anyhow::Result<u8> {
     cmd.args([
         "--bind",
         LOOPBACK_ANY_PORT,
-        "--ops",
-        &args.job.ops.to_string(),
+        "--status-bind",
+        LOOPBACK_ANY_PORT,
     ]);
+    cmd.args(["--ops", &args.job.ops.to_string()]);
     cmd.args(["--quality", &args.job.quality.to_string()]);
     cmd.args(["--max-pixels", &args.job.max_pixels.to_string()]);
     if let Some(format) = args.job.format {

@@ -55,7 +55,7 @@ fn launcher_processes_a_tree_reports_bad_files_and_exits_1() {
                 "--workers",
                 "2",
                 "--ops",
-                "resize:400,grayscale",
+                "resize:400,grayscale:luma",
                 "--progress",
                 "lines",
             ])

@@ -59,8 +59,12 @@ pub enum Op {
     Rotate(u16),
     /// Mirror along an axis.
     Flip(Axis),
-    /// Convert to gray (BT.601 luma, as JPEG's Y channel).
+    /// Convert to gray by luminance: Rec. 709 weights on linear light,
+    /// encoded back with the sRGB curve (what libvips' `b-w` gives).
     Grayscale,
+    /// Convert to gray by BT.601 luma of the gamma-encoded values (JPEG's Y
+    /// channel, Pillow's `convert("L")`): decoded straight from a JPEG.
+    Luma,
     /// True Gaussian blur of standard deviation `sigma` (kernel 2⌈3σ⌉+1).
     Blur(f32),
     /// Unsharp mask: add back `img - blur(img, sigma)` where it exceeds `threshold`.
@@ -99,7 +103,7 @@ pub const OPS_HELP: &[OpHelp] = &[
     OpHelp { syntax: "crop:X:Y:W:H", summary: "cut out W×H pixels at (X,Y), clamped to the image", example: "crop:0:0:640:480" },
     OpHelp { syntax: "rotate:90|180|270", summary: "rotate clockwise", example: "rotate:90" },
     OpHelp { syntax: "flip:h|v", summary: "mirror horizontally or vertically", example: "flip:h" },
-    OpHelp { syntax: "grayscale", summary: "BT.601 luma (what JPEG's Y channel holds)", example: "grayscale" },
+    OpHelp { syntax: "grayscale[:luma]", summary: "gray by luminance in linear light (as libvips' b-w); `luma`: BT.601 luma of the encoded values (JPEG's Y channel, Pillow's convert('L')), faster as JPEGs decode straight to it", example: "grayscale" },
     OpHelp { syntax: "blur:SIGMA", summary: "true Gaussian blur, kernel 2*ceil(3*SIGMA)+1", example: "blur:1.5" },
     OpHelp { syntax: "sharpen:SIGMA[:THRESHOLD]", summary: "unsharp mask (amount 1), only where the difference exceeds THRESHOLD (0-255, default 0)", example: "sharpen:1:4" },
     OpHelp { syntax: "brightness:N", summary: "add N (-255..255) to every colour channel", example: "brightness:20" },
@@ -224,10 +228,12 @@ fn parse_step(step: &str) -> Result<Op, String> {
                 other => return Err(format!("axis `{other}` must be h or v")),
             }
         }
-        "grayscale" | "greyscale" | "gray" | "grey" => {
-            expect_args(&args, 0, "no arguments")?;
-            Op::Grayscale
-        }
+        "grayscale" | "greyscale" | "gray" | "grey" => match args.as_slice() {
+            [] => Op::Grayscale,
+            [mode] if mode.eq_ignore_ascii_case("luma") => Op::Luma,
+            [mode] if mode.eq_ignore_ascii_case("luminance") => Op::Grayscale,
+            _ => return Err("expected grayscale or grayscale:luma".into()),
+        },
         "blur" => {
             expect_args(&args, 1, "blur:SIGMA")?;
             Op::Blur(parse_sigma(args.first().copied())?)
@@ -357,6 +363,7 @@ impl fmt::Display for Op {
             Op::Flip(Axis::Horizontal) => f.write_str("flip:h"),
             Op::Flip(Axis::Vertical) => f.write_str("flip:v"),
             Op::Grayscale => f.write_str("grayscale"),
+            Op::Luma => f.write_str("grayscale:luma"),
             Op::Blur(s) => write!(f, "blur:{s}"),
             Op::Sharpen { sigma, threshold } => write!(f, "sharpen:{sigma}:{threshold}"),
             Op::Brightness(n) => write!(f, "brightness:{n}"),
@@ -435,10 +442,11 @@ pub fn resize_plan(
 }
 
 impl Op {
-    /// True if the op commutes with converting to gray (a linear or purely
-    /// geometric step), so an image may be decoded straight to gray before it.
+    /// True if the op commutes with taking BT.601 luma (a linear or purely
+    /// geometric step), so a JPEG may be decoded straight to its Y channel
+    /// when a [`Op::Luma`] follows.
     #[must_use]
-    pub fn commutes_with_grayscale(&self) -> bool {
+    pub fn commutes_with_luma(&self) -> bool {
         matches!(
             self,
             Op::Resize { .. }
@@ -446,7 +454,7 @@ impl Op {
                 | Op::Rotate(_)
                 | Op::Flip(_)
                 | Op::Blur(_)
-                | Op::Grayscale
+                | Op::Luma
         )
     }
 
@@ -481,7 +489,8 @@ impl Op {
             Op::Rotate(_) => image.rotate270(),
             Op::Flip(Axis::Horizontal) => image.fliph(),
             Op::Flip(Axis::Vertical) => image.flipv(),
-            Op::Grayscale => grayscale(image),
+            Op::Grayscale => luminance(image),
+            Op::Luma => grayscale(image),
             Op::Blur(sigma) => gaussian_blur(image, *sigma)?,
             Op::Sharpen { sigma, threshold } => sharpen(image, *sigma, *threshold)?,
             Op::Brightness(n) => image.brighten(*n),
@@ -598,6 +607,104 @@ fn grayscale(image: DynamicImage) -> DynamicImage {
             }))
         }
         other => DynamicImage::ImageLuma16(other.to_luma16()),
+    }
+}
+
+/// sRGB transfer curve, encoded value (0–1) to linear light.
+fn srgb_to_linear(v: f64) -> f64 {
+    if v <= 0.040_45 {
+        v / 12.92
+    } else {
+        ((v + 0.055) / 1.055).powf(2.4)
+    }
+}
+
+/// Linear light (0–1) to encoded sRGB.
+fn linear_to_srgb(v: f64) -> f64 {
+    if v <= 0.003_130_8 {
+        v * 12.92
+    } else {
+        1.055 * v.powf(1.0 / 2.4) - 0.055
+    }
+}
+
+/// 8-bit sRGB → linear light in 0..=65535.
+fn linear_lut() -> &'static [u32; 256] {
+    static LUT: std::sync::OnceLock<[u32; 256]> = std::sync::OnceLock::new();
+    LUT.get_or_init(|| {
+        std::array::from_fn(|i| (srgb_to_linear(i as f64 / 255.0) * 65_535.0).round() as u32)
+    })
+}
+
+/// Linear light in 0..=65535 → 8-bit sRGB.
+fn encode_lut() -> &'static [u8] {
+    static LUT: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    LUT.get_or_init(|| {
+        (0..=65_535u32)
+            .map(|y| (linear_to_srgb(f64::from(y) / 65_535.0) * 255.0).round() as u8)
+            .collect()
+    })
+}
+
+/// Rec. 709 luminance weights in 1/65536 (they sum to 65536).
+const LUMINANCE_WEIGHTS: [u32; 3] = [13_933, 46_871, 4_732];
+
+/// Luminance of an 8-bit sRGB pixel, encoded back to 8-bit sRGB.
+#[inline]
+#[must_use]
+pub fn luminance_srgb8(r: u8, g: u8, b: u8) -> u8 {
+    let lin = linear_lut();
+    let [wr, wg, wb] = LUMINANCE_WEIGHTS;
+    let y =
+        (wr * lin[usize::from(r)] + wg * lin[usize::from(g)] + wb * lin[usize::from(b)] + 32_768)
+            >> 16;
+    encode_lut()[y.min(65_535) as usize]
+}
+
+fn luminance_srgb16(r: u16, g: u16, b: u16) -> u16 {
+    let l = |v: u16| srgb_to_linear(f64::from(v) / 65_535.0);
+    let y = 0.2126 * l(r) + 0.7152 * l(g) + 0.0722 * l(b);
+    (linear_to_srgb(y) * 65_535.0).round() as u16
+}
+
+/// Gray by luminance in linear light, as libvips' `colourspace b-w`.
+fn luminance(image: DynamicImage) -> DynamicImage {
+    match image {
+        DynamicImage::ImageLuma8(_)
+        | DynamicImage::ImageLumaA8(_)
+        | DynamicImage::ImageLuma16(_)
+        | DynamicImage::ImageLumaA16(_) => image,
+        DynamicImage::ImageRgb8(rgb) => {
+            DynamicImage::ImageLuma8(map_rows::<Rgb<u8>, Luma<u8>, _>(&rgb, |i, o| {
+                for (p, y) in i.chunks_exact(3).zip(o) {
+                    *y = luminance_srgb8(p[0], p[1], p[2]);
+                }
+            }))
+        }
+        DynamicImage::ImageRgba8(rgba) => {
+            DynamicImage::ImageLumaA8(map_rows::<Rgba<u8>, LumaA<u8>, _>(&rgba, |i, o| {
+                for (p, y) in i.chunks_exact(4).zip(o.chunks_exact_mut(2)) {
+                    y[0] = luminance_srgb8(p[0], p[1], p[2]);
+                    y[1] = p[3];
+                }
+            }))
+        }
+        DynamicImage::ImageRgb16(rgb) => {
+            DynamicImage::ImageLuma16(map_rows::<Rgb<u16>, Luma<u16>, _>(&rgb, |i, o| {
+                for (p, y) in i.chunks_exact(3).zip(o) {
+                    *y = luminance_srgb16(p[0], p[1], p[2]);
+                }
+            }))
+        }
+        DynamicImage::ImageRgba16(rgba) => {
+            DynamicImage::ImageLumaA16(map_rows::<Rgba<u16>, LumaA<u16>, _>(&rgba, |i, o| {
+                for (p, y) in i.chunks_exact(4).zip(o.chunks_exact_mut(2)) {
+                    y[0] = luminance_srgb16(p[0], p[1], p[2]);
+                    y[1] = p[3];
+                }
+            }))
+        }
+        other => luminance(DynamicImage::ImageRgba16(other.to_rgba16())),
     }
 }
 
@@ -762,9 +869,9 @@ mod tests {
     #[test]
     fn parses_chains_and_round_trips_their_text() {
         let text = "resize:800x600:fill:up,crop:1:2:3:4,rotate:90,flip:h,grayscale,blur:1.5,\
-                    sharpen:1:4,brightness:-20,contrast:15,invert,sepia,edges";
+                    sharpen:1:4,brightness:-20,contrast:15,invert,sepia,edges,grayscale:luma";
         let parsed = chain(text);
-        assert_eq!(parsed.0.len(), 12);
+        assert_eq!(parsed.0.len(), 13);
         assert_eq!(chain(&parsed.to_string()), parsed);
         assert_eq!(
             chain("resize:800").0[0],
@@ -795,7 +902,7 @@ mod tests {
             ("blur:0", 1, "SIGMA must be"),
             ("blur:-1", 1, "SIGMA must be"),
             ("crop:1:2:3", 1, "crop:X:Y:W:H"),
-            ("grayscale:1", 1, "no arguments"),
+            ("grayscale:1", 1, "grayscale:luma"),
             ("brightness:300", 1, "-255..=255"),
             ("grayscale,,blur:1", 2, "empty step"),
         ] {
@@ -873,11 +980,14 @@ mod tests {
     }
 
     #[test]
-    fn grayscale_is_bt601() {
+    fn grayscale_is_linear_light_luminance() {
+        // Rec. 709 weights on linear light, sRGB-encoded: pure red is
+        // 0.2126 linear → 127 encoded; mid-gray stays put.
         for (p, y) in [
-            ([255, 0, 0], 76),
-            ([0, 255, 0], 150),
-            ([0, 0, 255], 29),
+            ([255, 0, 0], 127),
+            ([0, 255, 0], 220),
+            ([0, 0, 255], 76),
+            ([128, 128, 128], 128),
             ([255, 255, 255], 255),
             ([0, 0, 0], 0),
         ] {
@@ -885,14 +995,50 @@ mod tests {
             assert_eq!(px(&out, 1, 1), y, "{p:?}");
         }
         let rgba = DynamicImage::ImageRgba8(RgbaImage::from_pixel(1, 1, Rgba([255, 0, 0, 7])));
-        let out = apply("grayscale", rgba);
+        assert_eq!(
+            apply("grayscale", rgba)
+                .as_luma_alpha8()
+                .expect("LA8")
+                .get_pixel(0, 0)
+                .0,
+            [127, 7]
+        );
+        let rgb16 =
+            DynamicImage::ImageRgb16(ImageBuffer::from_pixel(1, 1, Rgb([65_535, 65_535, 65_535])));
+        assert_eq!(
+            apply("grayscale", rgb16)
+                .as_luma16()
+                .expect("L16")
+                .get_pixel(0, 0)[0],
+            65_535
+        );
+        // Every gray level maps to itself.
+        let ramp = DynamicImage::ImageRgb8(RgbImage::from_fn(256, 1, |x, _| Rgb([x as u8; 3])));
+        let out = apply("grayscale", ramp);
+        assert!((0..256).all(|x| px(&out, x, 0) == x as u8));
+    }
+
+    #[test]
+    fn grayscale_luma_is_bt601() {
+        for (p, y) in [
+            ([255, 0, 0], 76),
+            ([0, 255, 0], 150),
+            ([0, 0, 255], 29),
+            ([255, 255, 255], 255),
+            ([0, 0, 0], 0),
+        ] {
+            let out = apply("grayscale:luma", rgb(2, 2, p));
+            assert_eq!(px(&out, 1, 1), y, "{p:?}");
+        }
+        let rgba = DynamicImage::ImageRgba8(RgbaImage::from_pixel(1, 1, Rgba([255, 0, 0, 7])));
+        let out = apply("grayscale:luma", rgba);
         assert_eq!(
             out.as_luma_alpha8().expect("LA8").get_pixel(0, 0).0,
             [76, 7],
             "alpha kept"
         );
         let rgb16 = DynamicImage::ImageRgb16(ImageBuffer::from_pixel(1, 1, Rgb([65_535, 0, 0])));
-        let out = apply("grayscale", rgb16);
+        let out = apply("grayscale:luma", rgb16);
         assert_eq!(
             out.as_luma16().expect("L16 kept 16-bit").get_pixel(0, 0)[0],
             19_595

@@ -17,11 +17,11 @@ pub fn decode_hints(chain: &Chain) -> DecodeHints {
     let ops = &chain.0;
     let gray = ops
         .iter()
-        .position(|op| matches!(op, Op::Grayscale | Op::Edges))
-        .is_some_and(|i| ops[..i].iter().all(Op::commutes_with_grayscale));
+        .position(|op| matches!(op, Op::Luma | Op::Edges))
+        .is_some_and(|i| ops[..i].iter().all(Op::commutes_with_luma));
     let shrink_to = ops
         .iter()
-        .find(|op| **op != Op::Grayscale)
+        .find(|op| !matches!(op, Op::Grayscale | Op::Luma))
         .and_then(|op| match op {
             Op::Resize {
                 width,
@@ -43,7 +43,10 @@ pub fn decode_hints(chain: &Chain) -> DecodeHints {
 /// have given, so shrink-on-load never changes output dimensions.
 fn chain_after_shrink(chain: &Chain, original: (u32, u32)) -> Chain {
     let mut ops = chain.0.clone();
-    if let Some(op) = ops.iter_mut().find(|op| **op != Op::Grayscale) {
+    if let Some(op) = ops
+        .iter_mut()
+        .find(|op| !matches!(op, Op::Grayscale | Op::Luma))
+    {
         if let Op::Resize {
             width,
             height,
@@ -211,12 +214,16 @@ mod tests {
 
     #[test]
     fn gray_decode_only_when_nothing_colour_dependent_comes_first() {
-        assert!(hints("resize:800,grayscale,blur:1.5").gray);
-        assert!(hints("grayscale,blur:3").gray);
+        assert!(hints("resize:800,grayscale:luma,blur:1.5").gray);
+        assert!(hints("grayscale:luma,blur:3").gray);
         assert!(hints("edges").gray);
-        assert!(!hints("sepia,grayscale").gray);
+        assert!(
+            !hints("grayscale,blur:3").gray,
+            "luminance needs the colours"
+        );
+        assert!(!hints("sepia,grayscale:luma").gray);
         assert!(!hints("resize:800,blur:2").gray);
-        assert!(!hints("brightness:10,grayscale").gray);
+        assert!(!hints("brightness:10,grayscale:luma").gray);
     }
 
     #[test]
