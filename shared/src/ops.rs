@@ -628,20 +628,27 @@ fn linear_to_srgb(v: f64) -> f64 {
     }
 }
 
-/// 8-bit sRGB → linear light in 0..=65535.
+/// Scale of the linear-light table: 8-bit sRGB → linear light in 0..=2^15.
+const LINEAR_ONE: f64 = 32_768.0;
+
 fn linear_lut() -> &'static [u32; 256] {
     static LUT: std::sync::OnceLock<[u32; 256]> = std::sync::OnceLock::new();
     LUT.get_or_init(|| {
-        std::array::from_fn(|i| (srgb_to_linear(i as f64 / 255.0) * 65_535.0).round() as u32)
+        std::array::from_fn(|i| (srgb_to_linear(i as f64 / 255.0) * LINEAR_ONE).round() as u32)
     })
 }
 
-/// Linear light in 0..=65535 → 8-bit sRGB.
+/// Bits of linear light kept when encoding back: a 2^14-entry table (16 KiB,
+/// fits in L1) steps by 0.2 of an 8-bit level even in the darkest shades.
+const ENCODE_BITS: u32 = 14;
+
+/// Linear light in 0..=2^ENCODE_BITS → 8-bit sRGB.
 fn encode_lut() -> &'static [u8] {
     static LUT: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
     LUT.get_or_init(|| {
-        (0..=65_535u32)
-            .map(|y| (linear_to_srgb(f64::from(y) / 65_535.0) * 255.0).round() as u8)
+        let one = f64::from(1u32 << ENCODE_BITS);
+        (0..=1u32 << ENCODE_BITS)
+            .map(|y| (linear_to_srgb(f64::from(y) / one) * 255.0).round() as u8)
             .collect()
     })
 }
@@ -649,16 +656,27 @@ fn encode_lut() -> &'static [u8] {
 /// Rec. 709 luminance weights in 1/65536 (they sum to 65536).
 const LUMINANCE_WEIGHTS: [u32; 3] = [13_933, 46_871, 4_732];
 
-/// Luminance of an 8-bit sRGB pixel, encoded back to 8-bit sRGB.
-#[inline]
+/// Luminance of 8-bit sRGB pixels (`step` bytes apart, RGB first) into
+/// `out` (`out_step` bytes apart), encoded back to 8-bit sRGB.
+fn luminance_row(input: &[u8], step: usize, out: &mut [u8], out_step: usize) {
+    let lin = linear_lut();
+    let enc = encode_lut();
+    let [wr, wg, wb] = LUMINANCE_WEIGHTS;
+    // sum ≤ 2^15 · 2^16 = 2^31: fits u32; keep ENCODE_BITS of it.
+    let shift = 31 - ENCODE_BITS;
+    for (p, y) in input.chunks_exact(step).zip(out.chunks_exact_mut(out_step)) {
+        let sum =
+            wr * lin[usize::from(p[0])] + wg * lin[usize::from(p[1])] + wb * lin[usize::from(p[2])];
+        y[0] = enc[((sum + (1 << (shift - 1))) >> shift) as usize];
+    }
+}
+
+/// Luminance of one 8-bit sRGB pixel, encoded back to 8-bit sRGB.
 #[must_use]
 pub fn luminance_srgb8(r: u8, g: u8, b: u8) -> u8 {
-    let lin = linear_lut();
-    let [wr, wg, wb] = LUMINANCE_WEIGHTS;
-    let y =
-        (wr * lin[usize::from(r)] + wg * lin[usize::from(g)] + wb * lin[usize::from(b)] + 32_768)
-            >> 16;
-    encode_lut()[y.min(65_535) as usize]
+    let mut y = [0u8];
+    luminance_row(&[r, g, b], 3, &mut y, 1);
+    y[0]
 }
 
 fn luminance_srgb16(r: u16, g: u16, b: u16) -> u16 {
@@ -676,15 +694,13 @@ fn luminance(image: DynamicImage) -> DynamicImage {
         | DynamicImage::ImageLumaA16(_) => image,
         DynamicImage::ImageRgb8(rgb) => {
             DynamicImage::ImageLuma8(map_rows::<Rgb<u8>, Luma<u8>, _>(&rgb, |i, o| {
-                for (p, y) in i.chunks_exact(3).zip(o) {
-                    *y = luminance_srgb8(p[0], p[1], p[2]);
-                }
+                luminance_row(i, 3, o, 1);
             }))
         }
         DynamicImage::ImageRgba8(rgba) => {
             DynamicImage::ImageLumaA8(map_rows::<Rgba<u8>, LumaA<u8>, _>(&rgba, |i, o| {
+                luminance_row(i, 4, o, 2);
                 for (p, y) in i.chunks_exact(4).zip(o.chunks_exact_mut(2)) {
-                    y[0] = luminance_srgb8(p[0], p[1], p[2]);
                     y[1] = p[3];
                 }
             }))
