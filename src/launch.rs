@@ -13,10 +13,11 @@ use clap::{Args, ValueEnum as _};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use shared::discover::check_roots;
+use shared::endpoints::PUSH_LINE_PREFIX;
 use shared::endpoints::{LISTENING_LINE_PREFIX, LOOPBACK_ANY_PORT};
 use shared::shutdown::{Shutdown, ENV_PARENT_PID};
 use sink::ProgressMode;
-use ventilator::{JobArgs, SelectionArgs};
+use ventilator::{Dispatch, JobArgs, SelectionArgs};
 
 /// How long a role may take to bind and announce its endpoint.
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
@@ -54,6 +55,16 @@ pub struct RunArgs {
     #[command(flatten)]
     #[allow(missing_docs)]
     pub selection: SelectionArgs,
+    /// Dispatch strategy: credit (workers ask for work) or push (the ZeroMQ
+    /// guide's plain PUSH/PULL, for comparison).
+    #[arg(long, value_enum, default_value_t = Dispatch::Credit)]
+    pub dispatch: Dispatch,
+    /// Tasks each worker asks for beyond one per thread.
+    #[arg(long, default_value_t = 1)]
+    pub prefetch: u32,
+    /// Messaging-only benchmark: N synthetic tasks that touch no image.
+    #[arg(long, value_name = "N")]
+    pub synthetic: Option<u64>,
 }
 
 /// A child role process.
@@ -134,7 +145,7 @@ fn start_bound(
     name: &str,
     mut cmd: Command,
     shutdown: &Shutdown,
-) -> anyhow::Result<String> {
+) -> anyhow::Result<Announced> {
     let mut child = cmd
         .stdout(Stdio::piped())
         .spawn()
@@ -149,19 +160,22 @@ fn start_bound(
     if let Some(stdout) = stdout {
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                match line.strip_prefix(LISTENING_LINE_PREFIX) {
-                    Some(endpoint) => {
-                        let _ = tx.send(endpoint.to_string());
-                    }
-                    None => println!("{line}"),
+                if let Some(endpoint) = line.strip_prefix(PUSH_LINE_PREFIX) {
+                    let _ = tx.send((true, endpoint.to_string()));
+                } else if let Some(endpoint) = line.strip_prefix(LISTENING_LINE_PREFIX) {
+                    let _ = tx.send((false, endpoint.to_string()));
+                } else {
+                    println!("{line}");
                 }
             }
         });
     }
     let started = Instant::now();
+    let mut push = None;
     loop {
         match rx.recv_timeout(Duration::from_millis(50)) {
-            Ok(endpoint) => return Ok(endpoint),
+            Ok((true, endpoint)) => push = Some(endpoint),
+            Ok((false, endpoint)) => return Ok(Announced { endpoint, push }),
             Err(_) if shutdown.requested() => bail!(Interrupted),
             Err(mpsc::RecvTimeoutError::Disconnected) => {
                 // stdout closed without the line: the role is exiting.
@@ -179,6 +193,14 @@ fn start_bound(
             }
         }
     }
+}
+
+/// Endpoints a role announced on stdout.
+struct Announced {
+    /// Its main bound endpoint.
+    endpoint: String,
+    /// The ventilator's PUSH endpoint in push mode.
+    push: Option<String>,
 }
 
 /// A role failed to start; its own message is already on stderr.
@@ -202,7 +224,9 @@ fn cores() -> usize {
 /// # Errors
 /// Set-up errors ([`SetupFailed`], bad folders) and [`Interrupted`].
 pub fn run(args: &RunArgs, shutdown: &Shutdown) -> anyhow::Result<u8> {
-    check_roots(&args.input, &args.output).map_err(SetupFailed)?;
+    if args.synthetic.is_none() {
+        check_roots(&args.input, &args.output).map_err(SetupFailed)?;
+    }
     if args.selection.dry_run {
         let config = ventilator::Config {
             input: args.input.clone(),
@@ -212,6 +236,7 @@ pub fn run(args: &RunArgs, shutdown: &Shutdown) -> anyhow::Result<u8> {
             chain: args.job.ops.clone(),
             output_options: args.job.output_options(),
             skip_existing: args.selection.skip_existing,
+            mode: ventilator::ModeArgs::default(),
         };
         ventilator::dry_run(&config, &mut std::io::stdout().lock())?;
         return Ok(0);
@@ -246,7 +271,14 @@ pub fn run(args: &RunArgs, shutdown: &Shutdown) -> anyhow::Result<u8> {
     if args.selection.skip_existing {
         cmd.arg("--skip-existing");
     }
-    let tasks = start_bound(&mut fleet, "ventilator", cmd, shutdown)?;
+    if args.dispatch == Dispatch::Push {
+        cmd.args(["--dispatch", "push", "--push-bind", LOOPBACK_ANY_PORT]);
+    }
+    if let Some(n) = args.synthetic {
+        cmd.args(["--synthetic", &n.to_string()]);
+    }
+    let ventilator = start_bound(&mut fleet, "ventilator", cmd, shutdown)?;
+    let tasks = ventilator.endpoint;
 
     let mut cmd = role_command("sink")?;
     cmd.args([
@@ -265,7 +297,7 @@ pub fn run(args: &RunArgs, shutdown: &Shutdown) -> anyhow::Result<u8> {
     if let Some(report) = &args.report {
         cmd.arg("--report").arg(report);
     }
-    let results = start_bound(&mut fleet, "sink", cmd, shutdown)?;
+    let results = start_bound(&mut fleet, "sink", cmd, shutdown)?.endpoint;
 
     for i in 1..=workers {
         let mut cmd = role_command("worker")?;
@@ -276,6 +308,10 @@ pub fn run(args: &RunArgs, shutdown: &Shutdown) -> anyhow::Result<u8> {
             "--id",
             &format!("worker-{i}"),
         ]);
+        cmd.args(["--prefetch", &args.prefetch.to_string()]);
+        if let Some(push) = &ventilator.push {
+            cmd.args(["--push-from", push]);
+        }
         let child = cmd
             .stdout(Stdio::inherit())
             .spawn()

@@ -5,6 +5,9 @@
 //! |---|---|---|---|
 //! | tasks (ROUTER/DEALER, credit-based) | ventilator | `tcp://*:5557` | `tcp://localhost:5557` |
 //! | results (PUSH/PULL) | sink | `tcp://*:5558` | `tcp://localhost:5558` |
+//! | status (REQ/REP, JSON) | ventilator / sink | `tcp://*:5559` / `tcp://*:5560` | — |
+//! | push tasks (`--dispatch push`) | ventilator | `tcp://*:5561` | given to workers |
+//! | progress events (PUB/SUB) | sink | `tcp://*:5562` | `imgpipe watch` |
 //!
 //! The sink also connects to the ventilator's tasks socket as a DEALER to
 //! receive the batch description and to acknowledge results.
@@ -32,9 +35,15 @@ pub const ENV_RESULTS_BIND: &str = "IMGPIPE_RESULTS_BIND";
 /// Environment variable overriding the endpoint workers push results to.
 pub const ENV_RESULTS_CONNECT: &str = "IMGPIPE_SINK";
 
+/// Where the ventilator binds its PUSH socket with `--dispatch push`.
+pub const PUSH_BIND: &str = "tcp://*:5561";
+
 /// Loopback endpoint with an OS-chosen port, for tests and the launcher.
 pub const LOOPBACK_ANY_PORT: &str = "tcp://127.0.0.1:*";
 
 /// Prefix of the line a role prints on stdout once it has bound its socket,
 /// followed by the endpoint actually bound (port resolved).
 pub const LISTENING_LINE_PREFIX: &str = "imgpipe-listening ";
+/// Prefix of the line announcing the ventilator's PUSH endpoint
+/// (`--dispatch push`), printed before the listening line.
+pub const PUSH_LINE_PREFIX: &str = "imgpipe-listening-push ";

@@ -188,6 +188,13 @@ fn try_run_task(
     let bytes = match (&task.source, payload) {
         (Source::Inline, Some(bytes)) => bytes,
         (Source::Inline, None) => return Err("inline task arrived without its image bytes".into()),
+        (Source::Synthetic, _) => {
+            return Ok(Outcome::Written {
+                input_size: (0, 0),
+                output_size: (0, 0),
+                output_bytes: 0,
+            })
+        }
         (Source::Path, _) => {
             let path = safe_join(&input_root, &task.rel_path)?;
             read = std::fs::read(&path).map_err(|e| format!("reading {}: {e}", path.display()))?;

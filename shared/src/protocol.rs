@@ -68,6 +68,8 @@ pub enum Source {
     Path,
     /// The image bytes travel in the payload frame.
     Inline,
+    /// No image: the messaging-only benchmark; workers answer at once.
+    Synthetic,
 }
 
 /// One image to process.

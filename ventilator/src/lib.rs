@@ -4,13 +4,12 @@
 //! go silent, and ends the batch once the sink has acknowledged every task.
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use clap::Args;
-use std::path::Path;
+use clap::{Args, ValueEnum};
 
 use shared::discover::{check_roots, discover, Discovery};
 use shared::endpoints;
@@ -29,7 +28,7 @@ const ROLE: &str = "ventilator";
 pub const HEARTBEAT: Duration = Duration::from_secs(1);
 /// A worker silent for this long is presumed dead and its tasks go to others.
 pub const WORKER_TIMEOUT: Duration = Duration::from_secs(5);
-/// Most credit one worker may hold, whatever it asks for.
+/// Most unused credit one worker may hold, whatever it asks for.
 const MAX_CREDIT_PER_WORKER: usize = 64;
 
 /// What to do to each image: the chain and how to write the result.
@@ -89,6 +88,37 @@ pub struct Cli {
     #[command(flatten)]
     #[allow(missing_docs)]
     pub selection: SelectionArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub mode: ModeArgs,
+}
+
+/// How tasks reach workers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum Dispatch {
+    /// Workers ask for work (ROUTER/DEALER credits): fair, feeds late
+    /// joiners, re-dispatches the tasks of lost workers.
+    #[default]
+    Credit,
+    /// The ZeroMQ guide's plain PUSH/PULL (taskvent/taskwork), for
+    /// comparison: round-robin regardless of speed; queued tasks of a lost
+    /// worker are lost.
+    Push,
+}
+
+/// Dispatch mode and the messaging-only benchmark.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ModeArgs {
+    /// Dispatch strategy.
+    #[arg(long, env = "IMGPIPE_DISPATCH", value_enum, default_value_t = Dispatch::Credit)]
+    pub dispatch: Dispatch,
+    /// With `--dispatch push`: endpoint of the PUSH socket workers pull from.
+    #[arg(long, env = "IMGPIPE_PUSH_BIND", default_value = endpoints::PUSH_BIND)]
+    pub push_bind: String,
+    /// Messaging-only benchmark: dispatch N synthetic tasks that touch no
+    /// image (workers answer at once); the input folder is not read.
+    #[arg(long, value_name = "N")]
+    pub synthetic: Option<u64>,
 }
 
 /// Which images of the folder a batch takes.
@@ -119,6 +149,8 @@ pub struct Config {
     pub output_options: OutputOptions,
     /// Skip images whose output is up to date.
     pub skip_existing: bool,
+    /// Dispatch strategy, push endpoint, synthetic tasks.
+    pub mode: ModeArgs,
 }
 
 impl From<Cli> for Config {
@@ -131,8 +163,18 @@ impl From<Cli> for Config {
             output_options: cli.job.output_options(),
             skip_existing: cli.selection.skip_existing,
             chain: cli.job.ops,
+            mode: cli.mode,
         }
     }
+}
+
+/// Endpoints the ventilator bound (ports resolved).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bound {
+    /// The tasks (ROUTER) socket.
+    pub tasks: String,
+    /// The PUSH socket, with `--dispatch push`.
+    pub push: Option<String>,
 }
 
 /// How a batch went, from the ventilator's side.
@@ -162,6 +204,7 @@ struct WorkerSlot {
 /// The dispatch state of one batch.
 struct Dispatcher {
     batch: u64,
+    synthetic: bool,
     tasks: Vec<String>,
     input_root: String,
     output_root: String,
@@ -183,7 +226,11 @@ impl Dispatcher {
             batch: self.batch,
             id,
             rel_path: self.tasks[id as usize].clone(),
-            source: Source::Path,
+            source: if self.synthetic {
+                Source::Synthetic
+            } else {
+                Source::Path
+            },
             input_root: self.input_root.clone(),
             output_root: self.output_root.clone(),
             chain: self.chain.clone(),
@@ -232,7 +279,9 @@ impl Dispatcher {
             }
         });
         slot.last_seen = Instant::now();
-        let room = MAX_CREDIT_PER_WORKER.saturating_sub(slot.credit + slot.in_flight.len());
+        // Cap what is outstanding, not what is in flight: in-flight tasks may
+        // be finished already and merely not yet acknowledged by the sink.
+        let room = MAX_CREDIT_PER_WORKER.saturating_sub(slot.credit);
         let add = (credit as usize).min(room);
         slot.credit += add;
         for _ in 0..add {
@@ -254,7 +303,35 @@ impl Dispatcher {
                 slot.in_flight.remove(id);
             }
         }
-        self.pending.retain(|id| !self.done[*id as usize]);
+    }
+
+    /// Next pending task not yet acknowledged (a re-dispatched task may have
+    /// been finished by its first worker meanwhile).
+    fn next_pending(&mut self) -> Option<u64> {
+        while let Some(id) = self.pending.pop_front() {
+            if !self.done[id as usize] {
+                return Some(id);
+            }
+        }
+        None
+    }
+
+    /// Plain PUSH dispatch (the guide's taskvent): everything goes into the
+    /// socket as fast as it takes it, round-robin over connected workers,
+    /// with no idea who holds what.
+    fn push_all(&mut self, push: &zmq::Socket) -> zmq::Result<()> {
+        while let Some(id) = self.next_pending() {
+            let frames = shared::protocol::encode(&Packet::new(Message::Task(self.task(id))));
+            match push.send_multipart(frames, zmq::DONTWAIT) {
+                Ok(()) => self.summary.dispatched += 1,
+                Err(zmq::Error::EAGAIN) => {
+                    self.pending.push_front(id);
+                    break;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
     }
 
     /// Gives pending tasks to workers with credit, oldest credit first.
@@ -270,7 +347,12 @@ impl Dispatcher {
                 continue;
             }
             slot.credit -= 1;
-            let Some(id) = self.pending.pop_front() else {
+            let Some(id) = self.next_pending() else {
+                // Give the credit back: nothing left to send.
+                if let Some(slot) = self.workers.get_mut(&identity) {
+                    slot.credit += 1;
+                }
+                self.ready.push_front(identity);
                 break;
             };
             let packet = Packet::new(Message::Task(self.task(id)));
@@ -421,11 +503,19 @@ pub fn dry_run(config: &Config, out: &mut impl std::io::Write) -> anyhow::Result
 pub fn run(
     config: &Config,
     shutdown: &Shutdown,
-    on_bound: impl FnOnce(&str),
+    on_bound: impl FnOnce(&Bound),
 ) -> anyhow::Result<Summary> {
-    let (input, output) = check_roots(&config.input, &config.output).map_err(anyhow::Error::msg)?;
-    std::fs::create_dir_all(&output)
-        .with_context(|| format!("creating output folder {}", output.display()))?;
+    let synthetic = config.mode.synthetic;
+    let (input, output) = match synthetic {
+        Some(_) => (PathBuf::new(), PathBuf::new()),
+        None => {
+            let (input, output) =
+                check_roots(&config.input, &config.output).map_err(anyhow::Error::msg)?;
+            std::fs::create_dir_all(&output)
+                .with_context(|| format!("creating output folder {}", output.display()))?;
+            (input, output)
+        }
+    };
     let ctx = zmq::Context::new();
     let socket = net::socket(&ctx, zmq::ROUTER)?;
     // Sends to a vanished worker fail instead of being dropped silently, so
@@ -433,10 +523,30 @@ pub fn run(
     socket.set_router_mandatory(true)?;
     let endpoint = net::bind(&socket, &config.bind)?;
     let (status, status_endpoint) = StatusServer::bind(&ctx, &config.status_bind)?;
-    on_bound(&endpoint);
+    let push = match config.mode.dispatch {
+        Dispatch::Credit => None,
+        Dispatch::Push => {
+            let push = net::socket(&ctx, zmq::PUSH)?;
+            let bound = net::bind(&push, &config.mode.push_bind)?;
+            Some((push, bound))
+        }
+    };
+    on_bound(&Bound {
+        tasks: endpoint.clone(),
+        push: push.as_ref().map(|(_, e)| e.clone()),
+    });
     log!(Debug, ROLE, "status on {status_endpoint}");
 
-    let plan = plan(&input, &output, config);
+    let plan = match synthetic {
+        Some(n) => Plan {
+            found: Discovery {
+                images: (0..n).map(|i| format!("synthetic-{i}")).collect(),
+                rejected: Vec::new(),
+            },
+            up_to_date: Vec::new(),
+        },
+        None => plan(&input, &output, config),
+    };
     for r in &plan.found.rejected {
         log!(Warn, ROLE, "{}: {}", r.path, r.error);
     }
@@ -455,6 +565,7 @@ pub fn run(
     );
     let mut d = Dispatcher {
         batch: batch_id(),
+        synthetic: synthetic.is_some(),
         input_root: input.to_string_lossy().into_owned(),
         output_root: output.to_string_lossy().into_owned(),
         chain: config.chain.clone(),
@@ -501,6 +612,8 @@ pub fn run(
                     if d.stopped_workers.contains(&identity) || (sink.is_some() && d.complete()) {
                         let _ = net::send_to(&socket, &identity, &Message::Stop.into());
                     } else {
+                        // Push mode: workers only heartbeat here; credit is moot.
+                        let credit = if push.is_some() { 0 } else { credit };
                         d.on_ready(&identity, worker, credit);
                     }
                 }
@@ -546,7 +659,10 @@ pub fn run(
                 )?;
                 break;
             }
-            Some(_) => d.dispatch(&socket),
+            Some(_) => match &push {
+                Some((push, _)) => d.push_all(push)?,
+                None => d.dispatch(&socket),
+            },
         }
     }
     d.summary.workers = d.workers.len() + d.stopped_workers.len();
@@ -585,8 +701,11 @@ pub fn main_with(cli: Cli) -> ExitCode {
             }
         };
     }
-    match run(&config, &shutdown, |endpoint| {
-        println!("{}{endpoint}", endpoints::LISTENING_LINE_PREFIX);
+    match run(&config, &shutdown, |bound| {
+        if let Some(push) = &bound.push {
+            println!("{}{push}", endpoints::PUSH_LINE_PREFIX);
+        }
+        println!("{}{}", endpoints::LISTENING_LINE_PREFIX, bound.tasks);
     }) {
         Ok(summary) if summary.interrupted => ExitCode::from(130),
         Ok(_) => ExitCode::SUCCESS,

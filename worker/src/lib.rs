@@ -13,7 +13,7 @@ use shared::endpoints;
 use shared::log;
 use shared::net;
 use shared::pipeline::{run_task, RootOverrides};
-use shared::protocol::{Message, Packet, TaskResult};
+use shared::protocol::{Message, Packet, Source, TaskResult};
 use shared::shutdown::Shutdown;
 
 const ROLE: &str = "worker";
@@ -45,6 +45,14 @@ pub struct Cli {
     /// Write outputs here instead of the folder named in each task.
     #[arg(long, env = "IMGPIPE_WORKER_OUTPUT_ROOT")]
     pub output_root: Option<PathBuf>,
+    /// Tasks asked for beyond one per thread, so a thread never waits a
+    /// round trip for its next image (credit dispatch).
+    #[arg(long, env = "IMGPIPE_PREFETCH", default_value_t = 1)]
+    pub prefetch: u32,
+    /// Pull tasks from this PUSH endpoint (the ventilator's `--dispatch
+    /// push`) instead of asking for them.
+    #[arg(long, env = "IMGPIPE_PUSH_FROM")]
+    pub push_from: Option<String>,
 }
 
 /// Everything a worker needs.
@@ -60,6 +68,10 @@ pub struct Config {
     pub threads: usize,
     /// Root overrides.
     pub roots: RootOverrides,
+    /// Extra credit beyond one task per thread.
+    pub prefetch: u32,
+    /// PUSH endpoint to pull tasks from, in push mode.
+    pub push_from: Option<String>,
 }
 
 fn default_id() -> String {
@@ -83,6 +95,8 @@ impl From<Cli> for Config {
                 input: cli.input_root,
                 output: cli.output_root,
             },
+            prefetch: cli.prefetch,
+            push_from: cli.push_from,
         }
     }
 }
@@ -100,6 +114,136 @@ pub struct Summary {
     pub interrupted: bool,
 }
 
+/// The worker's side of a batch: sockets, running images and results not
+/// yet delivered.
+struct Session<'a> {
+    config: &'a Config,
+    pool: rayon::ThreadPool,
+    /// DEALER to the ventilator: credits, heartbeats, tasks (credit mode),
+    /// the sentinel.
+    control: zmq::Socket,
+    /// PULL from the ventilator's PUSH socket (`--dispatch push` only).
+    pulled: Option<zmq::Socket>,
+    results: zmq::Socket,
+    done_tx: mpsc::Sender<TaskResult>,
+    done_rx: mpsc::Receiver<TaskResult>,
+    outbox: VecDeque<TaskResult>,
+    running: usize,
+    /// Credits earned by delivered results, sent in one `Ready` per loop turn.
+    owed_credit: u32,
+    last_sent: Instant,
+    stop_at: Option<Instant>,
+    summary: Summary,
+}
+
+impl Session<'_> {
+    fn slots(&self) -> u32 {
+        u32::try_from(self.config.threads).unwrap_or(u32::MAX)
+    }
+
+    fn ready(&mut self, credit: u32) -> anyhow::Result<()> {
+        let worker = self.config.id.clone();
+        net::send(&self.control, &Message::Ready { worker, credit }.into())?;
+        self.last_sent = Instant::now();
+        Ok(())
+    }
+
+    fn take(&mut self, packet: Result<Packet, shared::protocol::ProtocolError>) {
+        match packet {
+            Ok(Packet {
+                message: Message::Task(task),
+                payload,
+            }) => {
+                if self.stop_at.is_some() {
+                    // Not ours any more: the ventilator re-dispatches it when
+                    // this worker goes silent.
+                    return;
+                }
+                self.running += 1;
+                let worker_slots = self.slots();
+                // Messaging-only benchmark: answered on the spot.
+                let synthetic = task.source == Source::Synthetic;
+                let (tx, worker, roots) = (
+                    self.done_tx.clone(),
+                    self.config.id.clone(),
+                    self.config.roots.clone(),
+                );
+                let job = move || {
+                    let (outcome, busy_us) = run_task(&task, payload.as_deref(), &roots);
+                    let _ = tx.send(TaskResult {
+                        batch: task.batch,
+                        task_id: task.id,
+                        rel_path: task.rel_path,
+                        worker,
+                        outcome,
+                        busy_us,
+                        worker_slots,
+                    });
+                };
+                if synthetic {
+                    job();
+                } else {
+                    self.pool.spawn(job);
+                }
+            }
+            Ok(Packet {
+                message: Message::Stop,
+                ..
+            }) => {
+                log!(Debug, ROLE, "sentinel received");
+                self.stop_at.get_or_insert_with(Instant::now);
+            }
+            Ok(other) => {
+                self.summary.rejected_messages += 1;
+                log!(
+                    Debug,
+                    ROLE,
+                    "ignored unexpected message {:?}",
+                    other.message
+                );
+            }
+            Err(e) => {
+                self.summary.rejected_messages += 1;
+                log!(Warn, ROLE, "rejected a malformed message: {e}");
+            }
+        }
+    }
+
+    /// Moves finished results to the outbox and delivers what the sink
+    /// takes, in order; each delivery earns one more task (credit mode).
+    fn deliver(&mut self) -> anyhow::Result<()> {
+        while let Ok(result) = self.done_rx.try_recv() {
+            self.running -= 1;
+            self.summary.tasks += 1;
+            if let shared::protocol::Outcome::Failed { error } = &result.outcome {
+                self.summary.failed += 1;
+                log!(Debug, ROLE, "{}: {error}", result.rel_path);
+            }
+            self.outbox.push_back(result);
+        }
+        while let Some(result) = self.outbox.front() {
+            let frames = shared::protocol::encode(&Message::Result(result.clone()).into());
+            match self.results.send_multipart(frames, zmq::DONTWAIT) {
+                Ok(()) => {
+                    self.outbox.pop_front();
+                    if self.stop_at.is_none() && self.pulled.is_none() {
+                        self.owed_credit += 1;
+                    }
+                }
+                Err(zmq::Error::EAGAIN) => break, // sink unreachable: keep it, retry
+                Err(e) => return Err(e.into()),
+            }
+        }
+        if self.owed_credit > 0 {
+            let credit = std::mem::take(&mut self.owed_credit);
+            self.ready(credit)?;
+        } else if self.last_sent.elapsed() >= HEARTBEAT {
+            self.ready(0)?;
+        }
+        Ok(())
+    }
+}
+
 /// Processes tasks until the ventilator sends the sentinel or `shutdown` is
 /// requested. Running images are always finished and their results pushed.
 ///
@@ -111,8 +255,16 @@ pub fn run(config: &Config, shutdown: &Shutdown) -> anyhow::Result<Summary> {
         .thread_name(|i| format!("imgpipe-worker-{i}"))
         .build()?;
     let ctx = zmq::Context::new();
-    let tasks = net::socket(&ctx, zmq::DEALER)?;
-    net::connect(&tasks, &config.ventilator)?;
+    let control = net::socket(&ctx, zmq::DEALER)?;
+    net::connect(&control, &config.ventilator)?;
+    let pulled = match &config.push_from {
+        Some(endpoint) => {
+            let pull = net::socket(&ctx, zmq::PULL)?;
+            net::connect(&pull, endpoint)?;
+            Some(pull)
+        }
+        None => None,
+    };
     let results = net::socket(&ctx, zmq::PUSH)?;
     // Results wait here (not in an unbounded queue) while the sink is away.
     results.set_sndhwm(1_000)?;
@@ -125,145 +277,77 @@ pub fn run(config: &Config, shutdown: &Shutdown) -> anyhow::Result<Summary> {
         config.ventilator,
         config.sink
     );
-
     let (done_tx, done_rx) = mpsc::channel::<TaskResult>();
-    let mut outbox: VecDeque<TaskResult> = VecDeque::new();
-    let mut running = 0usize;
-    let mut summary = Summary::default();
-    let mut stop_at: Option<Instant> = None;
-    let credit = u32::try_from(config.threads).unwrap_or(u32::MAX);
-    net::send(
-        &tasks,
-        &Message::Ready {
-            worker: config.id.clone(),
-            credit,
-        }
-        .into(),
-    )?;
-    let mut last_heartbeat = Instant::now();
+    let mut s = Session {
+        config,
+        pool,
+        control,
+        pulled,
+        results,
+        done_tx,
+        done_rx,
+        outbox: VecDeque::new(),
+        running: 0,
+        owed_credit: 0,
+        last_sent: Instant::now(),
+        stop_at: None,
+        summary: Summary::default(),
+    };
+    // Credit: one task per thread, plus `prefetch` queued so a thread never
+    // waits a round trip for its next image. Push mode: heartbeats only.
+    let credit = if s.pulled.is_some() {
+        0
+    } else {
+        s.slots() + config.prefetch
+    };
+    s.ready(credit)?;
     loop {
-        if stop_at.is_none() && shutdown.requested() {
-            summary.interrupted = true;
-            stop_at = Some(Instant::now());
+        if s.stop_at.is_none() && shutdown.requested() {
+            s.summary.interrupted = true;
+            s.stop_at = Some(Instant::now());
         }
-        if let Some(since) = stop_at {
-            if running == 0 && outbox.is_empty() {
+        if let Some(since) = s.stop_at {
+            if s.running == 0 && s.outbox.is_empty() {
                 break;
             }
             if since.elapsed() > DRAIN_TIMEOUT {
                 log!(
                     Warn,
                     ROLE,
-                    "giving up on {running} running images and {} undelivered results",
-                    outbox.len()
+                    "giving up on {} running images and {} undelivered results",
+                    s.running,
+                    s.outbox.len()
                 );
                 break;
             }
         }
-        net::poll_readable(&[&tasks], 20)?;
-        while let Some(packet) = net::try_recv(&tasks)? {
-            match packet {
-                Ok(Packet {
-                    message: Message::Task(task),
-                    payload,
-                }) => {
-                    if stop_at.is_some() {
-                        // Not ours any more: the ventilator re-dispatches it
-                        // when this worker goes silent.
-                        continue;
-                    }
-                    running += 1;
-                    let tx = done_tx.clone();
-                    let worker = config.id.clone();
-                    let roots = config.roots.clone();
-                    let worker_slots = credit;
-                    pool.spawn(move || {
-                        let (outcome, busy_us) = run_task(&task, payload.as_deref(), &roots);
-                        let _ = tx.send(TaskResult {
-                            batch: task.batch,
-                            task_id: task.id,
-                            rel_path: task.rel_path,
-                            worker,
-                            outcome,
-                            busy_us,
-                            worker_slots,
-                        });
-                    });
-                }
-                Ok(Packet {
-                    message: Message::Stop,
-                    ..
-                }) => {
-                    log!(Debug, ROLE, "sentinel received");
-                    stop_at.get_or_insert_with(Instant::now);
-                }
-                Ok(other) => {
-                    summary.rejected_messages += 1;
-                    log!(
-                        Debug,
-                        ROLE,
-                        "ignored unexpected message {:?}",
-                        other.message
-                    );
-                }
-                Err(e) => {
-                    summary.rejected_messages += 1;
-                    log!(Warn, ROLE, "rejected a malformed message: {e}");
-                }
-            }
+        // Push mode: like the guide's taskwork, pull only what the threads can run.
+        let pull_now = s.pulled.is_some() && s.running < config.threads && s.stop_at.is_none();
+        match &s.pulled {
+            Some(pulled) if pull_now => net::poll_readable(&[&s.control, pulled], 20)?,
+            _ => net::poll_readable(&[&s.control], 20)?,
+        };
+        while let Some(packet) = net::try_recv(&s.control)? {
+            s.take(packet);
         }
-        while let Ok(result) = done_rx.try_recv() {
-            running -= 1;
-            summary.tasks += 1;
-            if let shared::protocol::Outcome::Failed { error } = &result.outcome {
-                summary.failed += 1;
-                log!(Debug, ROLE, "{}: {error}", result.rel_path);
-            }
-            outbox.push_back(result);
+        while s.pulled.is_some() && s.running < config.threads && s.stop_at.is_none() {
+            let Some(pulled) = &s.pulled else { break };
+            let Some(packet) = net::try_recv(pulled)? else {
+                break;
+            };
+            s.take(packet);
         }
-        // Deliver results in order; ask for one more task per delivery.
-        while let Some(result) = outbox.front() {
-            let frames = shared::protocol::encode(&Message::Result(result.clone()).into());
-            match results.send_multipart(frames, zmq::DONTWAIT) {
-                Ok(()) => {
-                    outbox.pop_front();
-                    if stop_at.is_none() {
-                        net::send(
-                            &tasks,
-                            &Message::Ready {
-                                worker: config.id.clone(),
-                                credit: 1,
-                            }
-                            .into(),
-                        )?;
-                        last_heartbeat = Instant::now();
-                    }
-                }
-                Err(zmq::Error::EAGAIN) => break, // sink unreachable: keep it, retry
-                Err(e) => return Err(e.into()),
-            }
-        }
-        if last_heartbeat.elapsed() >= HEARTBEAT {
-            net::send(
-                &tasks,
-                &Message::Ready {
-                    worker: config.id.clone(),
-                    credit: 0,
-                }
-                .into(),
-            )?;
-            last_heartbeat = Instant::now();
-        }
+        s.deliver()?;
     }
     log!(
         Debug,
         ROLE,
         "{}: {} tasks, {} failed",
         config.id,
-        summary.tasks,
-        summary.failed
+        s.summary.tasks,
+        s.summary.failed
     );
-    Ok(summary)
+    Ok(s.summary)
 }
 
 /// Entry point shared by the `worker` binary and `imgpipe worker`: exit code
