@@ -287,7 +287,7 @@ pub fn run(args: &RunArgs, shutdown: &Shutdown) -> anyhow::Result<u8> {
         "--status-bind",
         LOOPBACK_ANY_PORT,
     ]);
-    cmd.args(["--ventilator", &tasks]);
+    cmd.args(["--ventilator", &tasks, "--events-bind", LOOPBACK_ANY_PORT]);
     let progress = args
         .progress
         .to_possible_value()

@@ -90,6 +90,22 @@ pub fn output_path(
     Ok(path)
 }
 
+/// Suffix of the temporary files outputs are written to before the rename.
+const TEMP_SUFFIX: &str = ".imgpipe-tmp";
+
+/// Removes temporary files a killed worker left under `root`; returns how
+/// many. Call only when no worker is writing (the batch is complete).
+#[must_use]
+pub fn sweep_temporaries(root: &Path) -> usize {
+    walkdir::WalkDir::new(root)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(TEMP_SUFFIX))
+        .filter(|e| std::fs::remove_file(e.path()).is_ok())
+        .count()
+}
+
 /// Writes `bytes` to `path` through a temporary file in the same folder and
 /// a rename, so no reader ever sees a half-written output.
 ///
@@ -102,7 +118,7 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), String> {
         .file_name()
         .map(|n| n.to_string_lossy())
         .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.{}.imgpipe-tmp", std::process::id()));
+    let tmp = dir.join(format!(".{name}.{}{TEMP_SUFFIX}", std::process::id()));
     let result = std::fs::write(&tmp, bytes)
         .and_then(|()| std::fs::rename(&tmp, path))
         .map_err(|e| format!("writing {}: {e}", path.display()));
@@ -147,6 +163,36 @@ pub fn transform(bytes: &[u8], rel_path: &str, task: &Task) -> Result<Transforme
         input_size: decoded.original_size,
         output_size,
     })
+}
+
+/// Creates the folder of `path` and checks that, symbolic links resolved, it
+/// is still inside `root`: a link planted in the output tree must not send a
+/// write elsewhere.
+///
+/// # Errors
+/// A message naming the path.
+pub fn ensure_inside(root: &Path, path: &Path) -> Result<(), String> {
+    let dir = path.parent().ok_or("output path has no folder")?;
+    std::fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+    let real_root = root
+        .canonicalize()
+        .map_err(|e| format!("output folder {}: {e}", root.display()))?;
+    let real_dir = dir
+        .canonicalize()
+        .map_err(|e| format!("{}: {e}", dir.display()))?;
+    if !real_dir.starts_with(&real_root) {
+        return Err(format!(
+            "{} leads outside the output folder; not written",
+            dir.display()
+        ));
+    }
+    if path.is_symlink() {
+        return Err(format!(
+            "{} is a symbolic link; not overwritten",
+            path.display()
+        ));
+    }
+    Ok(())
 }
 
 /// Roots a worker uses for a task, overriding the ventilator's view when the
@@ -203,6 +249,7 @@ fn try_run_task(
     };
     let done = transform(bytes, &task.rel_path, task)?;
     let out = output_path(&output_root, &task.rel_path, task.output.format)?;
+    ensure_inside(&output_root, &out)?;
     write_atomically(&out, &done.encoded)?;
     Ok(Outcome::Written {
         input_size: done.input_size,

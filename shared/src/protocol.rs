@@ -58,7 +58,13 @@ pub enum Message {
     BatchEnd {
         /// Batch that ended.
         batch: u64,
+        /// Tasks dispatched again because their worker was lost, their
+        /// lease ran out or their result may have been lost with a sink.
+        redispatched: u64,
     },
+    /// ventilator → worker: "I do not know you (I restarted, or forgot you
+    /// during a partition): tell me how much work you can take."
+    Welcome,
 }
 
 /// Where a worker finds a task's image.
@@ -396,7 +402,14 @@ mod tests {
             }
             .into(),
         );
-        roundtrip(Message::BatchEnd { batch: 7 }.into());
+        roundtrip(
+            Message::BatchEnd {
+                batch: 7,
+                redispatched: 2,
+            }
+            .into(),
+        );
+        roundtrip(Message::Welcome.into());
     }
 
     /// The wire format is a decision: this pins its exact bytes.
@@ -413,8 +426,14 @@ mod tests {
         assert_eq!(frames, vec![b"IMGP\x01\x00\x00\x01w\x02".to_vec()]);
         assert_eq!(encode(&Message::Stop.into()), vec![Vec::<u8>::new()]);
         assert_eq!(
-            encode(&Message::BatchEnd { batch: 300 }.into()),
-            vec![b"IMGP\x01\x00\x07\xfb\x2c\x01".to_vec()]
+            encode(
+                &Message::BatchEnd {
+                    batch: 300,
+                    redispatched: 1
+                }
+                .into()
+            ),
+            vec![b"IMGP\x01\x00\x07\xfb\x2c\x01\x01".to_vec()]
         );
     }
 

@@ -76,6 +76,9 @@ pub struct Report {
     pub load_imbalance: f64,
     /// Messages that were not fresh results.
     pub messages: MessageCounts,
+    /// Tasks the ventilator dispatched again (lost worker, expired lease,
+    /// restarted sink); their extra results show up as `messages.duplicates`.
+    pub redelivered: u64,
 }
 
 fn ratio(a: f64, b: f64) -> f64 {
@@ -164,6 +167,7 @@ impl Report {
             effective_parallelism: ratio(busy_total, wall_s),
             load_imbalance: ratio(busy_max, busy_mean),
             messages,
+            redelivered: 0,
         }
     }
 
@@ -215,6 +219,13 @@ impl Report {
             );
         }
         let m = &self.messages;
+        if self.redelivered > 0 {
+            let _ = writeln!(
+                s,
+                "  {} tasks dispatched again after a loss",
+                self.redelivered
+            );
+        }
         if m.duplicates + m.rejected + m.stale > 0 {
             let _ = writeln!(
                 s,

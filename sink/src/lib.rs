@@ -2,12 +2,15 @@
 //! shows progress and reports the batch (human summary on stderr, JSON with
 //! `--report`).
 
+pub mod events;
+pub mod journal;
 pub mod progress;
+pub mod watch;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context as _;
 use clap::Args;
@@ -49,6 +52,13 @@ pub struct Cli {
     /// Progress display.
     #[arg(long, env = "IMGPIPE_PROGRESS", value_enum, default_value_t = ProgressMode::Auto)]
     pub progress: ProgressMode,
+    /// Endpoint of the PUB socket for live progress events (`imgpipe watch`).
+    #[arg(long, env = events::ENV_EVENTS_BIND, default_value = events::EVENTS_BIND)]
+    pub events_bind: String,
+    /// Append every result to this journal, so a sink restarted with the
+    /// same journal resumes the batch (removed when the batch completes).
+    #[arg(long, env = "IMGPIPE_JOURNAL")]
+    pub journal: Option<PathBuf>,
 }
 
 /// Everything the sink needs.
@@ -64,6 +74,10 @@ pub struct Config {
     pub report: Option<PathBuf>,
     /// Progress display.
     pub progress: ProgressMode,
+    /// Bind endpoint of the event socket.
+    pub events_bind: String,
+    /// Journal file, to survive a restart mid-batch.
+    pub journal: Option<PathBuf>,
 }
 
 impl From<Cli> for Config {
@@ -74,6 +88,8 @@ impl From<Cli> for Config {
             ventilator: cli.ventilator,
             report: cli.report,
             progress: cli.progress,
+            events_bind: cli.events_bind,
+            journal: cli.journal,
         }
     }
 }
@@ -89,9 +105,18 @@ pub struct Outcome {
 
 struct Collector {
     batch: BatchStart,
+    /// Where accepted results are appended, to survive a restart.
+    journal: Option<journal::Journal>,
+    /// Live events, published as results arrive.
+    events: Option<events::Publisher>,
+    /// Results per worker so far (for the event snapshots).
+    worker_tasks: BTreeMap<String, u64>,
     results: HashMap<u64, TaskResult>,
     counts: MessageCounts,
     to_ack: Vec<u64>,
+    /// Send the next acknowledgement even if it is empty (the answer to a
+    /// batch description).
+    force_ack: bool,
     failed: u64,
     started: Instant,
     last_result: Instant,
@@ -126,12 +151,57 @@ impl Collector {
                 .println(&format!("[sink] FAILED {}: {error}", result.rel_path));
         }
         self.last_result = Instant::now();
+        if let Some(j) = &mut self.journal {
+            if let Err(e) = j.append(&result) {
+                log!(
+                    Warn,
+                    ROLE,
+                    "journal write failed ({e}); a restart would redo this result"
+                );
+            }
+        }
+        *self.worker_tasks.entry(result.worker.clone()).or_default() += 1;
+        let done = self.results.len() as u64 + 1;
+        if let Some(events) = &mut self.events {
+            let ok = matches!(result.outcome, shared::protocol::Outcome::Written { .. });
+            events.result(
+                result.task_id,
+                &result.rel_path,
+                &result.worker,
+                ok,
+                done,
+                self.failed,
+                self.batch.total,
+            );
+            events.maybe_snapshot(done, self.failed, self.batch.total, &self.worker_tasks);
+        }
         self.results.insert(result.task_id, result);
         self.progress.advance(self.failed);
     }
 
     fn complete(&self) -> bool {
         self.results.len() as u64 == self.batch.total
+    }
+
+    /// Takes back a result from the journal (already acknowledged once).
+    fn restore(&mut self, result: TaskResult) {
+        if result.batch == self.batch.batch && result.task_id < self.batch.total {
+            if let shared::protocol::Outcome::Failed { .. } = &result.outcome {
+                self.failed += 1;
+            }
+            *self.worker_tasks.entry(result.worker.clone()).or_default() += 1;
+            self.results.insert(result.task_id, result);
+            self.progress.advance(self.failed);
+        }
+    }
+
+    /// Queues an acknowledgement of every result held, so the ventilator
+    /// (perhaps a restarted one) knows exactly what is done.
+    fn resync(&mut self) {
+        let mut ids: Vec<u64> = self.results.keys().copied().collect();
+        ids.sort_unstable();
+        self.to_ack = ids;
+        self.force_ack = true;
     }
 
     fn status(&self) -> serde_json::Value {
@@ -172,8 +242,14 @@ pub fn run(
     let control = net::socket(&ctx, zmq::DEALER)?;
     net::connect(&control, &config.ventilator)?;
     let (status, status_endpoint) = StatusServer::bind(&ctx, &config.status_bind)?;
+    let (publisher, events_endpoint) = events::Publisher::bind(&ctx, &config.events_bind)?;
+    let mut publisher = Some(publisher);
     on_bound(&endpoint);
-    log!(Debug, ROLE, "status on {status_endpoint}");
+    log!(
+        Debug,
+        ROLE,
+        "status on {status_endpoint}, events on {events_endpoint}"
+    );
     log!(
         Debug,
         ROLE,
@@ -181,6 +257,15 @@ pub fn run(
         config.ventilator
     );
 
+    let (mut journal, mut restored) = match &config.journal {
+        Some(path) => {
+            let (j, r) = journal::Journal::open(path)
+                .with_context(|| format!("reading journal {}", path.display()))?;
+            (Some(j), r)
+        }
+        None => (None, None),
+    };
+    let mut redispatched = 0;
     let mut counts = MessageCounts::default();
     let mut early: Vec<TaskResult> = Vec::new();
     let mut last_hello: Option<Instant> = None;
@@ -191,7 +276,9 @@ pub fn run(
         if shutdown.requested() {
             break true;
         }
-        if collector.is_none() && last_hello.is_none_or(|t| t.elapsed() >= HELLO_INTERVAL) {
+        // Repeated for as long as the batch runs: a restarted ventilator
+        // learns of this sink from it.
+        if last_hello.is_none_or(|t| t.elapsed() >= HELLO_INTERVAL) {
             net::send(&control, &Message::SinkReady.into())?;
             last_hello = Some(Instant::now());
         }
@@ -203,7 +290,7 @@ pub fn run(
         let mut batch_ended = false;
         while let Some(packet) = net::try_recv(&control)? {
             match packet.map(|p| p.message) {
-                Ok(Message::BatchStart(start)) => match &collector {
+                Ok(Message::BatchStart(start)) => match &mut collector {
                     None => {
                         log!(
                             Debug,
@@ -212,26 +299,69 @@ pub fn run(
                             start.batch,
                             start.total
                         );
+                        let events = publisher.take();
+                        if let Some(events) = &events {
+                            events.batch_started(start.batch, start.total, &start.ops);
+                        }
+                        let resumed = restored.take().filter(|r| r.batch == start.batch);
+                        let started = match &resumed {
+                            Some(r) => {
+                                let age = SystemTime::now()
+                                    .duration_since(r.started)
+                                    .unwrap_or_default();
+                                Instant::now().checked_sub(age).unwrap_or_else(Instant::now)
+                            }
+                            None => Instant::now(),
+                        };
+                        if let Some(j) = &mut journal {
+                            match &resumed {
+                                Some(_) => j.resume(),
+                                None => j.start(start.batch, SystemTime::now()),
+                            }
+                            .context("writing the journal")?;
+                        }
                         let mut c = Collector {
+                            events,
+                            journal: journal.take(),
+                            worker_tasks: BTreeMap::new(),
                             progress: progress::Progress::start(config.progress, start.total),
                             batch: start,
                             results: HashMap::new(),
                             counts,
                             to_ack: Vec::new(),
+                            force_ack: false,
                             failed: 0,
-                            started: Instant::now(),
+                            started,
                             last_result: Instant::now(),
                         };
+                        if let Some(r) = resumed {
+                            log!(
+                                Info,
+                                ROLE,
+                                "resuming from the journal: {} results already in",
+                                r.results.len()
+                            );
+                            for result in r.results {
+                                c.restore(result);
+                            }
+                        }
                         for r in early.drain(..) {
                             c.accept(r);
                         }
+                        c.resync();
                         collector = Some(c);
                     }
-                    Some(c) if c.batch.batch == start.batch => {}
+                    // The same batch again: a restarted ventilator. Tell it
+                    // everything this sink already holds.
+                    Some(c) if c.batch.batch == start.batch => c.resync(),
                     Some(_) => log!(Warn, ROLE, "ignoring a second batch while one is running"),
                 },
-                Ok(Message::BatchEnd { batch }) => {
+                Ok(Message::BatchEnd {
+                    batch,
+                    redispatched: n,
+                }) => {
                     batch_ended = collector.as_ref().is_some_and(|c| c.batch.batch == batch);
+                    redispatched = n;
                 }
                 Ok(other) => {
                     counts.rejected += 1;
@@ -262,7 +392,10 @@ pub fn run(
         }
         let Some(c) = &mut collector else { continue };
         c.counts.rejected += std::mem::take(&mut counts.rejected);
-        if !c.to_ack.is_empty() && (last_ack.elapsed() >= ACK_INTERVAL || c.complete()) {
+        if c.force_ack
+            || (!c.to_ack.is_empty() && (last_ack.elapsed() >= ACK_INTERVAL || c.complete()))
+        {
+            c.force_ack = false;
             let task_ids = std::mem::take(&mut c.to_ack);
             net::send(
                 &control,
@@ -288,10 +421,20 @@ pub fn run(
             }
         }
     };
-    let report = match &collector {
-        Some(c) => {
+    let report = match collector {
+        Some(mut c) => {
             c.progress.finish();
-            c.report()
+            let mut report = c.report();
+            report.redelivered = redispatched;
+            if let Some(events) = &c.events {
+                events.batch_done(&report);
+            }
+            if let Some(j) = c.journal.take() {
+                if !interrupted {
+                    j.remove();
+                }
+            }
+            report
         }
         None => Report::compute(
             &BatchStart {

@@ -26,8 +26,9 @@ const ROLE: &str = "ventilator";
 
 /// Workers send a heartbeat (`Ready` with no credit) this often.
 pub const HEARTBEAT: Duration = Duration::from_secs(1);
-/// A worker silent for this long is presumed dead and its tasks go to others.
-pub const WORKER_TIMEOUT: Duration = Duration::from_secs(5);
+/// Default seconds a worker may stay silent before it is presumed dead and
+/// its tasks go to others (five missed heartbeats).
+pub const WORKER_TIMEOUT_S: u64 = 5;
 /// Most unused credit one worker may hold, whatever it asks for.
 const MAX_CREDIT_PER_WORKER: usize = 64;
 
@@ -106,8 +107,8 @@ pub enum Dispatch {
     Push,
 }
 
-/// Dispatch mode and the messaging-only benchmark.
-#[derive(Debug, Clone, Default, Args)]
+/// Dispatch mode, leases and the messaging-only benchmark.
+#[derive(Debug, Clone, Args)]
 pub struct ModeArgs {
     /// Dispatch strategy.
     #[arg(long, env = "IMGPIPE_DISPATCH", value_enum, default_value_t = Dispatch::Credit)]
@@ -115,10 +116,35 @@ pub struct ModeArgs {
     /// With `--dispatch push`: endpoint of the PUSH socket workers pull from.
     #[arg(long, env = "IMGPIPE_PUSH_BIND", default_value = endpoints::PUSH_BIND)]
     pub push_bind: String,
+    /// Seconds a task may stay unacknowledged before it is dispatched again
+    /// to another worker (a hung filter, a lost result).
+    #[arg(
+        long,
+        env = "IMGPIPE_LEASE",
+        default_value_t = 60,
+        value_name = "SECONDS"
+    )]
+    pub lease: u64,
+    /// Seconds without a heartbeat after which a worker is presumed dead and
+    /// its tasks go to others (workers heartbeat every second).
+    #[arg(long, env = "IMGPIPE_HEARTBEAT_TIMEOUT", default_value_t = WORKER_TIMEOUT_S, value_name = "SECONDS")]
+    pub heartbeat_timeout: u64,
     /// Messaging-only benchmark: dispatch N synthetic tasks that touch no
     /// image (workers answer at once); the input folder is not read.
     #[arg(long, value_name = "N")]
     pub synthetic: Option<u64>,
+}
+
+impl Default for ModeArgs {
+    fn default() -> Self {
+        Self {
+            dispatch: Dispatch::Credit,
+            push_bind: endpoints::PUSH_BIND.to_string(),
+            lease: 60,
+            heartbeat_timeout: WORKER_TIMEOUT_S,
+            synthetic: None,
+        }
+    }
 }
 
 /// Which images of the folder a batch takes.
@@ -204,6 +230,8 @@ struct WorkerSlot {
 /// The dispatch state of one batch.
 struct Dispatcher {
     batch: u64,
+    /// When each task in flight was last sent.
+    leases: HashMap<u64, Instant>,
     synthetic: bool,
     tasks: Vec<String>,
     input_root: String,
@@ -217,6 +245,8 @@ struct Dispatcher {
     ready: VecDeque<Vec<u8>>,
     workers: HashMap<Vec<u8>, WorkerSlot>,
     stopped_workers: HashSet<Vec<u8>>,
+    /// Workers presumed lost; told to stop at the end all the same.
+    forgotten: HashSet<Vec<u8>>,
     summary: Summary,
 }
 
@@ -290,6 +320,9 @@ impl Dispatcher {
     }
 
     fn on_ack(&mut self, task_ids: &[u64]) {
+        for id in task_ids {
+            self.leases.remove(id);
+        }
         for &id in task_ids {
             if let Some(done) = self.done.get_mut(id as usize) {
                 if !*done {
@@ -359,6 +392,7 @@ impl Dispatcher {
             match net::send_to(socket, &identity, &packet) {
                 Ok(()) => {
                     self.summary.dispatched += 1;
+                    self.leases.insert(id, Instant::now());
                     if let Some(slot) = self.workers.get_mut(&identity) {
                         slot.in_flight.insert(id);
                     }
@@ -379,6 +413,7 @@ impl Dispatcher {
 
     fn forget_worker(&mut self, identity: &[u8]) {
         if let Some(slot) = self.workers.remove(identity) {
+            self.forgotten.insert(identity.to_vec());
             self.ready.retain(|i| i != identity);
             let mut lost: Vec<u64> = slot
                 .in_flight
@@ -402,11 +437,56 @@ impl Dispatcher {
         }
     }
 
-    fn reap_silent_workers(&mut self) {
+    /// Sends again, to any worker, the tasks whose lease ran out: a hung
+    /// filter, or a result lost on its way to the sink.
+    fn expire_leases(&mut self, lease: Duration) {
+        let mut expired: Vec<u64> = self
+            .leases
+            .iter()
+            .filter(|(id, since)| since.elapsed() > lease && !self.done[**id as usize])
+            .map(|(id, _)| *id)
+            .collect();
+        if expired.is_empty() {
+            return;
+        }
+        expired.sort_unstable();
+        log!(
+            Warn,
+            ROLE,
+            "{} tasks outlived their {lease:?} lease; dispatching them again",
+            expired.len()
+        );
+        self.summary.redispatched += expired.len() as u64;
+        for id in expired.into_iter().rev() {
+            self.leases.remove(&id);
+            self.pending.push_front(id);
+        }
+    }
+
+    /// A new sink connected: results on their way to the old one may be
+    /// lost, so every unacknowledged task in flight goes out again (the
+    /// sink drops the duplicates).
+    fn requeue_in_flight(&mut self) {
+        let mut ids: Vec<u64> = self
+            .workers
+            .values()
+            .flat_map(|w| w.in_flight.iter().copied())
+            .filter(|id| !self.done[*id as usize])
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        self.summary.redispatched += ids.len() as u64;
+        for id in ids.into_iter().rev() {
+            self.leases.remove(&id);
+            self.pending.push_front(id);
+        }
+    }
+
+    fn reap_silent_workers(&mut self, timeout: Duration) {
         let silent: Vec<Vec<u8>> = self
             .workers
             .iter()
-            .filter(|(_, s)| s.last_seen.elapsed() > WORKER_TIMEOUT)
+            .filter(|(_, s)| s.last_seen.elapsed() > timeout)
             .map(|(id, _)| id.clone())
             .collect();
         for identity in silent {
@@ -415,11 +495,26 @@ impl Dispatcher {
     }
 }
 
-fn batch_id() -> u64 {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as u64);
-    nanos ^ (u64::from(std::process::id()) << 32)
+/// The batch id: a hash of everything that defines the batch (folders,
+/// chain, encoder settings, the file list), so a restarted ventilator
+/// resumes the same batch and the sink tells it what is already done.
+fn batch_id(input: &Path, output: &Path, config: &Config, images: &[String]) -> u64 {
+    // FNV-1a, 64-bit: stable across builds, unlike std's hasher.
+    let mut hash = 0xcbf2_9ce4_8422_2325_u64;
+    let mut feed = |bytes: &[u8]| {
+        for b in bytes.iter().chain(&[0xff]) {
+            hash ^= u64::from(*b);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+    };
+    feed(input.as_os_str().as_encoded_bytes());
+    feed(output.as_os_str().as_encoded_bytes());
+    feed(config.chain.to_string().as_bytes());
+    feed(format!("{:?}", config.output_options).as_bytes());
+    for image in images {
+        feed(image.as_bytes());
+    }
+    hash
 }
 
 /// What a batch will do, before anything is dispatched.
@@ -564,7 +659,8 @@ pub fn run(
         }
     );
     let mut d = Dispatcher {
-        batch: batch_id(),
+        batch: batch_id(&input, &output, config, &found.images),
+        leases: HashMap::new(),
         synthetic: synthetic.is_some(),
         input_root: input.to_string_lossy().into_owned(),
         output_root: output.to_string_lossy().into_owned(),
@@ -577,6 +673,7 @@ pub fn run(
         ready: VecDeque::new(),
         workers: HashMap::new(),
         stopped_workers: HashSet::new(),
+        forgotten: HashSet::new(),
         summary: Summary {
             tasks: total,
             ..Summary::default()
@@ -592,6 +689,9 @@ pub fn run(
         output_root: d.output_root.clone(),
     };
     let mut sink: Option<Vec<u8>> = None;
+    // Nothing is dispatched until the sink has answered the batch with what
+    // it already holds (everything, after a ventilator restart).
+    let mut sink_synced = false;
     let mut waiting_logged = Instant::now();
     loop {
         if shutdown.requested() {
@@ -605,12 +705,18 @@ pub fn run(
             break;
         }
         net::poll_readable(&[&socket, status.socket()], net::POLL_MS)?;
-        status.serve(|| d.status(sink.is_some()));
+        status.serve(|| d.status(sink_synced));
         while let Some((identity, packet)) = net::try_recv_routed(&socket)? {
             match packet.map(|p| p.message) {
                 Ok(Message::Ready { worker, credit }) => {
-                    if d.stopped_workers.contains(&identity) || (sink.is_some() && d.complete()) {
+                    if d.stopped_workers.contains(&identity) || (sink_synced && d.complete()) {
                         let _ = net::send_to(&socket, &identity, &Message::Stop.into());
+                    } else if credit == 0 && !d.workers.contains_key(&identity) {
+                        // A heartbeat from a worker this ventilator does not
+                        // know (it restarted, or forgot the worker during a
+                        // partition): ask for its credit again.
+                        let _ = net::send_to(&socket, &identity, &Message::Welcome.into());
+                        d.on_ready(&identity, worker, 0);
                     } else {
                         // Push mode: workers only heartbeat here; credit is moot.
                         let credit = if push.is_some() { 0 } else { credit };
@@ -618,17 +724,39 @@ pub fn run(
                     }
                 }
                 Ok(Message::SinkReady) => {
-                    if sink.as_ref().is_some_and(|s| *s != identity) {
-                        log!(Warn, ROLE, "a new sink connected; sending it the batch");
+                    // The sink repeats this every second: news only from a new sink.
+                    if sink.as_ref() != Some(&identity) {
+                        if sink.is_some() {
+                            log!(
+                                Warn,
+                                ROLE,
+                                "a new sink connected; in-flight tasks go out again"
+                            );
+                            d.requeue_in_flight();
+                        }
+                        net::send_to(
+                            &socket,
+                            &identity,
+                            &Message::BatchStart(batch_start.clone()).into(),
+                        )?;
+                        sink = Some(identity);
+                        sink_synced = false;
                     }
-                    net::send_to(
-                        &socket,
-                        &identity,
-                        &Message::BatchStart(batch_start.clone()).into(),
-                    )?;
-                    sink = Some(identity);
                 }
-                Ok(Message::Ack { batch, task_ids }) if batch == d.batch => d.on_ack(&task_ids),
+                Ok(Message::Ack { batch, task_ids }) if batch == d.batch => {
+                    d.on_ack(&task_ids);
+                    if sink.as_ref() == Some(&identity) && !sink_synced {
+                        sink_synced = true;
+                        if d.done_count > 0 {
+                            log!(
+                                Info,
+                                ROLE,
+                                "resuming: the sink already holds {} of {total} results",
+                                d.done_count
+                            );
+                        }
+                    }
+                }
                 Ok(other) => {
                     d.summary.rejected_messages += 1;
                     log!(Debug, ROLE, "ignored unexpected message {other:?}");
@@ -639,30 +767,42 @@ pub fn run(
                 }
             }
         }
-        d.reap_silent_workers();
+        d.reap_silent_workers(Duration::from_secs(config.mode.heartbeat_timeout.max(1)));
+        d.expire_leases(Duration::from_secs(config.mode.lease.max(1)));
         match &sink {
-            None => {
+            Some(sink_identity) if sink_synced && d.complete() => {
+                // Forgotten workers too: one frozen or cut off may come back.
+                for identity in d.workers.keys().chain(&d.forgotten) {
+                    let _ = net::send_to(&socket, identity, &Message::Stop.into());
+                }
+                if !d.synthetic {
+                    let swept = shared::pipeline::sweep_temporaries(&output);
+                    if swept > 0 {
+                        log!(
+                            Info,
+                            ROLE,
+                            "removed {swept} temporary files left by lost workers"
+                        );
+                    }
+                }
+                d.stopped_workers.extend(d.workers.keys().cloned());
+                let end = Message::BatchEnd {
+                    batch: d.batch,
+                    redispatched: d.summary.redispatched,
+                };
+                net::send_to(&socket, sink_identity, &end.into())?;
+                break;
+            }
+            Some(_) if sink_synced => match &push {
+                Some((push, _)) => d.push_all(push)?,
+                None => d.dispatch(&socket),
+            },
+            _ => {
                 if waiting_logged.elapsed() > Duration::from_secs(5) {
                     log!(Info, ROLE, "waiting for the sink to connect to {endpoint}");
                     waiting_logged = Instant::now();
                 }
             }
-            Some(sink_identity) if d.complete() => {
-                for identity in d.workers.keys() {
-                    let _ = net::send_to(&socket, identity, &Message::Stop.into());
-                }
-                d.stopped_workers.extend(d.workers.keys().cloned());
-                net::send_to(
-                    &socket,
-                    sink_identity,
-                    &Message::BatchEnd { batch: d.batch }.into(),
-                )?;
-                break;
-            }
-            Some(_) => match &push {
-                Some((push, _)) => d.push_all(push)?,
-                None => d.dispatch(&socket),
-            },
         }
     }
     d.summary.workers = d.workers.len() + d.stopped_workers.len();

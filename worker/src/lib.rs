@@ -21,6 +21,8 @@ const ROLE: &str = "worker";
 pub const HEARTBEAT: Duration = Duration::from_secs(1);
 /// How long a stopping worker waits for its running images to finish.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+/// After the sentinel, how long undelivered results are still offered.
+const OUTBOX_GRACE: Duration = Duration::from_secs(2);
 
 /// Command-line interface of a worker.
 #[derive(Debug, Clone, Args)]
@@ -131,6 +133,8 @@ struct Session<'a> {
     running: usize,
     /// Credits earned by delivered results, sent in one `Ready` per loop turn.
     owed_credit: u32,
+    /// The ventilator sent `Welcome`: announce all free capacity.
+    reannounce: bool,
     last_sent: Instant,
     stop_at: Option<Instant>,
     summary: Summary,
@@ -187,6 +191,13 @@ impl Session<'_> {
                 }
             }
             Ok(Packet {
+                message: Message::Welcome,
+                ..
+            }) => {
+                log!(Debug, ROLE, "the ventilator asks for our credit again");
+                self.reannounce = true;
+            }
+            Ok(Packet {
                 message: Message::Stop,
                 ..
             }) => {
@@ -234,7 +245,13 @@ impl Session<'_> {
                 Err(e) => return Err(e.into()),
             }
         }
-        if self.owed_credit > 0 {
+        if std::mem::take(&mut self.reannounce) && self.pulled.is_none() && self.stop_at.is_none() {
+            // A ventilator that does not know us: all our free capacity.
+            let held = u32::try_from(self.running + self.outbox.len()).unwrap_or(u32::MAX);
+            let fresh = (self.slots() + self.config.prefetch).saturating_sub(held);
+            self.owed_credit = 0;
+            self.ready(fresh)?;
+        } else if self.owed_credit > 0 {
             let credit = std::mem::take(&mut self.owed_credit);
             self.ready(credit)?;
         } else if self.last_sent.elapsed() >= HEARTBEAT {
@@ -289,6 +306,7 @@ pub fn run(config: &Config, shutdown: &Shutdown) -> anyhow::Result<Summary> {
         outbox: VecDeque::new(),
         running: 0,
         owed_credit: 0,
+        reannounce: false,
         last_sent: Instant::now(),
         stop_at: None,
         summary: Summary::default(),
@@ -308,6 +326,12 @@ pub fn run(config: &Config, shutdown: &Shutdown) -> anyhow::Result<Summary> {
         }
         if let Some(since) = s.stop_at {
             if s.running == 0 && s.outbox.is_empty() {
+                break;
+            }
+            // After the sentinel every task is acknowledged: undelivered
+            // results are duplicates, not worth waiting for a sink that
+            // may be gone. Running images are finished (no stray files).
+            if s.running == 0 && !s.summary.interrupted && since.elapsed() > OUTBOX_GRACE {
                 break;
             }
             if since.elapsed() > DRAIN_TIMEOUT {

@@ -1,0 +1,190 @@
+//! The sink's append-only journal: every accepted result is appended, so a
+//! sink killed mid-batch and restarted with the same `--journal` picks up
+//! where it was (results already acknowledged are not sent again by anyone).
+//!
+//! Format: records of `u32 little-endian length | bytes`. The first record
+//! is the header (batch id and batch start in Unix milliseconds, both u64
+//! LE); each later record is a result encoded with `shared::protocol`. A
+//! torn last record (a crash mid-write) is ignored. Writes are not fsynced:
+//! the journal survives a killed process, not a power cut.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use shared::protocol::{self, Message, Packet, TaskResult};
+
+/// What a previous run of the sink left.
+#[derive(Debug, Clone)]
+pub struct Restored {
+    /// Batch it was collecting.
+    pub batch: u64,
+    /// When that batch started.
+    pub started: SystemTime,
+    /// Results it had accepted.
+    pub results: Vec<TaskResult>,
+}
+
+/// An open journal.
+#[derive(Debug)]
+pub struct Journal {
+    path: PathBuf,
+    file: Option<File>,
+}
+
+fn records(bytes: &[u8]) -> Vec<&[u8]> {
+    let mut out = Vec::new();
+    let mut rest = bytes;
+    while rest.len() >= 4 {
+        let len = u32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
+        let Some(record) = rest.get(4..4 + len) else {
+            break;
+        };
+        out.push(record);
+        rest = &rest[4 + len..];
+    }
+    out
+}
+
+impl Journal {
+    /// Opens `path` and reads what a previous run left there, if anything.
+    ///
+    /// # Errors
+    /// When the file exists but cannot be read.
+    pub fn open(path: &Path) -> std::io::Result<(Self, Option<Restored>)> {
+        let journal = Self {
+            path: path.to_path_buf(),
+            file: None,
+        };
+        let mut bytes = Vec::new();
+        match File::open(path) {
+            Ok(mut f) => {
+                f.read_to_end(&mut bytes)?;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((journal, None)),
+            Err(e) => return Err(e),
+        }
+        let recs = records(&bytes);
+        let restored = recs.first().filter(|h| h.len() == 16).map(|header| {
+            let batch = u64::from_le_bytes(header[..8].try_into().unwrap_or_default());
+            let millis = u64::from_le_bytes(header[8..].try_into().unwrap_or_default());
+            let results = recs[1..]
+                .iter()
+                .filter_map(|r| match protocol::decode(vec![r.to_vec()]) {
+                    Ok(Packet {
+                        message: Message::Result(result),
+                        ..
+                    }) => Some(result),
+                    _ => None,
+                })
+                .collect();
+            Restored {
+                batch,
+                started: UNIX_EPOCH + Duration::from_millis(millis),
+                results,
+            }
+        });
+        Ok((journal, restored))
+    }
+
+    fn append_record(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        if let Some(f) = &mut self.file {
+            let len = u32::try_from(bytes.len())
+                .map_err(|_| std::io::Error::other("record too large"))?;
+            let mut record = len.to_le_bytes().to_vec();
+            record.extend_from_slice(bytes);
+            f.write_all(&record)?;
+        }
+        Ok(())
+    }
+
+    /// Starts the journal of `batch` afresh (a different batch, or none before).
+    ///
+    /// # Errors
+    /// When the file cannot be written.
+    pub fn start(&mut self, batch: u64, started: SystemTime) -> std::io::Result<()> {
+        self.file = Some(File::create(&self.path)?);
+        let millis = started
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        let mut header = batch.to_le_bytes().to_vec();
+        header.extend_from_slice(&millis.to_le_bytes());
+        self.append_record(&header)
+    }
+
+    /// Continues the journal a previous run left (its batch goes on).
+    ///
+    /// # Errors
+    /// When the file cannot be opened for appending.
+    pub fn resume(&mut self) -> std::io::Result<()> {
+        self.file = Some(OpenOptions::new().append(true).open(&self.path)?);
+        Ok(())
+    }
+
+    /// Appends one accepted result.
+    ///
+    /// # Errors
+    /// When the write fails.
+    pub fn append(&mut self, result: &TaskResult) -> std::io::Result<()> {
+        let frames = protocol::encode(&Message::Result(result.clone()).into());
+        match frames.first() {
+            Some(header) => self.append_record(header),
+            None => Ok(()),
+        }
+    }
+
+    /// The batch is complete: the journal has served its purpose.
+    pub fn remove(self) {
+        drop(self.file);
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::protocol::Outcome;
+
+    fn result(id: u64) -> TaskResult {
+        TaskResult {
+            batch: 9,
+            task_id: id,
+            rel_path: format!("{id}.jpg"),
+            worker: "w".into(),
+            outcome: Outcome::Failed { error: "x".into() },
+            busy_us: 1,
+            worker_slots: 1,
+        }
+    }
+
+    #[test]
+    fn survives_a_restart_and_a_torn_last_record() -> std::io::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("j");
+        let (mut j, restored) = Journal::open(&path)?;
+        assert!(restored.is_none());
+        let t0 = UNIX_EPOCH + Duration::from_millis(1_700_000_000_123);
+        j.start(9, t0)?;
+        j.append(&result(1))?;
+        j.append(&result(2))?;
+        drop(j);
+        // a crash mid-write leaves half a record
+        let mut f = OpenOptions::new().append(true).open(&path)?;
+        f.write_all(&[200, 0, 0, 0, 1, 2])?;
+        let (mut j, restored) = Journal::open(&path)?;
+        let restored = restored.expect("restored");
+        assert_eq!(restored.batch, 9);
+        assert_eq!(restored.started, t0);
+        assert_eq!(restored.results, vec![result(1), result(2)]);
+        j.start(10, t0)?;
+        drop(j);
+        let (_, restored) = Journal::open(&path)?;
+        assert_eq!(
+            restored.expect("restored").results.len(),
+            0,
+            "a new batch starts afresh"
+        );
+        Ok(())
+    }
+}
