@@ -10,6 +10,8 @@ pub const LINGER_MS: i32 = 2_000;
 /// Largest message accepted on any socket: a bound on what a hostile or
 /// broken peer can make a role allocate (inline images included).
 pub const MAX_MESSAGE_BYTES: i64 = 512 << 20;
+/// Interval of ZMTP-level heartbeats on every connection.
+pub const ZMTP_HEARTBEAT_MS: i32 = 2_000;
 /// Poll interval of every role's loop: how quickly a role notices a
 /// shutdown request.
 pub const POLL_MS: i64 = 100;
@@ -25,6 +27,13 @@ pub fn socket(ctx: &zmq::Context, kind: zmq::SocketType) -> zmq::Result<zmq::Soc
     // Reconnect quickly after a peer restarts, backing off to 2 s.
     socket.set_reconnect_ivl(100)?;
     socket.set_reconnect_ivl_max(2_000)?;
+    // ZMTP heartbeats: a connection whose peer vanished without a FIN (a
+    // partition, a frozen host) is dropped after 6 s of silence and redialled,
+    // instead of lingering until TCP gives up minutes later. The roles' own
+    // heartbeats (1 s) decide about tasks; these only keep connections honest.
+    socket.set_heartbeat_ivl(ZMTP_HEARTBEAT_MS)?;
+    socket.set_heartbeat_timeout(3 * ZMTP_HEARTBEAT_MS)?;
+    socket.set_heartbeat_ttl(3 * ZMTP_HEARTBEAT_MS)?;
     Ok(socket)
 }
 
