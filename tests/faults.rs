@@ -36,14 +36,20 @@ struct Cluster {
 
 impl Cluster {
     fn start(copies: usize) -> Self {
+        Self::start_on(copies, "127.0.0.1")
+    }
+
+    /// Ventilator and sink bound on `addr` (any port).
+    fn start_on(copies: usize, addr: &str) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let input = dir.path().join("in");
         let output = dir.path().join("out");
         let images = photo_folder(&input, copies);
         let (report, journal) = (dir.path().join("report.json"), dir.path().join("sink.journal"));
-        let mut ventilator = Self::spawn_ventilator(&input, &output, "tcp://127.0.0.1:*");
+        let any = format!("tcp://{addr}:*");
+        let mut ventilator = Self::spawn_ventilator(&input, &output, &any);
         let tasks = ventilator.endpoint();
-        let mut sink = Self::spawn_sink(&tasks, &report, &journal, "tcp://127.0.0.1:*");
+        let mut sink = Self::spawn_sink(&tasks, &report, &journal, &any);
         let results = sink.endpoint();
         Self { _dir: dir, input, output, report, journal, tasks, results, ventilator, sink, workers: Vec::new(), images }
     }
@@ -380,4 +386,113 @@ fn a_full_disk_fails_per_image_with_exit_1() {
     for path in all_files(&output) {
         image::open(&path).unwrap_or_else(|e| panic!("{} half-written: {e}", path.display()));
     }
+}
+
+/// A network namespace joined to this one by a veth pair: a test host the
+/// test can cut off. Removed on drop.
+struct TestHost {
+    ns: String,
+    host_if: String,
+    host_addr: &'static str,
+}
+
+fn ip(args: &[&str]) -> bool {
+    std::process::Command::new("ip").args(args).status().is_ok_and(|s| s.success())
+}
+
+impl TestHost {
+    fn create() -> Option<Self> {
+        let tag = std::process::id() % 100_000;
+        let (ns, host_if, peer_if) = (format!("imgpipe-t{tag}"), format!("ipv{tag}h"), format!("ipv{tag}w"));
+        let host = Self { ns: ns.clone(), host_if: host_if.clone(), host_addr: "10.213.7.1" };
+        let ok = ip(&["netns", "add", &ns])
+            && ip(&["link", "add", &host_if, "type", "veth", "peer", "name", &peer_if])
+            && ip(&["link", "set", &peer_if, "netns", &ns])
+            && ip(&["addr", "add", "10.213.7.1/30", "dev", &host_if])
+            && ip(&["link", "set", &host_if, "up"])
+            && ip(&["netns", "exec", &ns, "ip", "addr", "add", "10.213.7.2/30", "dev", &peer_if])
+            && ip(&["netns", "exec", &ns, "ip", "link", "set", &peer_if, "up"])
+            && ip(&["netns", "exec", &ns, "ip", "link", "set", "lo", "up"]);
+        ok.then_some(host)
+    }
+
+    fn set_link(&self, up: bool) {
+        assert!(ip(&["link", "set", &self.host_if, if up { "up" } else { "down" }]), "ip link set");
+    }
+}
+
+impl Drop for TestHost {
+    fn drop(&mut self) {
+        ip(&["link", "del", &self.host_if]);
+        ip(&["netns", "del", &self.ns]);
+    }
+}
+
+fn status(endpoint: &str) -> serde_json::Value {
+    let (st, out, _) = run(imgpipe().args(["status", endpoint, "--timeout-ms", "2000"]), LIMIT);
+    if st.success() {
+        serde_json::from_str(&out).unwrap_or_default()
+    } else {
+        serde_json::Value::Null
+    }
+}
+
+#[test]
+fn a_partitioned_worker_loses_its_tasks_then_reconnects_and_works_again() {
+    let Some(host) = TestHost::create() else {
+        eprintln!("SKIPPED: partition test needs root and iproute2 (ip netns, veth)");
+        return;
+    };
+    let status_port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("port").port();
+    let mut c = Cluster::start_on(12, host.host_addr);
+    // The ventilator again, with a status endpoint this test can ask.
+    c.ventilator = {
+        let _ = c.ventilator.child.kill();
+        let _ = c.ventilator.wait(LIMIT);
+        let mut v = Proc::spawn(
+            "ventilator",
+            imgpipe()
+                .arg("ventilator")
+                .arg("-i")
+                .arg(&c.input)
+                .arg("-o")
+                .arg(&c.output)
+                .args(["--bind", &c.tasks, "--status-bind", &format!("tcp://127.0.0.1:{status_port}")])
+                .args(["--ops", HEAVY_OPS, "--heartbeat-timeout", "2"])
+                .stdout(Stdio::piped()),
+        );
+        assert_eq!(v.endpoint(), c.tasks);
+        v
+    };
+    let status_ep = format!("tcp://127.0.0.1:{status_port}");
+    c.workers.push(Proc::spawn(
+        "cut",
+        std::process::Command::new("ip")
+            .args(["netns", "exec", &host.ns, env!("CARGO_BIN_EXE_imgpipe"), "worker"])
+            .args(["--ventilator", &c.tasks, "--sink", &c.results, "--threads", "1", "--id", "cut"])
+            .stdin(Stdio::null()),
+    ));
+    c.add_worker("steady");
+    c.wait_for_outputs(6);
+    host.set_link(false);
+    std::thread::sleep(Duration::from_secs(10));
+    let during = status(&status_ep);
+    let cut_known = |s: &serde_json::Value| {
+        s["workers"].as_array().into_iter().flatten().find(|w| w["id"] == "cut").cloned()
+    };
+    assert!(cut_known(&during).is_none(), "the cut worker was given up: {during:#}");
+    host.set_link(true);
+    // After the partition heals the worker reconnects and gets work again.
+    let healed = Instant::now();
+    loop {
+        let s = status(&status_ep);
+        if cut_known(&s).is_some_and(|w| w["in_flight"].as_u64().unwrap_or(0) > 0) {
+            break;
+        }
+        assert!(s["state"] != "done" && !s.is_null(), "batch ended before the cut worker worked again");
+        assert!(healed.elapsed() < Duration::from_secs(60), "the cut worker never came back: {s:#}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let report = c.finish();
+    assert!(report["redelivered"].as_u64().unwrap_or(0) >= 1, "{report:#}");
 }
