@@ -572,21 +572,28 @@ where
     ImageBuffer::from_raw(w, h, out).unwrap_or_else(|| ImageBuffer::new(w, h))
 }
 
-fn grayscale(image: DynamicImage) -> DynamicImage {
+/// Converts colour to gray with an 8-bit row function (`row(input, step,
+/// output, out_step)` writes one gray byte per pixel) and a 16-bit pixel
+/// function; alpha is kept, gray images are returned as they are.
+fn to_gray(
+    image: DynamicImage,
+    row8: fn(&[u8], usize, &mut [u8], usize),
+    pixel16: fn(u16, u16, u16) -> u16,
+) -> DynamicImage {
     match image {
-        DynamicImage::ImageLuma8(_) | DynamicImage::ImageLumaA8(_) => image,
-        DynamicImage::ImageLuma16(_) | DynamicImage::ImageLumaA16(_) => image,
+        DynamicImage::ImageLuma8(_)
+        | DynamicImage::ImageLumaA8(_)
+        | DynamicImage::ImageLuma16(_)
+        | DynamicImage::ImageLumaA16(_) => image,
         DynamicImage::ImageRgb8(rgb) => {
             DynamicImage::ImageLuma8(map_rows::<Rgb<u8>, Luma<u8>, _>(&rgb, |i, o| {
-                for (p, y) in i.chunks_exact(3).zip(o) {
-                    *y = luma_bt601(p[0], p[1], p[2]);
-                }
+                row8(i, 3, o, 1)
             }))
         }
         DynamicImage::ImageRgba8(rgba) => {
             DynamicImage::ImageLumaA8(map_rows::<Rgba<u8>, LumaA<u8>, _>(&rgba, |i, o| {
+                row8(i, 4, o, 2);
                 for (p, y) in i.chunks_exact(4).zip(o.chunks_exact_mut(2)) {
-                    y[0] = luma_bt601(p[0], p[1], p[2]);
                     y[1] = p[3];
                 }
             }))
@@ -594,20 +601,31 @@ fn grayscale(image: DynamicImage) -> DynamicImage {
         DynamicImage::ImageRgb16(rgb) => {
             DynamicImage::ImageLuma16(map_rows::<Rgb<u16>, Luma<u16>, _>(&rgb, |i, o| {
                 for (p, y) in i.chunks_exact(3).zip(o) {
-                    *y = luma_bt601_u16(p[0], p[1], p[2]);
+                    *y = pixel16(p[0], p[1], p[2]);
                 }
             }))
         }
         DynamicImage::ImageRgba16(rgba) => {
             DynamicImage::ImageLumaA16(map_rows::<Rgba<u16>, LumaA<u16>, _>(&rgba, |i, o| {
                 for (p, y) in i.chunks_exact(4).zip(o.chunks_exact_mut(2)) {
-                    y[0] = luma_bt601_u16(p[0], p[1], p[2]);
+                    y[0] = pixel16(p[0], p[1], p[2]);
                     y[1] = p[3];
                 }
             }))
         }
-        other => DynamicImage::ImageLuma16(other.to_luma16()),
+        other => to_gray(DynamicImage::ImageRgba16(other.to_rgba16()), row8, pixel16),
     }
+}
+
+fn luma_row(input: &[u8], step: usize, out: &mut [u8], out_step: usize) {
+    for (p, y) in input.chunks_exact(step).zip(out.chunks_exact_mut(out_step)) {
+        y[0] = luma_bt601(p[0], p[1], p[2]);
+    }
+}
+
+/// BT.601 luma of the encoded values (JPEG's Y).
+fn grayscale(image: DynamicImage) -> DynamicImage {
+    to_gray(image, luma_row, luma_bt601_u16)
 }
 
 /// sRGB transfer curve, encoded value (0–1) to linear light.
@@ -687,41 +705,7 @@ fn luminance_srgb16(r: u16, g: u16, b: u16) -> u16 {
 
 /// Gray by luminance in linear light, as libvips' `colourspace b-w`.
 fn luminance(image: DynamicImage) -> DynamicImage {
-    match image {
-        DynamicImage::ImageLuma8(_)
-        | DynamicImage::ImageLumaA8(_)
-        | DynamicImage::ImageLuma16(_)
-        | DynamicImage::ImageLumaA16(_) => image,
-        DynamicImage::ImageRgb8(rgb) => {
-            DynamicImage::ImageLuma8(map_rows::<Rgb<u8>, Luma<u8>, _>(&rgb, |i, o| {
-                luminance_row(i, 3, o, 1);
-            }))
-        }
-        DynamicImage::ImageRgba8(rgba) => {
-            DynamicImage::ImageLumaA8(map_rows::<Rgba<u8>, LumaA<u8>, _>(&rgba, |i, o| {
-                luminance_row(i, 4, o, 2);
-                for (p, y) in i.chunks_exact(4).zip(o.chunks_exact_mut(2)) {
-                    y[1] = p[3];
-                }
-            }))
-        }
-        DynamicImage::ImageRgb16(rgb) => {
-            DynamicImage::ImageLuma16(map_rows::<Rgb<u16>, Luma<u16>, _>(&rgb, |i, o| {
-                for (p, y) in i.chunks_exact(3).zip(o) {
-                    *y = luminance_srgb16(p[0], p[1], p[2]);
-                }
-            }))
-        }
-        DynamicImage::ImageRgba16(rgba) => {
-            DynamicImage::ImageLumaA16(map_rows::<Rgba<u16>, LumaA<u16>, _>(&rgba, |i, o| {
-                for (p, y) in i.chunks_exact(4).zip(o.chunks_exact_mut(2)) {
-                    y[0] = luminance_srgb16(p[0], p[1], p[2]);
-                    y[1] = p[3];
-                }
-            }))
-        }
-        other => luminance(DynamicImage::ImageRgba16(other.to_rgba16())),
-    }
+    to_gray(image, luminance_row, luminance_srgb16)
 }
 
 /// Kernel size of a true Gaussian: it reaches out to 3σ on each side.

@@ -75,3 +75,12 @@ pub fn install_signal_handlers() -> std::io::Result<Shutdown> {
     }
     Ok(shutdown)
 }
+
+/// [`install_signal_handlers`] for a role's `main`: logs a failure under
+/// `role` and returns `None`, which the caller turns into exit code 2.
+#[must_use]
+pub fn install_signal_handlers_for(role: &str) -> Option<Shutdown> {
+    install_signal_handlers()
+        .map_err(|e| crate::log!(Error, role, "installing signal handlers: {e}"))
+        .ok()
+}

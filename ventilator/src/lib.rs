@@ -823,12 +823,8 @@ pub fn run(
 /// maps the outcome to an exit code (0 done, 2 setup error, 130 interrupted).
 #[must_use]
 pub fn main_with(cli: Cli) -> ExitCode {
-    let shutdown = match shared::shutdown::install_signal_handlers() {
-        Ok(s) => s,
-        Err(e) => {
-            log!(Error, ROLE, "installing signal handlers: {e}");
-            return ExitCode::from(2);
-        }
+    let Some(shutdown) = shared::shutdown::install_signal_handlers_for(ROLE) else {
+        return ExitCode::from(2);
     };
     let dry = cli.selection.dry_run;
     let config = Config::from(cli);

@@ -378,12 +378,8 @@ pub fn run(config: &Config, shutdown: &Shutdown) -> anyhow::Result<Summary> {
 /// 0 after the sentinel, 2 on setup errors, 130 when interrupted.
 #[must_use]
 pub fn main_with(cli: Cli) -> ExitCode {
-    let shutdown = match shared::shutdown::install_signal_handlers() {
-        Ok(s) => s,
-        Err(e) => {
-            log!(Error, ROLE, "installing signal handlers: {e}");
-            return ExitCode::from(2);
-        }
+    let Some(shutdown) = shared::shutdown::install_signal_handlers_for(ROLE) else {
+        return ExitCode::from(2);
     };
     match run(&Config::from(cli), &shutdown) {
         Ok(summary) if summary.interrupted => ExitCode::from(130),
