@@ -327,7 +327,7 @@ pub fn run(
                             progress: progress::Progress::start(config.progress, start.total),
                             batch: start,
                             results: HashMap::new(),
-                            counts,
+                            counts: std::mem::take(&mut counts),
                             to_ack: Vec::new(),
                             force_ack: false,
                             failed: 0,
