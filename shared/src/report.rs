@@ -61,8 +61,8 @@ pub struct Report {
     pub skipped: u64,
     /// Images that failed, with reasons.
     pub failed: Vec<Failure>,
-    /// Seconds from the batch start (first dispatch) to the last result.
-    /// Process start-up is excluded.
+    /// Seconds from when the first task started to the last result.
+    /// Process start-up and walking the folder are excluded.
     pub wall_s: f64,
     /// Images (succeeded or failed) per second of wall time.
     pub images_per_s: f64,

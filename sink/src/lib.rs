@@ -119,6 +119,8 @@ struct Collector {
     force_ack: bool,
     failed: u64,
     started: Instant,
+    /// When the earliest-starting task began, as far as results tell.
+    first_began: Option<Instant>,
     last_result: Instant,
     progress: progress::Progress,
 }
@@ -151,6 +153,12 @@ impl Collector {
                 .println(&format!("[sink] FAILED {}: {error}", result.rel_path));
         }
         self.last_result = Instant::now();
+        let began = self
+            .last_result
+            .checked_sub(Duration::from_micros(result.busy_us));
+        if let Some(began) = began {
+            self.first_began = Some(self.first_began.map_or(began, |b| b.min(began)));
+        }
         if let Some(j) = &mut self.journal {
             if let Err(e) = j.append(&result) {
                 log!(
@@ -220,7 +228,10 @@ impl Collector {
     fn report(&self) -> Report {
         let mut results: Vec<&TaskResult> = self.results.values().collect();
         results.sort_by_key(|r| r.task_id);
-        let wall = self.last_result.saturating_duration_since(self.started);
+        // From when the first task started (its result's arrival less its
+        // processing time): worker start-up and walking the folder excluded.
+        let began = self.first_began.unwrap_or(self.started);
+        let wall = self.last_result.saturating_duration_since(began);
         Report::compute(&self.batch, results, wall, self.counts)
     }
 }
@@ -274,7 +285,9 @@ pub fn run(
     let mut completed_at: Option<Instant> = None;
     let interrupted = loop {
         if shutdown.requested() {
-            break true;
+            // Every result is in: finish normally (compose stops the whole
+            // stack as soon as the ventilator or a worker exits).
+            break !collector.as_ref().is_some_and(Collector::complete);
         }
         // Repeated for as long as the batch runs: a restarted ventilator
         // learns of this sink from it.
@@ -332,9 +345,12 @@ pub fn run(
                             force_ack: false,
                             failed: 0,
                             started,
+                            first_began: None,
                             last_result: Instant::now(),
                         };
                         if let Some(r) = resumed {
+                            // The batch began before this sink did.
+                            c.first_began = Some(started);
                             log!(
                                 Info,
                                 ROLE,
