@@ -505,3 +505,51 @@ mod tests {
         }
     }
 }
+
+/// Property-based fuzzing of the decoder: whatever arrives, it answers with
+/// a message or an error, never a panic; whatever it encodes, it decodes.
+/// Failing cases are kept in `proptest-regressions/` (the corpus).
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn arbitrary_frames_never_panic(frames in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..300), 0..4)) {
+            let _ = decode(frames);
+        }
+
+        #[test]
+        fn arbitrary_bodies_after_a_valid_prefix_never_panic(body in proptest::collection::vec(any::<u8>(), 0..600)) {
+            let mut header = b"IMGP\x01\x00".to_vec();
+            header.extend(body);
+            let _ = decode(vec![header]);
+        }
+
+        #[test]
+        fn mutated_valid_messages_never_panic(flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..8)) {
+            let mut frames = encode(&Message::Task(Task {
+                batch: 3, id: 9, rel_path: "a/b.jpg".into(), source: Source::Path,
+                input_root: "/in".into(), output_root: "/out".into(),
+                chain: Chain::parse("resize:800,blur:2").unwrap_or_default(),
+                output: OutputOptions::default(),
+            }).into());
+            for (at, byte) in flips {
+                let len = frames[0].len();
+                frames[0][at % len] ^= byte;
+            }
+            let _ = decode(frames);
+        }
+
+        #[test]
+        fn acks_and_readies_round_trip(batch in any::<u64>(), ids in proptest::collection::vec(any::<u64>(), 0..50), worker in ".{0,40}", credit in any::<u32>()) {
+            let ack = Packet::new(Message::Ack { batch, task_ids: ids });
+            prop_assert_eq!(decode(encode(&ack)), Ok(ack));
+            let ready = Packet::new(Message::Ready { worker, credit });
+            prop_assert_eq!(decode(encode(&ready)), Ok(ready));
+        }
+    }
+}
