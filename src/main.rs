@@ -29,6 +29,22 @@ enum Cmd {
     ///
     /// Example: imgpipe run photos out --workers 2 --ops resize:800,grayscale
     Run(RunArgs),
+    /// Benchmark scaling: the same batch with each worker count (and
+    /// dispatch mode) as separate `imgpipe run` processes, repeated after
+    /// warm-ups.
+    ///
+    /// Writes DIR/report.json (per row: wall times with median, mean,
+    /// standard deviation, min and max; speedup, efficiency and Karp–Flatt
+    /// serial fraction against one worker; images/s; task shares; the
+    /// machine and the command), DIR/runs.csv (one line per timed run) and
+    /// DIR/speedup.svg, and prints a table. Wall time is each run's report
+    /// `wall_s`: first dispatch to last result, process start-up excluded.
+    ///
+    /// Exit codes: 0 every run succeeded, 1 some run failed (non-zero exit
+    /// or failed images), 2 usage or set-up error, 130 interrupted.
+    ///
+    /// Example: imgpipe bench photos -w 1,2,4 --ops resize:800 --out bench-out
+    Bench(imgpipe::bench::BenchArgs),
     /// Run the ventilator role alone (it binds; workers and the sink connect).
     Ventilator(ventilator::Cli),
     /// Run one worker (connects to the ventilator and the sink).
@@ -37,6 +53,17 @@ enum Cmd {
     Sink(sink::Cli),
     /// List the filter operations with their arguments and an example.
     Ops,
+    /// Draw a sink's live progress from anywhere: subscribes to its event
+    /// socket (e.g. a compose stack's published port 5562) and shows the
+    /// bar with per-worker counts until the batch is done.
+    Watch {
+        /// The sink's event endpoint.
+        #[arg(default_value = sink::events::EVENTS_CONNECT)]
+        endpoint: String,
+        /// Give up after this many seconds without any event.
+        #[arg(long)]
+        idle_timeout: Option<u64>,
+    },
     /// Ask a ventilator's or sink's status endpoint; prints its JSON and
     /// exits 0 if it answered, 1 if not (used as the compose health check).
     Status {
@@ -77,9 +104,38 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Cmd::Bench(args) => match shared::shutdown::install_signal_handlers() {
+            Ok(shutdown) => ExitCode::from(imgpipe::bench::exit_code(imgpipe::bench::run(
+                &args, &shutdown,
+            ))),
+            Err(e) => {
+                eprintln!("imgpipe: installing signal handlers: {e}");
+                ExitCode::from(EXIT_SETUP)
+            }
+        },
         Cmd::Ventilator(cli) => ventilator::main_with(cli),
         Cmd::Worker(cli) => worker::main_with(cli),
         Cmd::Sink(cli) => sink::main_with(cli),
+        Cmd::Watch {
+            endpoint,
+            idle_timeout,
+        } => {
+            let shutdown = match shared::shutdown::install_signal_handlers() {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("imgpipe: installing signal handlers: {e}");
+                    return ExitCode::from(EXIT_SETUP);
+                }
+            };
+            match sink::watch::run(&endpoint, &shutdown, idle_timeout.map(Duration::from_secs)) {
+                Ok(sink::watch::WatchEnd::BatchDone) => ExitCode::SUCCESS,
+                Ok(sink::watch::WatchEnd::Stopped) => ExitCode::from(1),
+                Err(e) => {
+                    eprintln!("imgpipe: {e:#}");
+                    ExitCode::from(EXIT_SETUP)
+                }
+            }
+        }
         Cmd::Ops => {
             print_ops();
             ExitCode::SUCCESS

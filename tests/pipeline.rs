@@ -425,6 +425,28 @@ fn garbage_on_bound_ports_is_counted_not_fatal() {
         hostile_dealer.send(garbage, 0).expect("send");
         hostile_push.send(garbage, 0).expect("send");
     }
+    // An oversized header and a well-formed result of a batch that is not
+    // running.
+    let mut huge = b"IMGP\x01\x00".to_vec();
+    huge.resize(2 << 20, 7);
+    hostile_push.send(huge, 0).expect("send");
+    let stale = shared::protocol::encode(
+        &shared::protocol::Message::Result(shared::protocol::TaskResult {
+            batch: 12_345,
+            task_id: 0,
+            rel_path: "forged.jpg".into(),
+            worker: "mallory".into(),
+            outcome: shared::protocol::Outcome::Written {
+                input_size: (1, 1),
+                output_size: (1, 1),
+                output_bytes: 1,
+            },
+            busy_us: 1,
+            worker_slots: 1,
+        })
+        .into(),
+    );
+    hostile_push.send_multipart(stale, 0).expect("send");
     std::thread::sleep(Duration::from_millis(300));
 
     let mut worker = Proc::spawn(
@@ -444,7 +466,12 @@ fn garbage_on_bound_ports_is_counted_not_fatal() {
     assert_eq!(worker.wait(LIMIT).code(), Some(0));
     let report = report(&report_path);
     assert_eq!(report["succeeded"], images.len());
-    assert_eq!(report["messages"]["rejected"], 4, "{report:#}");
+    assert_eq!(report["messages"]["rejected"], 5, "{report:#}");
+    assert_eq!(report["messages"]["stale"], 1, "{report:#}");
+    assert!(
+        report["workers"].as_array().is_some_and(|w| w.len() == 1),
+        "mallory is not a worker"
+    );
 }
 
 #[test]
@@ -508,4 +535,100 @@ fn skip_existing_redoes_only_stale_outputs_and_format_converts() {
     assert_eq!(second["succeeded"], 1, "{second:#}");
     assert_eq!(second["skipped"], images.len() - 1);
     assert_eq!(second["total"], images.len());
+}
+
+/// A loopback port the OS says is free now (for endpoints a role does not
+/// announce on stdout).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+#[test]
+fn watch_draws_a_sinks_live_events_until_the_batch_is_done() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = dir.path().join("in");
+    let images = photo_folder(&input, 2);
+    let mut ventilator = Proc::spawn(
+        "ventilator",
+        imgpipe()
+            .arg("ventilator")
+            .arg("-i")
+            .arg(&input)
+            .arg("-o")
+            .arg(dir.path().join("out"))
+            .args([
+                "--bind",
+                "tcp://127.0.0.1:*",
+                "--status-bind",
+                "tcp://127.0.0.1:*",
+            ])
+            .stdout(Stdio::piped()),
+    );
+    let tasks = ventilator.endpoint();
+    let events = format!("tcp://127.0.0.1:{}", free_port());
+    let mut sink = Proc::spawn(
+        "sink",
+        imgpipe()
+            .args([
+                "sink",
+                "--bind",
+                "tcp://127.0.0.1:*",
+                "--status-bind",
+                "tcp://127.0.0.1:*",
+            ])
+            .args([
+                "--ventilator",
+                &tasks,
+                "--progress",
+                "none",
+                "--events-bind",
+                &events,
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null()),
+    );
+    let results = sink.endpoint();
+    let mut watch = Proc::spawn(
+        "watch",
+        imgpipe()
+            .args(["watch", &events, "--idle-timeout", "60"])
+            .stderr(Stdio::piped()),
+    );
+    // Let the subscription reach the sink before the first event.
+    std::thread::sleep(Duration::from_millis(500));
+    let mut worker = Proc::spawn(
+        "worker",
+        imgpipe().args([
+            "worker",
+            "--ventilator",
+            &tasks,
+            "--sink",
+            &results,
+            "--id",
+            "w-watched",
+        ]),
+    );
+    assert_eq!(
+        watch.wait(LIMIT).code(),
+        Some(0),
+        "watch exits 0 on batch-done"
+    );
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut watch.child.stderr.take().expect("stderr"), &mut err)
+        .expect("read");
+    let n = images.len();
+    assert!(
+        err.contains(&format!("batch done: {n} of {n} written")),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("w-watched {n}")),
+        "per-worker count: {err}"
+    );
+    for p in [&mut sink, &mut ventilator, &mut worker] {
+        assert_eq!(p.wait(LIMIT).code(), Some(0));
+    }
 }

@@ -1,0 +1,685 @@
+//! `imgpipe bench`: runs the same batch with each (dispatch mode, worker
+//! count) as separate `imgpipe run` processes, repeats each after warm-ups,
+//! and writes `report.json`, `runs.csv`, `speedup.svg` and a table on stdout.
+//!
+//! The arithmetic lives in [`stats`] and [`report`] (pure functions), the
+//! picture in [`plot`], the stdout table in [`table`], the single-process
+//! baseline in [`inprocess`]; this file parses the arguments and runs the
+//! processes.
+
+pub mod inprocess;
+pub mod noise;
+pub mod plot;
+pub mod report;
+pub mod stats;
+pub mod table;
+
+use std::ffi::OsString;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context as _};
+use clap::{Args, ValueEnum};
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use shared::discover::{check_roots, discover};
+use shared::ops::Chain;
+use shared::shutdown::Shutdown;
+
+use crate::launch::{Interrupted, EXIT_INTERRUPTED, EXIT_SETUP};
+use report::{BenchReport, Config, Machine, Measurement, IN_PROCESS, WALL_TIME_NOTE};
+
+/// How long a run gets to stop after SIGTERM before SIGKILL.
+const STOP_GRACE: Duration = Duration::from_secs(10);
+/// Lines of a failed run's log shown on stderr.
+const LOG_TAIL_LINES: usize = 15;
+/// Share of the CPU that other processes may take during a run before it
+/// is called disturbed.
+pub const DISTURBED: f64 = 0.05;
+
+/// Watches what other processes take from the CPU during one run.
+struct Watch {
+    started: Instant,
+    before: Option<noise::CpuSample>,
+}
+
+impl Watch {
+    fn start() -> Self {
+        Self {
+            started: Instant::now(),
+            before: noise::sample(),
+        }
+    }
+
+    /// Share of `cores` × elapsed time others used since [`Watch::start`].
+    fn other_cpu_share(&self, cores: usize) -> Option<f64> {
+        let after = noise::sample()?;
+        let capacity = self.started.elapsed().as_secs_f64() * cores as f64;
+        let before = self.before?;
+        (capacity > 0.0).then(|| noise::other_cpu_s(before, after) / capacity)
+    }
+}
+
+/// A note for the progress line when others disturbed a run.
+fn disturbed_note(share: Option<f64>) -> String {
+    match share {
+        Some(s) if s > DISTURBED => format!(
+            " (other processes used {:.0}% of the CPU meanwhile)",
+            s * 100.0
+        ),
+        _ => String::new(),
+    }
+}
+
+/// How `imgpipe run` hands tasks to workers (its `--dispatch`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Dispatch {
+    /// Workers ask for work with credits (ROUTER/DEALER load balancing).
+    Credit,
+    /// The ZeroMQ guide's plain PUSH/PULL round robin.
+    Push,
+}
+
+impl Dispatch {
+    fn name(self) -> String {
+        self.to_possible_value()
+            .map(|v| v.get_name().to_string())
+            .unwrap_or_default()
+    }
+}
+
+/// Arguments of `imgpipe bench`.
+#[derive(Debug, Clone, Args)]
+pub struct BenchArgs {
+    /// Folder of images to process (walked recursively, as `imgpipe run`).
+    /// With --messaging-only any existing folder: nothing is read.
+    pub input: PathBuf,
+    /// Folder for report.json, runs.csv and speedup.svg (created if
+    /// missing). Outputs of the runs go to a scratch folder inside it,
+    /// deleted at the end.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Worker counts to measure, comma-separated, e.g. 1,2,4. One worker is
+    /// always measured: it is the speedup baseline. Default: 1, 2, then
+    /// doubling up to the core count.
+    #[arg(long, short = 'w', value_delimiter = ',')]
+    pub workers: Vec<usize>,
+    /// Filter chain, as `imgpipe run --ops` (`imgpipe ops` lists the steps).
+    #[arg(long, default_value = "", value_parser = Chain::parse)]
+    pub ops: Chain,
+    /// Timed runs per configuration.
+    #[arg(long, default_value_t = 3)]
+    pub repeat: usize,
+    /// Untimed warm-up runs before the timed ones, per configuration.
+    #[arg(long, default_value_t = 1)]
+    pub warmup: usize,
+    /// Image threads per worker process. One by default, so that the worker
+    /// count is the only thing that changes from row to row.
+    #[arg(long, default_value_t = 1)]
+    pub threads: usize,
+    /// Dispatch modes to compare, comma-separated (passed to `imgpipe run
+    /// --dispatch`); each is a series of the report and the plot. Default:
+    /// pass nothing and use run's default (shown as "default").
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub dispatch: Vec<Dispatch>,
+    /// Add a baseline: the same chain in this one process with rayon over
+    /// all images (threads per worker × the largest worker count), no
+    /// messaging. Shown as "in-process".
+    #[arg(long, conflicts_with = "messaging_only")]
+    pub in_process: bool,
+    /// Measure the messaging alone: `imgpipe run --synthetic N`, tasks that
+    /// carry no image and that workers answer at once. Reports tasks/s.
+    /// Workers default to 1,2.
+    #[arg(long)]
+    pub messaging_only: bool,
+    /// Synthetic tasks per run with --messaging-only.
+    #[arg(long, default_value_t = 10_000, requires = "messaging_only")]
+    pub tasks: u64,
+    /// Stop a run that takes longer than this many seconds (start-up
+    /// included) and count it as failed; 0: no limit.
+    #[arg(long, default_value_t = 600)]
+    pub timeout: u64,
+}
+
+/// A usage or set-up error: exit code 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Usage(String);
+
+/// Maps [`run`]'s result to the process exit code: its own on success, 130
+/// when interrupted, 2 (with the error on stderr) otherwise.
+#[must_use]
+pub fn exit_code(result: anyhow::Result<u8>) -> u8 {
+    match result {
+        Ok(code) => code,
+        Err(e) if e.is::<Interrupted>() => {
+            eprintln!("imgpipe bench: interrupted");
+            EXIT_INTERRUPTED
+        }
+        Err(e) => {
+            eprintln!("imgpipe bench: error: {e:#}");
+            EXIT_SETUP
+        }
+    }
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+}
+
+/// The `model name` of /proc/cpuinfo's first processor.
+fn cpu_model() -> Option<String> {
+    let info = std::fs::read_to_string("/proc/cpuinfo").ok()?;
+    cpu_model_of(&info)
+}
+
+fn cpu_model_of(cpuinfo: &str) -> Option<String> {
+    cpuinfo
+        .lines()
+        .find(|l| l.starts_with("model name"))
+        .and_then(|l| l.split_once(':'))
+        .map(|(_, v)| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+}
+
+/// Worker counts to measure: the ones asked for (or the default), with 1
+/// added, sorted, without repeats.
+fn worker_counts(asked: &[usize], messaging_only: bool, cores: usize) -> Result<Vec<usize>, Usage> {
+    if asked.contains(&0) {
+        return Err(Usage("--workers: every count must be at least 1".into()));
+    }
+    let mut counts = if !asked.is_empty() {
+        asked.to_vec()
+    } else if messaging_only {
+        vec![1, 2]
+    } else {
+        let mut c = vec![1, 2];
+        while c.last().is_some_and(|&l| l * 2 <= cores) {
+            c.push(c[c.len() - 1] * 2);
+        }
+        c
+    };
+    counts.push(1);
+    counts.sort_unstable();
+    counts.dedup();
+    Ok(counts)
+}
+
+/// The scratch folder; removed when dropped, whatever happened.
+struct Scratch(PathBuf);
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Removes `path` (a folder or a file) if it exists.
+fn clear(path: &Path) -> anyhow::Result<()> {
+    let result = if path.is_dir() {
+        std::fs::remove_dir_all(path)
+    } else {
+        std::fs::remove_file(path)
+    };
+    match result {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(e).with_context(|| format!("removing {}", path.display()))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The last lines of a run's log.
+fn tail(log: &Path) -> String {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    let from = lines.len().saturating_sub(LOG_TAIL_LINES);
+    lines[from..]
+        .iter()
+        .map(|l| format!("    | {l}\n"))
+        .collect()
+}
+
+/// How one `imgpipe run` ended.
+struct Ended {
+    /// Exit code; `None` when killed by a signal or stopped after the timeout.
+    code: Option<i32>,
+    /// Its report, when it wrote a readable one.
+    report: Option<shared::report::Report>,
+    /// Stopped after the time limit.
+    timed_out: bool,
+}
+
+fn stop(child: &mut Child) {
+    if let Ok(pid) = i32::try_from(child.id()) {
+        let _ = kill(Pid::from_raw(pid), Signal::SIGTERM);
+    }
+    let deadline = Instant::now() + STOP_GRACE;
+    while Instant::now() < deadline {
+        if matches!(child.try_wait(), Ok(Some(_))) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// Runs `exe run ARGS` with its output in `log`, stopping it after
+/// `timeout` (if any), and reads its report.
+fn run_once(
+    exe: &Path,
+    args: &[OsString],
+    report_path: &Path,
+    log: &Path,
+    timeout: Option<Duration>,
+    shutdown: &Shutdown,
+) -> anyhow::Result<Ended> {
+    clear(report_path)?;
+    let log_file = File::create(log).with_context(|| format!("creating {}", log.display()))?;
+    let mut cmd = Command::new(exe);
+    cmd.arg("run")
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(log_file.try_clone().context("opening the run log")?)
+        .stderr(log_file);
+    // The roles take their settings from IMGPIPE_* too: keep the caller's
+    // (say IMGPIPE_SKIP_EXISTING) from changing what is measured.
+    for (key, _) in std::env::vars_os() {
+        let name = key.to_string_lossy();
+        if name.starts_with("IMGPIPE_") && name != "IMGPIPE_LOG" {
+            cmd.env_remove(&key);
+        }
+    }
+    let mut child = cmd
+        .spawn()
+        .with_context(|| format!("starting {} run", exe.display()))?;
+    let started = Instant::now();
+    let status = loop {
+        if shutdown.requested() {
+            stop(&mut child);
+            bail!(Interrupted);
+        }
+        if timeout.is_some_and(|t| started.elapsed() > t) {
+            stop(&mut child);
+            return Ok(Ended {
+                code: None,
+                report: None,
+                timed_out: true,
+            });
+        }
+        if let Some(status) = child.try_wait().context("waiting for imgpipe run")? {
+            break status;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let code = status.code();
+    if code == Some(i32::from(EXIT_INTERRUPTED)) {
+        bail!(Interrupted);
+    }
+    let report = std::fs::read(report_path)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok());
+    Ok(Ended {
+        code,
+        report,
+        timed_out: false,
+    })
+}
+
+/// One series of the benchmark: a dispatch mode, or run's default.
+struct Series {
+    label: String,
+    dispatch: Option<Dispatch>,
+}
+
+/// Runs the benchmark and returns the exit code: 0 when every run
+/// succeeded, 1 when any failed.
+///
+/// # Errors
+/// [`Usage`] for bad arguments and set-up failures, [`Interrupted`].
+pub fn run(args: &BenchArgs, shutdown: &Shutdown) -> anyhow::Result<u8> {
+    let cores = cores();
+    let counts = worker_counts(&args.workers, args.messaging_only, cores)?;
+    if args.repeat == 0 {
+        bail!(Usage("--repeat must be at least 1".into()));
+    }
+    if args.threads == 0 {
+        bail!(Usage("--threads must be at least 1".into()));
+    }
+    if args.messaging_only && args.tasks == 0 {
+        bail!(Usage("--tasks must be at least 1".into()));
+    }
+    // Nothing is created before the arguments are known to be good.
+    let (input, _) = check_roots(&args.input, &args.out).map_err(Usage)?;
+    let images = if args.messaging_only {
+        Vec::new()
+    } else {
+        let found = discover(&input);
+        if found.images.is_empty() {
+            bail!(Usage(format!(
+                "no images found under {}",
+                args.input.display()
+            )));
+        }
+        found.images
+    };
+    let items = if args.messaging_only {
+        args.tasks
+    } else {
+        images.len() as u64
+    };
+    let max_workers = counts.iter().copied().max().unwrap_or(1);
+    for &p in &counts {
+        if p * args.threads > cores {
+            eprintln!(
+                "imgpipe bench: warning: {p} workers × {} thread{} = {} > {cores} cores: the curve must flatten there",
+                args.threads,
+                if args.threads == 1 { "" } else { "s" },
+                p * args.threads
+            );
+        }
+    }
+    let timeout = (args.timeout > 0).then(|| Duration::from_secs(args.timeout));
+    let exe = std::env::current_exe().context("locating the imgpipe executable")?;
+    let scratch_dir = args
+        .out
+        .join(format!(".imgpipe-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch_dir)
+        .with_context(|| format!("creating {}", scratch_dir.display()))
+        .map_err(|e| Usage(format!("{e:#}")))?;
+    let scratch = Scratch(scratch_dir);
+    let outputs = scratch.0.join("out");
+    let report_path = scratch.0.join("report.json");
+    let log = scratch.0.join("run.log");
+
+    let series: Vec<Series> = if args.dispatch.is_empty() {
+        vec![Series {
+            label: "default".into(),
+            dispatch: None,
+        }]
+    } else {
+        let mut modes: Vec<Dispatch> = Vec::new();
+        for &d in &args.dispatch {
+            if !modes.contains(&d) {
+                modes.push(d);
+            }
+        }
+        modes
+            .into_iter()
+            .map(|d| Series {
+                label: d.name(),
+                dispatch: Some(d),
+            })
+            .collect()
+    };
+
+    let mut configs = Vec::new();
+    let mut measurements = Vec::new();
+    let mut failures = 0usize;
+    let total_runs = args.warmup + args.repeat;
+    for s in &series {
+        for &p in &counts {
+            configs.push(Config {
+                series: s.label.clone(),
+                workers: Some(p),
+                threads: args.threads,
+                lost_runs: 0,
+            });
+            let mut run_args: Vec<OsString> = vec![
+                input.clone().into(),
+                outputs.clone().into(),
+                "--workers".into(),
+                p.to_string().into(),
+                "--threads".into(),
+                args.threads.to_string().into(),
+                "--progress".into(),
+                "none".into(),
+                "--report".into(),
+                report_path.clone().into(),
+            ];
+            if args.messaging_only {
+                run_args.extend(["--synthetic".into(), args.tasks.to_string().into()]);
+            } else {
+                run_args.extend(["--ops".into(), args.ops.to_string().into()]);
+            }
+            if let Some(d) = s.dispatch {
+                run_args.extend(["--dispatch".into(), d.name().into()]);
+            }
+            for i in 0..total_runs {
+                let what = if i < args.warmup {
+                    format!("warm-up {}/{}", i + 1, args.warmup)
+                } else {
+                    format!("run {}/{}", i + 1 - args.warmup, args.repeat)
+                };
+                let label = format!(
+                    "{}, {p} worker{}, {what}",
+                    s.label,
+                    if p == 1 { "" } else { "s" }
+                );
+                clear(&outputs)?;
+                let watch = Watch::start();
+                let ended = run_once(&exe, &run_args, &report_path, &log, timeout, shutdown)?;
+                let other_cpu_share = watch.other_cpu_share(cores);
+                if i == 0 && ended.code == Some(i32::from(EXIT_SETUP)) {
+                    // The first run of a configuration could not even start:
+                    // the arguments or the set-up are wrong, not the run.
+                    let shown: Vec<String> = std::iter::once("imgpipe run".to_string())
+                        .chain(run_args.iter().map(|a| a.to_string_lossy().into_owned()))
+                        .collect();
+                    bail!(Usage(format!(
+                        "{} exited with a set-up error (2):\n{}",
+                        report::shell_line(&shown),
+                        tail(&log)
+                    )));
+                }
+                let failed_images = ended.report.as_ref().map(|r| r.failed.len());
+                let ok = ended.code == Some(0) && failed_images == Some(0);
+                match &ended.report {
+                    Some(r) => eprintln!(
+                        "imgpipe bench: {label}: {:.3} s, {:.1} {}/s{}{}",
+                        r.wall_s,
+                        r.images_per_s,
+                        if args.messaging_only {
+                            "tasks"
+                        } else {
+                            "images"
+                        },
+                        if ok { "" } else { " (FAILED)" },
+                        disturbed_note(other_cpu_share)
+                    ),
+                    None if ended.timed_out => eprintln!(
+                        "imgpipe bench: {label}: FAILED, stopped after the {} s --timeout",
+                        args.timeout
+                    ),
+                    None => eprintln!("imgpipe bench: {label}: FAILED, no report"),
+                }
+                if !ok {
+                    failures += 1;
+                    let code = ended
+                        .code
+                        .map_or_else(|| "a signal".to_string(), |c| c.to_string());
+                    eprintln!(
+                        "imgpipe bench: {label}: exit {code}, {} failed images:\n{}",
+                        failed_images.map_or_else(|| "?".to_string(), |n| n.to_string()),
+                        tail(&log)
+                    );
+                }
+                if i >= args.warmup && ended.report.is_none() {
+                    if let Some(c) = configs.last_mut() {
+                        c.lost_runs += 1;
+                    }
+                }
+                if let (Some(r), true) = (ended.report, i >= args.warmup) {
+                    measurements.push(Measurement {
+                        series: s.label.clone(),
+                        workers: Some(p),
+                        threads: args.threads,
+                        repeat: i + 1 - args.warmup,
+                        wall_s: r.wall_s,
+                        images_per_s: r.images_per_s,
+                        load_imbalance: Some(r.load_imbalance),
+                        effective_parallelism: r.effective_parallelism,
+                        worker_tasks: r.workers.iter().map(|w| w.tasks).collect(),
+                        ok,
+                        other_cpu_share,
+                    });
+                }
+            }
+        }
+    }
+
+    let in_process_threads = args.in_process.then_some(args.threads * max_workers);
+    if let Some(threads) = in_process_threads {
+        configs.push(Config {
+            series: IN_PROCESS.into(),
+            workers: None,
+            threads,
+            lost_runs: 0,
+        });
+        for i in 0..total_runs {
+            if shutdown.requested() {
+                bail!(Interrupted);
+            }
+            clear(&outputs)?;
+            let watch = Watch::start();
+            let r = inprocess::run(&input, &outputs, &images, &args.ops, threads)?;
+            let other_cpu_share = watch.other_cpu_share(cores);
+            let ok = r.failed == 0;
+            let images_per_s = if r.wall_s > 0.0 {
+                r.images as f64 / r.wall_s
+            } else {
+                0.0
+            };
+            let what = if i < args.warmup {
+                format!("warm-up {}/{}", i + 1, args.warmup)
+            } else {
+                format!("run {}/{}", i + 1 - args.warmup, args.repeat)
+            };
+            eprintln!(
+                "imgpipe bench: in-process, {threads} threads, {what}: {:.3} s, {images_per_s:.1} images/s{}{}",
+                r.wall_s,
+                if ok {
+                    String::new()
+                } else {
+                    format!(" ({} images FAILED)", r.failed)
+                },
+                disturbed_note(other_cpu_share)
+            );
+            if !ok {
+                failures += 1;
+            }
+            if i >= args.warmup {
+                measurements.push(Measurement {
+                    series: IN_PROCESS.into(),
+                    workers: None,
+                    threads,
+                    repeat: i + 1 - args.warmup,
+                    wall_s: r.wall_s,
+                    images_per_s,
+                    load_imbalance: None,
+                    effective_parallelism: if r.wall_s > 0.0 {
+                        r.busy_s / r.wall_s
+                    } else {
+                        0.0
+                    },
+                    worker_tasks: Vec::new(),
+                    ok,
+                    other_cpu_share,
+                });
+            }
+        }
+    }
+    drop(scratch);
+
+    let command: Vec<String> = std::env::args_os()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let bench = BenchReport {
+        command: report::shell_line(&command),
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        machine: Machine {
+            cores,
+            cpu_model: cpu_model(),
+        },
+        input: input.to_string_lossy().into_owned(),
+        items,
+        unit: if args.messaging_only {
+            "tasks"
+        } else {
+            "images"
+        }
+        .into(),
+        messaging_only: args.messaging_only,
+        ops: if args.messaging_only {
+            String::new()
+        } else {
+            args.ops.to_string()
+        },
+        repeat: args.repeat,
+        warmup: args.warmup,
+        threads_per_worker: args.threads,
+        in_process_threads,
+        wall_time: WALL_TIME_NOTE.into(),
+        rows: report::rows(&configs, &measurements),
+    };
+    write(
+        &args.out.join("report.json"),
+        &serde_json::to_string_pretty(&bench).context("serialising the report")?,
+    )?;
+    write(&args.out.join("runs.csv"), &report::runs_csv(&measurements))?;
+    write(&args.out.join("speedup.svg"), &plot::speedup_svg(&bench)?)?;
+    print!("{}", table::render(&bench));
+    eprintln!(
+        "imgpipe bench: wrote report.json, runs.csv and speedup.svg in {}",
+        args.out.display()
+    );
+    let disturbed: Vec<f64> = measurements
+        .iter()
+        .filter_map(|m| m.other_cpu_share)
+        .filter(|&s| s > DISTURBED)
+        .collect();
+    if let Some(worst) = disturbed.iter().copied().reduce(f64::max) {
+        eprintln!(
+            "imgpipe bench: warning: during {} timed run(s) other processes used more than {:.0}% of the CPU (up to {:.0}%): those timings are disturbed (other_cpu_share in runs.csv)",
+            disturbed.len(),
+            DISTURBED * 100.0,
+            worst * 100.0
+        );
+    }
+    if failures > 0 {
+        eprintln!("imgpipe bench: {failures} run(s) failed");
+        return Ok(1);
+    }
+    Ok(0)
+}
+
+fn write(path: &Path, text: &str) -> anyhow::Result<()> {
+    std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn worker_counts_always_include_one() -> Result<(), Usage> {
+        assert_eq!(worker_counts(&[4, 2], false, 8)?, [1, 2, 4]);
+        assert_eq!(worker_counts(&[2, 2, 1], false, 8)?, [1, 2]);
+        assert_eq!(worker_counts(&[], false, 8)?, [1, 2, 4, 8]);
+        assert_eq!(worker_counts(&[], false, 6)?, [1, 2, 4]);
+        assert_eq!(worker_counts(&[], false, 1)?, [1, 2]);
+        assert_eq!(worker_counts(&[], true, 64)?, [1, 2]);
+        assert!(worker_counts(&[0, 2], false, 8).is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn cpu_model_is_read_from_cpuinfo() {
+        let info = "processor\t: 0\nvendor_id\t: X\nmodel name\t: AMD EPYC 7B13\nflags\t: a\n";
+        assert_eq!(cpu_model_of(info).as_deref(), Some("AMD EPYC 7B13"));
+        assert_eq!(cpu_model_of("processor : 0\n"), None);
+    }
+}
