@@ -1,0 +1,264 @@
+#!/usr/bin/env bash
+# ---------------------------------------------------------------------------
+# tests/compose/run.sh — end-to-end test of the compose stack (Dockerfile +
+# docker-compose.yml), as CI runs it.
+#
+# Without a Docker engine (or docker-compose) it prints a loud SKIPPED line
+# and exits 0. Otherwise, for real:
+#   1. docker/prepare.sh --no-out: local base images + vendored crates
+#      (cached: seconds when nothing changed);
+#   2. builds the image (docker build; its build stage is tagged
+#      imgpipe/build:cache so that its cargo cache survives the pruning of
+#      the stale images older runs left);
+#   3. makes a temp folder of N photos (copies of the JPEGs in samples/,
+#      distinct names, in three subfolders);
+#   4. runs `docker-compose up --scale worker=W --exit-code-from sink` under
+#      a unique project name, with a time limit;
+#   5. checks: exit code 0; the stack stopped by itself in time; no container
+#      of the project left running; every output exists, is a JPEG (SOI/EOI
+#      markers) and decodes (re-read by `imgpipe run` in the built image);
+#      the JSON report has total == succeeded == N, no failure, W workers
+#      that each did at least one task; the sink printed its progress lines
+#      and summary.
+#   `down -v --remove-orphans` and the temp folder's removal run on any exit.
+#
+# Usage: tests/compose/run.sh [--workers W] [--photos N] [--ops OPS]
+#                             [--timeout SECONDS] [--keep]
+#   defaults: 3 workers, 30 photos, ops resize:1600,blur:3 (heavy enough that
+#   every worker is up before the batch ends), 300 s for the compose run.
+#   --keep leaves the temp folder (inputs, outputs, report, compose log).
+# The last line is "compose: N passed, M failed".
+# ---------------------------------------------------------------------------
+set -euo pipefail
+
+workers=3
+photos=30
+ops="resize:1600,blur:3"
+limit=300
+keep=0
+while (($#)); do
+    case "$1" in
+        --workers) workers=$2; shift ;;
+        --photos)  photos=$2; shift ;;
+        --ops)     ops=$2; shift ;;
+        --timeout) limit=$2; shift ;;
+        --keep)    keep=1 ;;
+        -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
+        *) echo "unknown argument: $1 (try --help)" >&2; exit 2 ;;
+    esac
+    shift
+done
+[[ "$workers" =~ ^[1-9][0-9]*$ && "$photos" =~ ^[1-9][0-9]*$ && "$limit" =~ ^[1-9][0-9]*$ ]] \
+    || { echo "--workers, --photos and --timeout take positive integers" >&2; exit 2; }
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$root"
+
+skip() {
+    echo
+    echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"
+    echo "!!! SKIPPED: compose end-to-end test NOT RUN: $*"
+    echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"
+    exit 0
+}
+command -v docker >/dev/null 2>&1 || skip "no docker CLI"
+timeout 30 docker info >/dev/null 2>&1 || skip "no Docker engine answers (docker info failed)"
+command -v docker-compose >/dev/null 2>&1 || skip "no docker-compose"
+
+log()  { printf '\n==> %s\n' "$*"; }
+export DOCKER_BUILDKIT=0   # the legacy builder is what works here (no buildx)
+
+image="imgpipe:compose-test"
+build_cache="imgpipe/build:cache"
+project="imgpipe-test-$$-$RANDOM"
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/imgpipe-compose.XXXXXX")
+compose=(docker-compose --ansi never -p "$project" -f "$root/docker-compose.yml"
+         --project-directory "$root" --env-file "$tmp/test.env")
+
+cleanup() {
+    local rc=$?
+    "${compose[@]}" down -v --remove-orphans --timeout 5 >/dev/null 2>&1 || true
+    if ((keep)); then
+        echo "kept: $tmp"
+    else
+        rm -rf --one-file-system "$tmp" || true
+    fi
+    return "$rc"
+}
+trap cleanup EXIT
+
+declare -a TIMINGS=()
+timed() {
+    local name=$1 t0=$SECONDS; shift
+    "$@"
+    TIMINGS+=("$(printf '%-34s %5ds' "$name" $((SECONDS - t0)))")
+}
+
+# ------------------------------------------------------------ 1. preparation
+log "docker/prepare.sh --no-out (base images, vendored crates)"
+timed "prepare (base images + vendor)" docker/prepare.sh --no-out
+
+# ------------------------------------------------------------------ 2. image
+build_image() {
+    local rc stage
+    set +e
+    docker build --force-rm -t "$image" . 2>&1 | tee "$tmp/build.log" \
+        | grep --line-buffered -E '^Step [0-9]+/|Finished|error' | cut -c1-110 | sed 's/^/    /'
+    rc=${PIPESTATUS[0]}
+    set -e
+    if ((rc != 0)); then
+        tail -n 40 "$tmp/build.log"
+        echo "docker build failed (exit $rc)" >&2
+        return "$rc"
+    fi
+    # Older builds leave their images untagged ("dangling"); prune ours so
+    # repeated runs do not fill the disk. The build stage's image is tagged
+    # first (its id is the last " ---> ID" before the runtime stage's FROM),
+    # or pruning would take the cached dependency build with it.
+    stage=$(awk '/^Step [0-9]+\/[0-9]+ : FROM imgpipe\/debian/ { print id; exit }
+                 /^ ---> [0-9a-f]+$/ { id = $2 }' "$tmp/build.log")
+    if [[ -n "$stage" ]] && docker tag "$stage" "$build_cache" 2>/dev/null; then
+        docker image prune -f --filter label=imgpipe.stage=build >/dev/null
+        docker image prune -f --filter label=imgpipe.stage=runtime >/dev/null
+    else
+        echo "    (build stage not found in the build log: nothing pruned)"
+    fi
+}
+log "docker build -t $image ."
+timed "image build" build_image
+docker image inspect "$image" --format '    {{.Id}} {{.Size}} bytes' | cut -c1-90
+
+# ------------------------------------------------------------------ 3. photos
+mkdir -p "$tmp/in" "$tmp/out" "$tmp/check"
+mapfile -t jpegs < <(find samples -type f -iname '*.jpg' | sort)
+((${#jpegs[@]})) || { echo "no JPEG in samples/" >&2; exit 1; }
+for ((i = 0; i < photos; i++)); do
+    src=${jpegs[i % ${#jpegs[@]}]}
+    dir="$tmp/in/set-$((i % 3))"
+    mkdir -p "$dir"
+    cp "$src" "$dir/$(printf 'photo-%03d' "$i")-$(basename "$src")"
+done
+# Containers never run as root: as root here, they run as 1000:1000 and get
+# the output folders; otherwise as the caller.
+if [[ $EUID -eq 0 ]]; then
+    uid=1000 gid=1000
+    chown "$uid:$gid" "$tmp/out" "$tmp/check"
+else
+    uid=$(id -u) gid=$(id -g)
+fi
+# Everything the stack reads from its environment, explicitly (a developer's
+# .env or exported OPS/FORMAT/... must not change the test).
+unset IN OUT OPS QUALITY FORMAT MAX_PIXELS NO_AUTO_ORIENT SKIP_EXISTING LEASE THREADS PREFETCH LOG REPORT \
+      IMGPIPE_IMAGE IMGPIPE_BUILD IMGPIPE_UID IMGPIPE_GID
+cat > "$tmp/test.env" <<EOF
+IMGPIPE_IMAGE=$image
+IMGPIPE_UID=$uid
+IMGPIPE_GID=$gid
+IN=$tmp/in
+OUT=$tmp/out
+OPS=$ops
+REPORT=/data/out/report.json
+LOG=info
+EOF
+echo "    $photos photos in $tmp/in, ops '$ops', $workers workers, uid $uid:$gid, project $project"
+
+# ------------------------------------------------------------------- 4. run
+log "docker-compose up --scale worker=$workers --exit-code-from sink (limit ${limit}s)"
+t_run=$SECONDS
+set +e
+timeout --kill-after=15 "$limit" "${compose[@]}" up --no-build --no-color \
+    --scale worker="$workers" --exit-code-from sink 2>&1 | tee "$tmp/compose.log"
+rc=${PIPESTATUS[0]}
+set -e
+run_s=$((SECONDS - t_run))
+TIMINGS+=("$(printf '%-34s %5ds' "compose run ($photos photos, $workers workers)" "$run_s")")
+left=$(docker ps -q --filter "label=com.docker.compose.project=$project" | wc -l)
+
+log "decode check: imgpipe run over the outputs, inside the image"
+set +e
+docker run --rm --user "$uid:$gid" --network none \
+    -v "$tmp/out:/in:ro" -v "$tmp/check:/out" "$image" \
+    run /in /out --workers 1 --progress none > "$tmp/decode.log" 2>&1
+decode_rc=$?
+set -e
+grep -E "images written" "$tmp/decode.log" | sed "s/^/    /" || tail -n 5 "$tmp/decode.log"
+
+# ----------------------------------------------------------------- 5. checks
+log "checks"
+python3 - "$tmp" "$rc" "$left" "$run_s" "$limit" "$photos" "$workers" "$decode_rc" <<'EOF'
+import json, os, re, sys
+
+tmp, rc, left, run_s, limit, photos, workers, decode_rc = sys.argv[1:]
+rc, left, run_s, limit = int(rc), int(left), int(run_s), int(limit)
+photos, workers, decode_rc = int(photos), int(workers), int(decode_rc)
+passed = failed = 0
+
+def check(ok, what, detail=""):
+    global passed, failed
+    if ok:
+        passed += 1
+        print(f"    ok    {what}")
+    else:
+        failed += 1
+        print(f"    FAIL  {what}" + (f": {detail}" if detail else ""))
+
+check(rc == 0, "docker-compose exited 0 (the sink's code)",
+      "timed out" if rc in (124, 137) else f"exit code {rc}")
+check(rc not in (124, 137) and run_s <= limit,
+      f"the stack stopped by itself within {limit}s", f"took {run_s}s")
+check(left == 0, "no container of the project left running", f"{left} running")
+
+inputs = []
+for d, _, files in os.walk(os.path.join(tmp, "in")):
+    for f in files:
+        inputs.append(os.path.relpath(os.path.join(d, f), os.path.join(tmp, "in")))
+bad = []
+for rel in sorted(inputs):
+    path = os.path.join(tmp, "out", rel)
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except OSError as e:
+        bad.append(f"{rel}: {e.strerror}")
+        continue
+    if len(data) < 1000 or data[:3] != b"\xff\xd8\xff" or data[-2:] != b"\xff\xd9":
+        bad.append(f"{rel}: not a complete JPEG ({len(data)} bytes)")
+check(len(inputs) == photos and not bad,
+      f"{len(inputs)} outputs exist, non-empty, JPEG SOI/EOI markers", "; ".join(bad[:5]))
+check(decode_rc == 0, "every output decodes (imgpipe run over them)", f"exit code {decode_rc}")
+
+try:
+    with open(os.path.join(tmp, "out", "report.json")) as fh:
+        report = json.load(fh)
+except (OSError, ValueError) as e:
+    report = None
+    check(False, "JSON report written by the sink", str(e))
+if report is not None:
+    check(report["total"] == photos and report["succeeded"] == photos and not report["failed"],
+          f"report: total == succeeded == {photos}, no failure",
+          f"total {report['total']}, succeeded {report['succeeded']}, failed {len(report['failed'])}")
+    loads = {w["id"]: w["tasks"] for w in report["workers"]}
+    check(len(loads) == workers and all(t > 0 for t in loads.values())
+          and sum(loads.values()) == photos,
+          f"report: {workers} workers, each with tasks > 0", str(loads))
+
+with open(os.path.join(tmp, "compose.log"), errors="replace") as fh:
+    sink = [l.split("|", 1)[1].strip() for l in fh if re.match(r"^sink_\d+\s+\|", l)]
+check(any(re.match(r"\[sink\] \d+/\d+ images", l) for l in sink), "sink printed progress lines")
+check(any(l.startswith(f"imgpipe: {photos} of {photos} images written, 0 failed") for l in sink),
+      "sink printed the summary")
+print()
+print("    sink's summary:")
+start = next((i for i, l in enumerate(sink) if l.startswith("imgpipe: ")), len(sink))
+for l in sink[start:]:
+    print(f"      {l}")
+with open(os.path.join(tmp, "checks"), "w") as fh:
+    fh.write(f"{passed} {failed}\n")
+EOF
+read -r passed failed < "$tmp/checks"
+
+log "timings"
+printf '    %s\n' "${TIMINGS[@]}"
+echo
+echo "compose: $passed passed, $failed failed"
+((failed == 0))
