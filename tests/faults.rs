@@ -45,13 +45,28 @@ impl Cluster {
         let input = dir.path().join("in");
         let output = dir.path().join("out");
         let images = photo_folder(&input, copies);
-        let (report, journal) = (dir.path().join("report.json"), dir.path().join("sink.journal"));
+        let (report, journal) = (
+            dir.path().join("report.json"),
+            dir.path().join("sink.journal"),
+        );
         let any = format!("tcp://{addr}:*");
         let mut ventilator = Self::spawn_ventilator(&input, &output, &any);
         let tasks = ventilator.endpoint();
         let mut sink = Self::spawn_sink(&tasks, &report, &journal, &any);
         let results = sink.endpoint();
-        Self { _dir: dir, input, output, report, journal, tasks, results, ventilator, sink, workers: Vec::new(), images }
+        Self {
+            _dir: dir,
+            input,
+            output,
+            report,
+            journal,
+            tasks,
+            results,
+            ventilator,
+            sink,
+            workers: Vec::new(),
+            images,
+        }
     }
 
     fn spawn_ventilator(input: &Path, output: &Path, bind: &str) -> Proc {
@@ -63,7 +78,14 @@ impl Cluster {
                 .arg(input)
                 .arg("-o")
                 .arg(output)
-                .args(["--bind", bind, "--status-bind", "tcp://127.0.0.1:*", "--ops", HEAVY_OPS])
+                .args([
+                    "--bind",
+                    bind,
+                    "--status-bind",
+                    "tcp://127.0.0.1:*",
+                    "--ops",
+                    HEAVY_OPS,
+                ])
                 .args(["--heartbeat-timeout", "2", "--lease", "60"])
                 .stdout(Stdio::piped()),
         )
@@ -74,7 +96,14 @@ impl Cluster {
             "sink",
             imgpipe()
                 .args(["sink", "--bind", bind, "--status-bind", "tcp://127.0.0.1:*"])
-                .args(["--events-bind", "tcp://127.0.0.1:*", "--ventilator", tasks, "--progress", "lines"])
+                .args([
+                    "--events-bind",
+                    "tcp://127.0.0.1:*",
+                    "--ventilator",
+                    tasks,
+                    "--progress",
+                    "lines",
+                ])
                 .arg("--report")
                 .arg(report)
                 .arg("--journal")
@@ -86,7 +115,14 @@ impl Cluster {
     fn add_worker(&mut self, id: &str) {
         self.workers.push(Proc::spawn(
             id,
-            imgpipe().args(["worker", "--ventilator", &self.tasks, "--sink", &self.results])
+            imgpipe()
+                .args([
+                    "worker",
+                    "--ventilator",
+                    &self.tasks,
+                    "--sink",
+                    &self.results,
+                ])
                 .args(["--threads", "1", "--id", id]),
         ));
     }
@@ -106,7 +142,11 @@ impl Cluster {
         assert_eq!(self.ventilator.wait(LIMIT).code(), Some(0), "ventilator");
         for w in &mut self.workers {
             let status = w.wait(LIMIT);
-            assert!(status.code().is_some() || status.signal().is_some(), "{} exited", w.name);
+            assert!(
+                status.code().is_some() || status.signal().is_some(),
+                "{} exited",
+                w.name
+            );
         }
         let report = report(&self.report);
         assert_eq!(report["succeeded"], self.images.len(), "{report:#}");
@@ -119,7 +159,10 @@ impl Cluster {
         for path in &written {
             image::open(path).unwrap_or_else(|e| panic!("{} corrupt: {e}", path.display()));
         }
-        assert!(!self.journal.exists(), "journal removed after a complete batch");
+        assert!(
+            !self.journal.exists(),
+            "journal removed after a complete batch"
+        );
         eprintln!(
             "FIGURES expected {} written {} redelivered {} duplicates-dropped {} wall {:.2} s",
             self.images.len(),
@@ -152,7 +195,10 @@ fn all_files(dir: &Path) -> Vec<PathBuf> {
 fn count_outputs(dir: &Path) -> usize {
     all_files(dir)
         .iter()
-        .filter(|p| !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')))
+        .filter(|p| {
+            !p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+        })
         .count()
 }
 
@@ -164,7 +210,10 @@ fn a_worker_killed_mid_batch_loses_nothing() {
     c.wait_for_outputs(6);
     signal(&c.workers[0], Signal::SIGKILL);
     let report = c.finish();
-    assert!(report["redelivered"].as_u64().unwrap_or(0) >= 1, "the killed worker's tasks went out again: {report:#}");
+    assert!(
+        report["redelivered"].as_u64().unwrap_or(0) >= 1,
+        "the killed worker's tasks went out again: {report:#}"
+    );
 }
 
 #[test]
@@ -177,7 +226,10 @@ fn a_frozen_worker_loses_its_tasks_and_its_late_results_are_dropped() {
     std::thread::sleep(Duration::from_millis(3500)); // > the 2 s heartbeat timeout
     signal(&c.workers[0], Signal::SIGCONT);
     let report = c.finish();
-    assert!(report["redelivered"].as_u64().unwrap_or(0) >= 1, "{report:#}");
+    assert!(
+        report["redelivered"].as_u64().unwrap_or(0) >= 1,
+        "{report:#}"
+    );
 }
 
 #[test]
@@ -191,7 +243,11 @@ fn the_sink_killed_and_restarted_resumes_from_its_journal() {
     assert!(c.journal.exists(), "the journal outlives the sink");
     std::thread::sleep(Duration::from_millis(500));
     c.sink = Cluster::spawn_sink(&c.tasks, &c.report, &c.journal, &c.results);
-    assert_eq!(c.sink.endpoint(), c.results, "restarted on the same endpoint");
+    assert_eq!(
+        c.sink.endpoint(),
+        c.results,
+        "restarted on the same endpoint"
+    );
     c.finish();
 }
 
@@ -205,11 +261,18 @@ fn the_ventilator_killed_and_restarted_resumes_instead_of_redoing() {
     let _ = c.ventilator.wait(LIMIT);
     std::thread::sleep(Duration::from_millis(500));
     c.ventilator = Cluster::spawn_ventilator(&c.input, &c.output, &c.tasks);
-    assert_eq!(c.ventilator.endpoint(), c.tasks, "restarted on the same endpoint");
+    assert_eq!(
+        c.ventilator.endpoint(),
+        c.tasks,
+        "restarted on the same endpoint"
+    );
     let report = c.finish();
     // Resumed, not redone: fewer dispatches after the restart than images.
     let expected = report["succeeded"].as_u64().unwrap_or(0);
-    assert!(report["messages"]["duplicates"].as_u64().unwrap_or(0) < expected, "{report:#}");
+    assert!(
+        report["messages"]["duplicates"].as_u64().unwrap_or(0) < expected,
+        "{report:#}"
+    );
 }
 
 #[test]
@@ -244,24 +307,42 @@ impl FakePeers {
         let ep = |s: &zmq::Socket| s.get_last_endpoint().expect("ep").expect("utf8");
         let worker = Proc::spawn(
             "worker",
-            imgpipe().args(["worker", "--ventilator", &ep(&router), "--sink", &ep(&pull), "--threads", "1"]),
+            imgpipe().args([
+                "worker",
+                "--ventilator",
+                &ep(&router),
+                "--sink",
+                &ep(&pull),
+                "--threads",
+                "1",
+            ]),
         );
         router.set_rcvtimeo(30_000).expect("timeout");
         pull.set_rcvtimeo(30_000).expect("timeout");
         let frames = router.recv_multipart(0).expect("the worker asks for work");
-        Self { _ctx: ctx, router, pull, worker, identity: frames[0].clone() }
+        Self {
+            _ctx: ctx,
+            router,
+            pull,
+            worker,
+            identity: frames[0].clone(),
+        }
     }
 
     /// Sends a task and returns the worker's outcome for it.
     fn run(&self, task: shared::protocol::Task) -> shared::protocol::Outcome {
         let id = task.id;
         let mut frames = vec![self.identity.clone()];
-        frames.extend(shared::protocol::encode(&shared::protocol::Message::Task(task).into()));
+        frames.extend(shared::protocol::encode(
+            &shared::protocol::Message::Task(task).into(),
+        ));
         self.router.send_multipart(frames, 0).expect("send");
         loop {
             let frames = self.pull.recv_multipart(0).expect("a result");
-            if let Ok(shared::protocol::Packet { message: shared::protocol::Message::Result(r), .. }) =
-                shared::protocol::decode(frames)
+            if let Ok(shared::protocol::Packet {
+                message: shared::protocol::Message::Result(r),
+                ..
+            }) = shared::protocol::decode(frames)
             {
                 if r.task_id == id {
                     return r.outcome;
@@ -272,7 +353,9 @@ impl FakePeers {
 
     fn stop(mut self) {
         let mut frames = vec![self.identity.clone()];
-        frames.extend(shared::protocol::encode(&shared::protocol::Message::Stop.into()));
+        frames.extend(shared::protocol::encode(
+            &shared::protocol::Message::Stop.into(),
+        ));
         self.router.send_multipart(frames, 0).expect("send");
         assert_eq!(self.worker.wait(LIMIT).code(), Some(0));
     }
@@ -298,11 +381,18 @@ fn failed_with(outcome: &shared::protocol::Outcome, needle: &str) -> bool {
 #[test]
 fn tasks_escaping_the_roots_are_refused_and_nothing_is_written_outside() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let (input, output, outside) = (dir.path().join("in"), dir.path().join("out"), dir.path().join("outside"));
+    let (input, output, outside) = (
+        dir.path().join("in"),
+        dir.path().join("out"),
+        dir.path().join("outside"),
+    );
     photo_folder(&input, 1);
     std::fs::create_dir_all(&output).expect("mkdir");
     std::fs::create_dir_all(&outside).expect("mkdir");
-    let photo = sample_images().into_iter().find(|p| p.extension().is_some_and(|e| e == "jpg")).expect("jpg");
+    let photo = sample_images()
+        .into_iter()
+        .find(|p| p.extension().is_some_and(|e| e == "jpg"))
+        .expect("jpg");
     std::fs::copy(samples().join(&photo), dir.path().join("secret.jpg")).expect("copy");
     // A link planted in the output tree, pointing outside it.
     std::os::unix::fs::symlink(&outside, output.join("link")).expect("symlink");
@@ -315,11 +405,26 @@ fn tasks_escaping_the_roots_are_refused_and_nothing_is_written_outside() {
     let absolute = peers.run(task(2, "/etc/passwd", &input, &output));
     assert!(failed_with(&absolute, "escapes its folder"), "{absolute:?}");
     let via_link = peers.run(task(3, "link/x.jpg", &input, &output));
-    assert!(failed_with(&via_link, "outside the output folder"), "{via_link:?}");
-    let fine = peers.run(task(4, &format!("copy-0/{}", photo.display()), &input, &output));
-    assert!(matches!(fine, shared::protocol::Outcome::Written { .. }), "{fine:?}");
+    assert!(
+        failed_with(&via_link, "outside the output folder"),
+        "{via_link:?}"
+    );
+    let fine = peers.run(task(
+        4,
+        &format!("copy-0/{}", photo.display()),
+        &input,
+        &output,
+    ));
+    assert!(
+        matches!(fine, shared::protocol::Outcome::Written { .. }),
+        "{fine:?}"
+    );
     peers.stop();
-    assert_eq!(all_files(&outside).len(), 0, "nothing written through the link");
+    assert_eq!(
+        all_files(&outside).len(),
+        0,
+        "nothing written through the link"
+    );
     assert!(!dir.path().join("secret.jpg.out").exists());
 }
 
@@ -333,7 +438,12 @@ fn an_unwritable_output_tree_fails_per_image_with_exit_1() {
     std::fs::write(output.join("copy-1"), b"in the way").expect("write");
     let report_path = dir.path().join("r.json");
     let (status, _, err) = run(
-        imgpipe().arg("run").arg(&input).arg(&output).args(["--ops", "resize:64", "--report"]).arg(&report_path),
+        imgpipe()
+            .arg("run")
+            .arg(&input)
+            .arg(&output)
+            .args(["--ops", "resize:64", "--report"])
+            .arg(&report_path),
         LIMIT,
     );
     assert_eq!(status.code(), Some(1), "{err}");
@@ -342,7 +452,10 @@ fn an_unwritable_output_tree_fails_per_image_with_exit_1() {
     assert_eq!(failed.len(), images.len() / 2, "{report:#}");
     for f in failed {
         assert!(f["path"].as_str().is_some_and(|p| p.starts_with("copy-1/")));
-        assert!(f["error"].as_str().is_some_and(|e| e.contains("creating")), "{f}");
+        assert!(
+            f["error"].as_str().is_some_and(|e| e.contains("creating")),
+            "{f}"
+        );
     }
     assert_eq!(report["succeeded"], images.len() / 2);
     assert!(!err.contains("panicked"), "{err}");
@@ -360,7 +473,9 @@ fn a_full_disk_fails_per_image_with_exit_1() {
         .status()
         .is_ok_and(|s| s.success());
     if !mounted {
-        eprintln!("SKIPPED: a_full_disk_fails_per_image_with_exit_1 needs root to mount a small tmpfs");
+        eprintln!(
+            "SKIPPED: a_full_disk_fails_per_image_with_exit_1 needs root to mount a small tmpfs"
+        );
         return;
     }
     struct Unmount(PathBuf);
@@ -372,7 +487,12 @@ fn a_full_disk_fails_per_image_with_exit_1() {
     let _unmount = Unmount(output.clone());
     let report_path = dir.path().join("r.json");
     let (status, _, err) = run(
-        imgpipe().arg("run").arg(&input).arg(&output).args(["--format", "png", "--report"]).arg(&report_path),
+        imgpipe()
+            .arg("run")
+            .arg(&input)
+            .arg(&output)
+            .args(["--format", "png", "--report"])
+            .arg(&report_path),
         LIMIT,
     );
     assert_eq!(status.code(), Some(1), "{err}");
@@ -380,7 +500,12 @@ fn a_full_disk_fails_per_image_with_exit_1() {
     let failed = report["failed"].as_array().expect("failed");
     assert!(!failed.is_empty(), "64 KiB cannot hold 14 full-size PNGs");
     for f in failed {
-        assert!(f["error"].as_str().is_some_and(|e| e.contains("No space left")), "{f}");
+        assert!(
+            f["error"]
+                .as_str()
+                .is_some_and(|e| e.contains("No space left")),
+            "{f}"
+        );
     }
     assert!(!err.contains("panicked"), "{err}");
     for path in all_files(&output) {
@@ -397,27 +522,53 @@ struct TestHost {
 }
 
 fn ip(args: &[&str]) -> bool {
-    std::process::Command::new("ip").args(args).status().is_ok_and(|s| s.success())
+    std::process::Command::new("ip")
+        .args(args)
+        .status()
+        .is_ok_and(|s| s.success())
 }
 
 impl TestHost {
     fn create() -> Option<Self> {
         let tag = std::process::id() % 100_000;
-        let (ns, host_if, peer_if) = (format!("imgpipe-t{tag}"), format!("ipv{tag}h"), format!("ipv{tag}w"));
-        let host = Self { ns: ns.clone(), host_if: host_if.clone(), host_addr: "10.213.7.1" };
+        let (ns, host_if, peer_if) = (
+            format!("imgpipe-t{tag}"),
+            format!("ipv{tag}h"),
+            format!("ipv{tag}w"),
+        );
+        let host = Self {
+            ns: ns.clone(),
+            host_if: host_if.clone(),
+            host_addr: "10.213.7.1",
+        };
         let ok = ip(&["netns", "add", &ns])
-            && ip(&["link", "add", &host_if, "type", "veth", "peer", "name", &peer_if])
+            && ip(&[
+                "link", "add", &host_if, "type", "veth", "peer", "name", &peer_if,
+            ])
             && ip(&["link", "set", &peer_if, "netns", &ns])
             && ip(&["addr", "add", "10.213.7.1/30", "dev", &host_if])
             && ip(&["link", "set", &host_if, "up"])
-            && ip(&["netns", "exec", &ns, "ip", "addr", "add", "10.213.7.2/30", "dev", &peer_if])
+            && ip(&[
+                "netns",
+                "exec",
+                &ns,
+                "ip",
+                "addr",
+                "add",
+                "10.213.7.2/30",
+                "dev",
+                &peer_if,
+            ])
             && ip(&["netns", "exec", &ns, "ip", "link", "set", &peer_if, "up"])
             && ip(&["netns", "exec", &ns, "ip", "link", "set", "lo", "up"]);
         ok.then_some(host)
     }
 
     fn set_link(&self, up: bool) {
-        assert!(ip(&["link", "set", &self.host_if, if up { "up" } else { "down" }]), "ip link set");
+        assert!(
+            ip(&["link", "set", &self.host_if, if up { "up" } else { "down" }]),
+            "ip link set"
+        );
     }
 }
 
@@ -429,7 +580,10 @@ impl Drop for TestHost {
 }
 
 fn status(endpoint: &str) -> serde_json::Value {
-    let (st, out, _) = run(imgpipe().args(["status", endpoint, "--timeout-ms", "2000"]), LIMIT);
+    let (st, out, _) = run(
+        imgpipe().args(["status", endpoint, "--timeout-ms", "2000"]),
+        LIMIT,
+    );
     if st.success() {
         serde_json::from_str(&out).unwrap_or_default()
     } else {
@@ -443,7 +597,10 @@ fn a_partitioned_worker_loses_its_tasks_then_reconnects_and_works_again() {
         eprintln!("SKIPPED: partition test needs root and iproute2 (ip netns, veth)");
         return;
     };
-    let status_port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("port").port();
+    let status_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("port")
+        .port();
     let mut c = Cluster::start_on(12, host.host_addr);
     // The ventilator again, with a status endpoint this test can ask.
     c.ventilator = {
@@ -457,7 +614,12 @@ fn a_partitioned_worker_loses_its_tasks_then_reconnects_and_works_again() {
                 .arg(&c.input)
                 .arg("-o")
                 .arg(&c.output)
-                .args(["--bind", &c.tasks, "--status-bind", &format!("tcp://127.0.0.1:{status_port}")])
+                .args([
+                    "--bind",
+                    &c.tasks,
+                    "--status-bind",
+                    &format!("tcp://127.0.0.1:{status_port}"),
+                ])
                 .args(["--ops", HEAVY_OPS, "--heartbeat-timeout", "2"])
                 .stdout(Stdio::piped()),
         );
@@ -468,8 +630,23 @@ fn a_partitioned_worker_loses_its_tasks_then_reconnects_and_works_again() {
     c.workers.push(Proc::spawn(
         "cut",
         std::process::Command::new("ip")
-            .args(["netns", "exec", &host.ns, env!("CARGO_BIN_EXE_imgpipe"), "worker"])
-            .args(["--ventilator", &c.tasks, "--sink", &c.results, "--threads", "1", "--id", "cut"])
+            .args([
+                "netns",
+                "exec",
+                &host.ns,
+                env!("CARGO_BIN_EXE_imgpipe"),
+                "worker",
+            ])
+            .args([
+                "--ventilator",
+                &c.tasks,
+                "--sink",
+                &c.results,
+                "--threads",
+                "1",
+                "--id",
+                "cut",
+            ])
             .stdin(Stdio::null()),
     ));
     c.add_worker("steady");
@@ -478,9 +655,17 @@ fn a_partitioned_worker_loses_its_tasks_then_reconnects_and_works_again() {
     std::thread::sleep(Duration::from_secs(10));
     let during = status(&status_ep);
     let cut_known = |s: &serde_json::Value| {
-        s["workers"].as_array().into_iter().flatten().find(|w| w["id"] == "cut").cloned()
+        s["workers"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|w| w["id"] == "cut")
+            .cloned()
     };
-    assert!(cut_known(&during).is_none(), "the cut worker was given up: {during:#}");
+    assert!(
+        cut_known(&during).is_none(),
+        "the cut worker was given up: {during:#}"
+    );
     host.set_link(true);
     // After the partition heals the worker reconnects and gets work again.
     let healed = Instant::now();
@@ -489,10 +674,19 @@ fn a_partitioned_worker_loses_its_tasks_then_reconnects_and_works_again() {
         if cut_known(&s).is_some_and(|w| w["in_flight"].as_u64().unwrap_or(0) > 0) {
             break;
         }
-        assert!(s["state"] != "done" && !s.is_null(), "batch ended before the cut worker worked again");
-        assert!(healed.elapsed() < Duration::from_secs(60), "the cut worker never came back: {s:#}");
+        assert!(
+            s["state"] != "done" && !s.is_null(),
+            "batch ended before the cut worker worked again"
+        );
+        assert!(
+            healed.elapsed() < Duration::from_secs(60),
+            "the cut worker never came back: {s:#}"
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
     let report = c.finish();
-    assert!(report["redelivered"].as_u64().unwrap_or(0) >= 1, "{report:#}");
+    assert!(
+        report["redelivered"].as_u64().unwrap_or(0) >= 1,
+        "{report:#}"
+    );
 }
