@@ -38,7 +38,7 @@ enum Cmd {
     /// serial fraction against one worker; images/s; task shares; the
     /// machine and the command), DIR/runs.csv (one line per timed run) and
     /// DIR/speedup.svg, and prints a table. Wall time is each run's report
-    /// `wall_s`: first dispatch to last result, process start-up excluded.
+    /// `wall_s`: first task's start to last result, process start-up excluded.
     ///
     /// Exit codes: 0 every run succeeded, 1 some run failed (non-zero exit
     /// or failed images), 2 usage or set-up error, 130 interrupted.

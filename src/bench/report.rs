@@ -13,7 +13,7 @@ pub const IN_PROCESS: &str = "in-process";
 
 /// How wall time is measured, repeated in every output.
 pub const WALL_TIME_NOTE: &str =
-    "wall time = the run's report wall_s: first dispatch to last result; process start-up excluded";
+    "wall time = the run's report wall_s: first task's start to last result; process start-up excluded";
 
 /// One timed run.
 #[derive(Debug, Clone, PartialEq)]
