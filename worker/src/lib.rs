@@ -21,6 +21,10 @@ const ROLE: &str = "worker";
 pub const HEARTBEAT: Duration = Duration::from_secs(1);
 /// How long a stopping worker waits for its running images to finish.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+/// Poll timeout while images run (their completion does not wake the poll).
+const BUSY_POLL_MS: i64 = 1;
+/// Poll timeout while idle.
+const IDLE_POLL_MS: i64 = 20;
 /// After the sentinel, how long undelivered results are still offered.
 const OUTBOX_GRACE: Duration = Duration::from_secs(2);
 
@@ -345,11 +349,18 @@ pub fn run(config: &Config, shutdown: &Shutdown) -> anyhow::Result<Summary> {
                 break;
             }
         }
+        // Finished images arrive on a channel the poll cannot see: while any
+        // run, wake often so a result (and the next task) never waits long.
+        let wait = if s.running > 0 {
+            BUSY_POLL_MS
+        } else {
+            IDLE_POLL_MS
+        };
         // Push mode: like the guide's taskwork, pull only what the threads can run.
         let pull_now = s.pulled.is_some() && s.running < config.threads && s.stop_at.is_none();
         match &s.pulled {
-            Some(pulled) if pull_now => net::poll_readable(&[&s.control, pulled], 20)?,
-            _ => net::poll_readable(&[&s.control], 20)?,
+            Some(pulled) if pull_now => net::poll_readable(&[&s.control, pulled], wait)?,
+            _ => net::poll_readable(&[&s.control], wait)?,
         };
         while let Some(packet) = net::try_recv(&s.control)? {
             s.take(packet);
