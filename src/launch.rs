@@ -12,9 +12,11 @@ use anyhow::{bail, Context as _};
 use clap::{Args, ValueEnum as _};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
+use shared::auth::{SecretArgs, ENV_SECRET_FILE};
 use shared::discover::check_roots;
 use shared::endpoints::PUSH_LINE_PREFIX;
 use shared::endpoints::{LISTENING_LINE_PREFIX, LOOPBACK_ANY_PORT};
+use shared::protocol::Transport;
 use shared::shutdown::{Shutdown, ENV_PARENT_PID};
 use sink::ProgressMode;
 use ventilator::{Dispatch, JobArgs, SelectionArgs};
@@ -65,6 +67,13 @@ pub struct RunArgs {
     /// Messaging-only benchmark: N synthetic tasks that touch no image.
     #[arg(long, value_name = "N")]
     pub synthetic: Option<u64>,
+    /// How images reach workers: path (they share the folders) or inline
+    /// (bytes travel in messages; the sink writes the outputs).
+    #[arg(long, value_enum, default_value_t = Transport::Path)]
+    pub transport: Transport,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub secret: SecretArgs,
 }
 
 /// A child role process.
@@ -129,13 +138,18 @@ impl Drop for Fleet {
     }
 }
 
-fn role_command(role: &str) -> anyhow::Result<Command> {
+/// A command running this executable as `role`, with the launcher's
+/// secret (`IMGPIPE_SECRET` is inherited as it is).
+fn role_command(role: &str, args: &RunArgs) -> anyhow::Result<Command> {
     let exe = std::env::current_exe().context("locating the imgpipe executable")?;
     let mut cmd = Command::new(exe);
     cmd.arg(role)
         .env(ENV_PARENT_PID, std::process::id().to_string())
         .stdin(Stdio::null())
         .stderr(Stdio::inherit());
+    if let Some(file) = &args.secret.secret_file {
+        cmd.env(ENV_SECRET_FILE, file);
+    }
     Ok(cmd)
 }
 
@@ -237,6 +251,7 @@ pub fn run(args: &RunArgs, shutdown: &Shutdown) -> anyhow::Result<u8> {
             output_options: args.job.output_options(),
             skip_existing: args.selection.skip_existing,
             mode: ventilator::ModeArgs::default(),
+            secret_file: None,
         };
         ventilator::dry_run(&config, &mut std::io::stdout().lock())?;
         return Ok(0);
@@ -248,7 +263,7 @@ pub fn run(args: &RunArgs, shutdown: &Shutdown) -> anyhow::Result<u8> {
     let threads = args.threads.unwrap_or_else(|| (cores() / workers).max(1));
     let mut fleet = Fleet(Vec::new());
 
-    let mut cmd = role_command("ventilator")?;
+    let mut cmd = role_command("ventilator", args)?;
     cmd.arg("--input")
         .arg(&args.input)
         .arg("--output")
@@ -277,10 +292,11 @@ pub fn run(args: &RunArgs, shutdown: &Shutdown) -> anyhow::Result<u8> {
     if let Some(n) = args.synthetic {
         cmd.args(["--synthetic", &n.to_string()]);
     }
+    cmd.args(["--transport", &args.transport.to_string()]);
     let ventilator = start_bound(&mut fleet, "ventilator", cmd, shutdown)?;
     let tasks = ventilator.endpoint;
 
-    let mut cmd = role_command("sink")?;
+    let mut cmd = role_command("sink", args)?;
     cmd.args([
         "--bind",
         LOOPBACK_ANY_PORT,
@@ -300,7 +316,7 @@ pub fn run(args: &RunArgs, shutdown: &Shutdown) -> anyhow::Result<u8> {
     let results = start_bound(&mut fleet, "sink", cmd, shutdown)?.endpoint;
 
     for i in 1..=workers {
-        let mut cmd = role_command("worker")?;
+        let mut cmd = role_command("worker", args)?;
         cmd.args(["--ventilator", &tasks, "--sink", &results]);
         cmd.args([
             "--threads",

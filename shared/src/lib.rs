@@ -3,6 +3,7 @@
 //! report and cooperative shutdown.
 #![warn(missing_docs)]
 
+pub mod auth;
 pub mod discover;
 pub mod endpoints;
 pub mod imageio;

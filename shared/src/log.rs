@@ -53,3 +53,29 @@ macro_rules! log {
         $crate::log::write($role, $crate::log::Level::$level, format_args!($($arg)*))
     };
 }
+
+/// Lets a repeated complaint (refused messages from a misconfigured or
+/// hostile peer) through at most once per interval, so it cannot flood the
+/// log.
+#[derive(Debug, Clone)]
+pub struct Throttle {
+    every: std::time::Duration,
+    last: Option<std::time::Instant>,
+}
+
+impl Throttle {
+    /// A throttle letting one line through per `every`.
+    #[must_use]
+    pub fn new(every: std::time::Duration) -> Self {
+        Self { every, last: None }
+    }
+
+    /// True if a line may be written now (and starts a new interval).
+    pub fn ready(&mut self) -> bool {
+        let due = self.last.is_none_or(|at| at.elapsed() >= self.every);
+        if due {
+            self.last = Some(std::time::Instant::now());
+        }
+        due
+    }
+}

@@ -1,6 +1,9 @@
 //! ZeroMQ socket set-up shared by the roles, with every option chosen on
 //! purpose.
 
+use std::sync::Arc;
+
+use crate::auth::{self, AuthError, Authenticator, Refusals, Secret};
 use crate::protocol::{self, Packet, ProtocolError};
 
 /// How long a closing socket may keep trying to deliver queued messages.
@@ -61,57 +64,151 @@ pub fn connect(socket: &zmq::Socket, endpoint: &str) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("connecting to {endpoint}: {e}"))
 }
 
-/// Sends a packet.
-///
-/// # Errors
-/// When libzmq cannot queue it.
-pub fn send(socket: &zmq::Socket, packet: &Packet) -> zmq::Result<()> {
-    socket.send_multipart(protocol::encode(packet), 0)
+/// Sends and receives [`Packet`]s on a role's sockets, sealing and opening
+/// them when the role has a shared secret (see [`crate::auth`]), and counts
+/// messages refused for failing authentication.
+#[derive(Debug, Clone, Default)]
+pub struct Wire {
+    auth: Option<Arc<Authenticator>>,
+    refusals: Arc<Refusals>,
 }
 
-/// Sends a packet to one peer of a ROUTER socket.
-///
-/// # Errors
-/// When libzmq cannot queue it.
-pub fn send_to(socket: &zmq::Socket, identity: &[u8], packet: &Packet) -> zmq::Result<()> {
-    let mut frames = vec![identity.to_vec()];
-    frames.extend(protocol::encode(packet));
-    socket.send_multipart(frames, 0)
+impl Wire {
+    /// A wire that seals with `secret`, or sends plain messages without one.
+    ///
+    /// # Errors
+    /// When the system's random source fails.
+    pub fn new(secret: Option<&Secret>) -> anyhow::Result<Self> {
+        let auth = secret.map(Authenticator::new).transpose()?.map(Arc::new);
+        Ok(Self {
+            auth,
+            refusals: Arc::default(),
+        })
+    }
+
+    /// The wire a role runs with: the secret from `--secret-file`,
+    /// `IMGPIPE_SECRET_FILE` or `IMGPIPE_SECRET`, if any. Logs which
+    /// protection is in use.
+    ///
+    /// # Errors
+    /// When the secret cannot be read or is too short.
+    pub fn configured(role: &str, secret_file: Option<&std::path::Path>) -> anyhow::Result<Self> {
+        let secret = Secret::configured(secret_file)?;
+        match &secret {
+            Some(_) => crate::log!(
+                Debug,
+                role,
+                "messages authenticated with HMAC-SHA256 (shared secret); CURVE in this libzmq: {}",
+                zmq::has("curve").unwrap_or(false)
+            ),
+            None => crate::log!(
+                Debug,
+                role,
+                "no shared secret: messages are not authenticated"
+            ),
+        }
+        Self::new(secret.as_ref())
+    }
+
+    /// True when messages are sealed and checked.
+    #[must_use]
+    pub fn authenticated(&self) -> bool {
+        self.auth.is_some()
+    }
+
+    /// Messages refused so far for failing authentication or as replays.
+    #[must_use]
+    pub fn refusals(&self) -> &Refusals {
+        &self.refusals
+    }
+
+    /// The frames that carry `packet`, sealed if the wire authenticates.
+    #[must_use]
+    pub fn frames(&self, packet: &Packet) -> Vec<Vec<u8>> {
+        let mut frames = protocol::encode(packet);
+        if let Some(auth) = &self.auth {
+            auth.seal(&mut frames);
+        }
+        frames
+    }
+
+    /// Checks a received message's seal and decodes it.
+    ///
+    /// # Errors
+    /// Any [`ProtocolError`], [`ProtocolError::Auth`] included (counted).
+    pub fn open(&self, mut frames: Vec<Vec<u8>>) -> Result<Packet, ProtocolError> {
+        let checked = match &self.auth {
+            Some(auth) => auth.open(&mut frames),
+            None if frames.last().is_some_and(|f| auth::is_seal(f)) => Err(AuthError::Unexpected),
+            None => Ok(()),
+        };
+        if let Err(e) = checked {
+            self.refusals.count(&e);
+            return Err(ProtocolError::Auth(e));
+        }
+        protocol::decode(frames)
+    }
+
+    /// Sends a packet.
+    ///
+    /// # Errors
+    /// When libzmq cannot queue it.
+    pub fn send(&self, socket: &zmq::Socket, packet: &Packet) -> zmq::Result<()> {
+        socket.send_multipart(self.frames(packet), 0)
+    }
+
+    /// Sends a packet to one peer of a ROUTER socket.
+    ///
+    /// # Errors
+    /// When libzmq cannot queue it.
+    pub fn send_to(
+        &self,
+        socket: &zmq::Socket,
+        identity: &[u8],
+        packet: &Packet,
+    ) -> zmq::Result<()> {
+        let mut frames = vec![identity.to_vec()];
+        frames.extend(self.frames(packet));
+        socket.send_multipart(frames, 0)
+    }
+
+    /// Receives one message without blocking; `None` when nothing is queued.
+    ///
+    /// # Errors
+    /// When the socket itself fails.
+    pub fn try_recv(
+        &self,
+        socket: &zmq::Socket,
+    ) -> zmq::Result<Option<Result<Packet, ProtocolError>>> {
+        match socket.recv_multipart(zmq::DONTWAIT) {
+            Ok(frames) => Ok(Some(self.open(frames))),
+            Err(zmq::Error::EAGAIN) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Receives one message on a ROUTER socket without blocking.
+    ///
+    /// # Errors
+    /// When the socket itself fails.
+    pub fn try_recv_routed(&self, socket: &zmq::Socket) -> zmq::Result<Option<RoutedPacket>> {
+        match socket.recv_multipart(zmq::DONTWAIT) {
+            Ok(mut frames) => {
+                if frames.is_empty() {
+                    return Ok(None);
+                }
+                let identity = frames.remove(0);
+                Ok(Some((identity, self.open(frames))))
+            }
+            Err(zmq::Error::EAGAIN) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
 }
 
 /// A message received on a ROUTER socket: the sender's identity and what it
 /// said (or why it could not be decoded).
 pub type RoutedPacket = (Vec<u8>, Result<Packet, ProtocolError>);
-
-/// Receives one message without blocking; `None` when nothing is queued.
-///
-/// # Errors
-/// When the socket itself fails.
-pub fn try_recv(socket: &zmq::Socket) -> zmq::Result<Option<Result<Packet, ProtocolError>>> {
-    match socket.recv_multipart(zmq::DONTWAIT) {
-        Ok(frames) => Ok(Some(protocol::decode(frames))),
-        Err(zmq::Error::EAGAIN) => Ok(None),
-        Err(e) => Err(e),
-    }
-}
-
-/// Receives one message on a ROUTER socket without blocking.
-///
-/// # Errors
-/// When the socket itself fails.
-pub fn try_recv_routed(socket: &zmq::Socket) -> zmq::Result<Option<RoutedPacket>> {
-    match socket.recv_multipart(zmq::DONTWAIT) {
-        Ok(mut frames) => {
-            if frames.is_empty() {
-                return Ok(None);
-            }
-            let identity = frames.remove(0);
-            Ok(Some((identity, protocol::decode(frames))))
-        }
-        Err(zmq::Error::EAGAIN) => Ok(None),
-        Err(e) => Err(e),
-    }
-}
 
 /// Waits until one of `sockets` is readable or [`POLL_MS`] passes; returns
 /// which are readable.

@@ -90,6 +90,19 @@ pub fn output_path(
     Ok(path)
 }
 
+/// [`output_path`] relative to the output root, `/`-separated: where the
+/// sink writes an output that came back inline.
+///
+/// # Errors
+/// When `rel_path` would escape the root or is not UTF-8 after the change.
+pub fn output_rel_path(rel_path: &str, format: Option<OutputFormat>) -> Result<String, String> {
+    let path = output_path(Path::new(""), rel_path, format)?;
+    let parts: Option<Vec<&str>> = path.components().map(|c| c.as_os_str().to_str()).collect();
+    parts
+        .map(|p| p.join("/"))
+        .ok_or_else(|| format!("output path of `{rel_path}` is not UTF-8"))
+}
+
 /// Suffix of the temporary files outputs are written to before the rename.
 const TEMP_SUFFIX: &str = ".imgpipe-tmp";
 
@@ -205,23 +218,39 @@ pub struct RootOverrides {
     pub output: Option<PathBuf>,
 }
 
-/// Runs a task whose source is a shared folder: reads the input, transforms
-/// it and writes the output. Returns the outcome and the time it took.
+/// What a worker made of a task.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskRun {
+    /// Written, encoded (inline) or failed.
+    pub outcome: Outcome,
+    /// The encoded output, for [`Outcome::Encoded`] (inline transport).
+    pub payload: Option<Vec<u8>>,
+    /// Time it took (read, decode, filter, encode, write), µs.
+    pub busy_us: u64,
+}
+
+/// Runs a task: reads the input (from the shared folder, or the task's
+/// `payload` with the inline transport), transforms it, and writes the
+/// output to the shared folder or, inline, hands it back for the result.
 #[must_use]
-pub fn run_task(task: &Task, payload: Option<&[u8]>, roots: &RootOverrides) -> (Outcome, u64) {
+pub fn run_task(task: &Task, payload: Option<&[u8]>, roots: &RootOverrides) -> TaskRun {
     let started = Instant::now();
-    let outcome = match try_run_task(task, payload, roots) {
-        Ok(outcome) => outcome,
-        Err(error) => Outcome::Failed { error },
+    let (outcome, payload) = match try_run_task(task, payload, roots) {
+        Ok(done) => done,
+        Err(error) => (Outcome::Failed { error }, None),
     };
-    (outcome, started.elapsed().as_micros() as u64)
+    TaskRun {
+        outcome,
+        payload,
+        busy_us: started.elapsed().as_micros() as u64,
+    }
 }
 
 fn try_run_task(
     task: &Task,
     payload: Option<&[u8]>,
     roots: &RootOverrides,
-) -> Result<Outcome, String> {
+) -> Result<(Outcome, Option<Vec<u8>>), String> {
     let input_root = roots
         .input
         .clone()
@@ -234,12 +263,14 @@ fn try_run_task(
     let bytes = match (&task.source, payload) {
         (Source::Inline, Some(bytes)) => bytes,
         (Source::Inline, None) => return Err("inline task arrived without its image bytes".into()),
+        (Source::Unreadable { error }, _) => return Err(error.clone()),
         (Source::Synthetic, _) => {
-            return Ok(Outcome::Written {
+            let written = Outcome::Written {
                 input_size: (0, 0),
                 output_size: (0, 0),
                 output_bytes: 0,
-            })
+            };
+            return Ok((written, None));
         }
         (Source::Path, _) => {
             let path = safe_join(&input_root, &task.rel_path)?;
@@ -248,14 +279,42 @@ fn try_run_task(
         }
     };
     let done = transform(bytes, &task.rel_path, task)?;
+    if task.source == Source::Inline {
+        // The sink writes it: the worker may not see the output folder.
+        let output_path = output_rel_path(&task.rel_path, task.output.format)?;
+        let encoded = Outcome::Encoded {
+            input_size: done.input_size,
+            output_size: done.output_size,
+            output_path,
+        };
+        return Ok((encoded, Some(done.encoded)));
+    }
     let out = output_path(&output_root, &task.rel_path, task.output.format)?;
     ensure_inside(&output_root, &out)?;
     write_atomically(&out, &done.encoded)?;
-    Ok(Outcome::Written {
+    let written = Outcome::Written {
         input_size: done.input_size,
         output_size: done.output_size,
         output_bytes: done.encoded.len() as u64,
-    })
+    };
+    Ok((written, None))
+}
+
+/// Writes an output that arrived inline (the sink's side of the inline
+/// transport): checks the relative path, refuses links leading out of
+/// `output_root`, writes atomically. Returns the bytes written.
+///
+/// # Errors
+/// A message naming the path.
+pub fn write_inline_output(
+    output_root: &Path,
+    output_rel: &str,
+    bytes: &[u8],
+) -> Result<u64, String> {
+    let out = safe_join(output_root, output_rel)?;
+    ensure_inside(output_root, &out)?;
+    write_atomically(&out, bytes)?;
+    Ok(bytes.len() as u64)
 }
 
 #[cfg(test)]
@@ -304,6 +363,12 @@ mod tests {
             Ok(PathBuf::from("/o/a/b.png"))
         );
         assert!(output_path(root, "../b.jpg", None).is_err());
+        assert_eq!(
+            output_rel_path("a/b.jpg", Some(OutputFormat::Png)),
+            Ok("a/b.png".to_string())
+        );
+        assert_eq!(output_rel_path("b.JPG", None), Ok("b.JPG".to_string()));
+        assert!(output_rel_path("a/../../b.jpg", None).is_err());
     }
 
     #[test]

@@ -22,7 +22,7 @@ use crate::ops::Chain;
 /// First bytes of every header frame.
 pub const MAGIC: [u8; 4] = *b"IMGP";
 /// Protocol version spoken by this build; other versions are rejected.
-pub const VERSION: u16 = 1;
+pub const VERSION: u16 = 2;
 /// Largest header frame accepted (the payload frame is bounded by sockets'
 /// `MAXMSGSIZE` instead).
 pub const MAX_HEADER_BYTES: usize = 1 << 20;
@@ -61,10 +61,37 @@ pub enum Message {
         /// Tasks dispatched again because their worker was lost, their
         /// lease ran out or their result may have been lost with a sink.
         redispatched: u64,
+        /// Messages the ventilator refused for failing authentication.
+        unauthenticated: u64,
+        /// Messages the ventilator refused as replays.
+        replayed: u64,
     },
     /// ventilator → worker: "I do not know you (I restarted, or forgot you
     /// during a partition): tell me how much work you can take."
     Welcome,
+}
+
+/// How images travel between roles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+pub enum Transport {
+    /// Workers read inputs from, and write outputs to, folders they share
+    /// with the ventilator (same paths, or mounted at `--input-root` /
+    /// `--output-root`).
+    #[default]
+    Path,
+    /// The ventilator sends each image's bytes with its task; the worker
+    /// sends the encoded output back with its result; the sink writes it.
+    /// Workers need no shared folder.
+    Inline,
+}
+
+impl std::fmt::Display for Transport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Path => "path",
+            Self::Inline => "inline",
+        })
+    }
 }
 
 /// Where a worker finds a task's image.
@@ -76,6 +103,12 @@ pub enum Source {
     Inline,
     /// No image: the messaging-only benchmark; workers answer at once.
     Synthetic,
+    /// Inline transport, but the ventilator could not read the image: the
+    /// worker reports this error as the task's failure.
+    Unreadable {
+        /// Why the ventilator could not read it.
+        error: String,
+    },
 }
 
 /// One image to process.
@@ -111,6 +144,16 @@ pub enum Outcome {
         output_size: (u32, u32),
         /// Bytes written.
         output_bytes: u64,
+    },
+    /// Inline transport: the output travels in the payload frame, for the
+    /// sink to write to `output_root/output_path`.
+    Encoded {
+        /// Input dimensions (after orientation).
+        input_size: (u32, u32),
+        /// Output dimensions.
+        output_size: (u32, u32),
+        /// Output path relative to the output root, `/`-separated.
+        output_path: String,
     },
     /// The image failed; `error` says why.
     Failed {
@@ -163,8 +206,10 @@ pub struct BatchStart {
     pub ops: String,
     /// Input root, for reports.
     pub input_root: String,
-    /// Output root, for reports.
+    /// Output root, for reports (and where the sink writes inline outputs).
     pub output_root: String,
+    /// How images travel in this batch.
+    pub transport: Transport,
 }
 
 /// Why a message could not be decoded.
@@ -200,6 +245,9 @@ pub enum ProtocolError {
     /// A payload frame where the message takes none, or none where it needs one.
     #[error("payload frame {0}")]
     Payload(&'static str),
+    /// The message's seal was missing, wrong or replayed.
+    #[error(transparent)]
+    Auth(#[from] crate::auth::AuthError),
 }
 
 /// A decoded message and its payload frame, if any.
@@ -295,18 +343,21 @@ pub fn decode(frames: Vec<Vec<u8>>) -> Result<Packet, ProtocolError> {
             "stop must be sent as an empty frame".into(),
         ));
     }
-    let takes_payload = matches!(
+    let needs_payload = matches!(
         &message,
         Message::Task(Task {
             source: Source::Inline,
             ..
-        }) | Message::Result(_)
+        }) | Message::Result(TaskResult {
+            outcome: Outcome::Encoded { .. },
+            ..
+        })
     );
-    match (&payload, takes_payload) {
+    match (&payload, needs_payload) {
         (Some(_), false) => Err(ProtocolError::Payload("where the message takes none")),
-        (None, true) if matches!(message, Message::Task(_)) => {
-            Err(ProtocolError::Payload("missing for an inline task"))
-        }
+        (None, true) => Err(ProtocolError::Payload(
+            "missing: inline image bytes expected",
+        )),
         _ => Ok(Packet { message, payload }),
     }
 }
@@ -329,6 +380,39 @@ mod tests {
         }
     }
 
+    fn encoded_result() -> TaskResult {
+        TaskResult {
+            batch: 7,
+            task_id: 44,
+            rel_path: "a/b.png".into(),
+            worker: "w2".into(),
+            outcome: Outcome::Encoded {
+                input_size: (10, 10),
+                output_size: (5, 5),
+                output_path: "a/b.jpg".into(),
+            },
+            busy_us: 5,
+            worker_slots: 1,
+        }
+    }
+
+    #[test]
+    fn inline_messages_must_carry_their_payload_and_others_none() {
+        let missing = encode(&Message::Result(encoded_result()).into());
+        assert_eq!(
+            decode(missing),
+            Err(ProtocolError::Payload(
+                "missing: inline image bytes expected"
+            ))
+        );
+        let mut extra = encode(&Message::Task(task(Source::Path)).into());
+        extra.push(vec![1]);
+        assert_eq!(
+            decode(extra),
+            Err(ProtocolError::Payload("where the message takes none"))
+        );
+    }
+
     fn roundtrip(packet: Packet) {
         let frames = encode(&packet);
         assert_eq!(decode(frames), Ok(packet));
@@ -348,7 +432,17 @@ mod tests {
             message: Message::Task(task(Source::Inline)),
             payload: Some(vec![1, 2, 3]),
         });
+        roundtrip(
+            Message::Task(task(Source::Unreadable {
+                error: "permission denied".into(),
+            }))
+            .into(),
+        );
         roundtrip(Message::Stop.into());
+        roundtrip(Packet {
+            message: Message::Result(encoded_result()),
+            payload: Some(vec![0xff, 0xd8, 0xff]),
+        });
         roundtrip(
             Message::Result(TaskResult {
                 batch: 7,
@@ -392,6 +486,7 @@ mod tests {
                 ops: "grayscale".into(),
                 input_root: "/in".into(),
                 output_root: "/out".into(),
+                transport: Transport::Inline,
             })
             .into(),
         );
@@ -406,6 +501,8 @@ mod tests {
             Message::BatchEnd {
                 batch: 7,
                 redispatched: 2,
+                unauthenticated: 3,
+                replayed: 4,
             }
             .into(),
         );
@@ -422,18 +519,20 @@ mod tests {
             }
             .into(),
         );
-        // magic, version 1 LE, variant 0, string len 1, "w", credit 2 (varints)
-        assert_eq!(frames, vec![b"IMGP\x01\x00\x00\x01w\x02".to_vec()]);
+        // magic, version 2 LE, variant 0, string len 1, "w", credit 2 (varints)
+        assert_eq!(frames, vec![b"IMGP\x02\x00\x00\x01w\x02".to_vec()]);
         assert_eq!(encode(&Message::Stop.into()), vec![Vec::<u8>::new()]);
         assert_eq!(
             encode(
                 &Message::BatchEnd {
                     batch: 300,
-                    redispatched: 1
+                    redispatched: 1,
+                    unauthenticated: 0,
+                    replayed: 2,
                 }
                 .into()
             ),
-            vec![b"IMGP\x01\x00\x07\xfb\x2c\x01\x01".to_vec()]
+            vec![b"IMGP\x02\x00\x07\xfb\x2c\x01\x01\x00\x02".to_vec()]
         );
     }
 
@@ -449,11 +548,11 @@ mod tests {
             Err(ProtocolError::BadMagic)
         );
         assert_eq!(
-            decode(vec![b"IMGP\x02\x00\x00".to_vec()]),
-            Err(ProtocolError::Version { got: 2 })
+            decode(vec![b"IMGP\x01\x00\x00".to_vec()]),
+            Err(ProtocolError::Version { got: 1 })
         );
         assert!(matches!(
-            decode(vec![b"IMGP\x01\x00\xff\xff\xff".to_vec()]),
+            decode(vec![b"IMGP\x02\x00\xff\xff\xff".to_vec()]),
             Err(ProtocolError::Body(_))
         ));
         assert_eq!(
@@ -484,7 +583,7 @@ mod tests {
     #[test]
     fn oversized_length_prefix_does_not_allocate() {
         // A string claiming 2^60 bytes: must fail on the limit, not try to allocate.
-        let mut header = b"IMGP\x01\x00\x00".to_vec();
+        let mut header = b"IMGP\x02\x00\x00".to_vec();
         header.push(0xff);
         header.extend_from_slice(&(1u64 << 60).to_le_bytes());
         assert!(matches!(decode(vec![header]), Err(ProtocolError::Body(_))));
@@ -494,7 +593,7 @@ mod tests {
     fn random_bytes_never_panic() {
         let mut state = 0x2545_f491_4f6c_dd1d_u64;
         for len in 0..2000 {
-            let mut bytes = b"IMGP\x01\x00".to_vec();
+            let mut bytes = [&MAGIC[..], &VERSION.to_le_bytes()].concat();
             for _ in 0..(len % 97) {
                 state ^= state << 13;
                 state ^= state >> 7;
@@ -524,7 +623,7 @@ mod fuzz {
 
         #[test]
         fn arbitrary_bodies_after_a_valid_prefix_never_panic(body in proptest::collection::vec(any::<u8>(), 0..600)) {
-            let mut header = b"IMGP\x01\x00".to_vec();
+            let mut header = [&MAGIC[..], &VERSION.to_le_bytes()].concat();
             header.extend(body);
             let _ = decode(vec![header]);
         }

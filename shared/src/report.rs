@@ -42,6 +42,13 @@ pub struct MessageCounts {
     pub rejected: u64,
     /// Results of another batch.
     pub stale: u64,
+    /// Messages refused (by the sink or the ventilator) because they failed
+    /// authentication: a peer with another secret, or none.
+    #[serde(default)]
+    pub unauthenticated: u64,
+    /// Messages refused as replays of captured ones.
+    #[serde(default)]
+    pub replayed: u64,
 }
 
 /// The whole batch.
@@ -118,7 +125,7 @@ impl Report {
             w.1 += r.busy_us;
             w.2 = w.2.max(r.worker_slots.max(1));
             match &r.outcome {
-                Outcome::Written { input_size, .. } => {
+                Outcome::Written { input_size, .. } | Outcome::Encoded { input_size, .. } => {
                     succeeded += 1;
                     pixels += u64::from(input_size.0) * u64::from(input_size.1);
                 }
@@ -233,6 +240,13 @@ impl Report {
                 m.duplicates, m.rejected, m.stale
             );
         }
+        if m.unauthenticated + m.replayed > 0 {
+            let _ = writeln!(
+                s,
+                "  messages refused: {} failed authentication, {} replayed",
+                m.unauthenticated, m.replayed
+            );
+        }
         for f in &self.failed {
             let _ = writeln!(s, "  FAILED {}: {}", f.path, f.error);
         }
@@ -280,6 +294,7 @@ mod tests {
             ops: "grayscale".into(),
             input_root: "/in".into(),
             output_root: "/out".into(),
+            transport: crate::protocol::Transport::Path,
         };
         let results = [
             result("a", 1000, true),
@@ -321,6 +336,7 @@ mod tests {
             ops: String::new(),
             input_root: String::new(),
             output_root: String::new(),
+            transport: crate::protocol::Transport::Path,
         };
         let r = Report::compute(&batch, &[], Duration::ZERO, MessageCounts::default());
         assert_eq!(r.images_per_s, 0.0);

@@ -50,6 +50,8 @@ impl Publisher {
         // A slow watcher loses events rather than growing the sink's memory.
         socket.set_sndhwm(10_000)?;
         socket.set_linger(0)?;
+        // Watchers only send subscriptions.
+        socket.set_maxmsgsize(4096)?;
         let bound = net::bind(&socket, endpoint)?;
         Ok((
             Self {

@@ -14,10 +14,13 @@ use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context as _;
 use clap::Args;
+use shared::auth::SecretArgs;
 use shared::endpoints;
 use shared::log;
-use shared::net;
-use shared::protocol::{BatchStart, Message, TaskResult};
+use shared::net::{self, Wire};
+use shared::protocol::{
+    BatchStart, Message, Outcome as TaskOutcome, ProtocolError, TaskResult, Transport,
+};
 use shared::report::{MessageCounts, Report};
 use shared::shutdown::Shutdown;
 use shared::status::{self, StatusServer};
@@ -33,6 +36,12 @@ const HELLO_INTERVAL: Duration = Duration::from_secs(1);
 const BATCH_END_GRACE: Duration = Duration::from_secs(3);
 /// Results held while the batch is still unknown (a bound on memory).
 const MAX_EARLY_RESULTS: usize = 100_000;
+/// Inline output bytes held while the batch is still unknown; results over
+/// it are dropped (the ventilator re-sends in-flight tasks to a new sink).
+const MAX_EARLY_PAYLOAD_BYTES: usize = 64 << 20;
+/// Results queued per connected worker before the sink stops reading from
+/// it (inline outputs make each one up to an image's size).
+const RESULTS_RCVHWM: i32 = 64;
 
 /// Command-line interface of the sink.
 #[derive(Debug, Clone, Args)]
@@ -59,6 +68,14 @@ pub struct Cli {
     /// same journal resumes the batch (removed when the batch completes).
     #[arg(long, env = "IMGPIPE_JOURNAL")]
     pub journal: Option<PathBuf>,
+    /// With the inline transport, write outputs under this folder instead
+    /// of the output folder the ventilator names (when the sink sees it
+    /// mounted elsewhere).
+    #[arg(long, env = "IMGPIPE_SINK_OUTPUT", value_name = "DIR")]
+    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub secret: SecretArgs,
 }
 
 /// Everything the sink needs.
@@ -78,6 +95,10 @@ pub struct Config {
     pub events_bind: String,
     /// Journal file, to survive a restart mid-batch.
     pub journal: Option<PathBuf>,
+    /// Where inline outputs go instead of the ventilator's output folder.
+    pub output: Option<PathBuf>,
+    /// File holding the shared secret (else `IMGPIPE_SECRET`).
+    pub secret_file: Option<PathBuf>,
 }
 
 impl From<Cli> for Config {
@@ -90,6 +111,8 @@ impl From<Cli> for Config {
             progress: cli.progress,
             events_bind: cli.events_bind,
             journal: cli.journal,
+            output: cli.output,
+            secret_file: cli.secret.secret_file,
         }
     }
 }
@@ -105,6 +128,8 @@ pub struct Outcome {
 
 struct Collector {
     batch: BatchStart,
+    /// Where inline outputs are written.
+    output_root: PathBuf,
     /// Where accepted results are appended, to survive a restart.
     journal: Option<journal::Journal>,
     /// Live events, published as results arrive.
@@ -126,7 +151,7 @@ struct Collector {
 }
 
 impl Collector {
-    fn accept(&mut self, result: TaskResult) {
+    fn accept(&mut self, mut result: TaskResult, payload: Option<Vec<u8>>) {
         if result.batch != self.batch.batch {
             self.counts.stale += 1;
             return;
@@ -147,6 +172,7 @@ impl Collector {
             self.counts.duplicates += 1;
             return;
         }
+        result.outcome = self.store_inline(result.outcome, payload.as_deref());
         if let shared::protocol::Outcome::Failed { error } = &result.outcome {
             self.failed += 1;
             self.progress
@@ -189,6 +215,30 @@ impl Collector {
 
     fn complete(&self) -> bool {
         self.results.len() as u64 == self.batch.total
+    }
+
+    /// Inline transport: writes the output that came with a result and
+    /// turns its outcome into "written", or into a failure naming the path.
+    fn store_inline(&self, outcome: TaskOutcome, payload: Option<&[u8]>) -> TaskOutcome {
+        let TaskOutcome::Encoded {
+            input_size,
+            output_size,
+            output_path,
+        } = outcome
+        else {
+            return outcome;
+        };
+        let bytes = payload.unwrap_or_default();
+        match shared::pipeline::write_inline_output(&self.output_root, &output_path, bytes) {
+            Ok(output_bytes) => TaskOutcome::Written {
+                input_size,
+                output_size,
+                output_bytes,
+            },
+            Err(e) => TaskOutcome::Failed {
+                error: format!("sink: {e}"),
+            },
+        }
     }
 
     /// Takes back a result from the journal (already acknowledged once).
@@ -247,8 +297,10 @@ pub fn run(
     shutdown: &Shutdown,
     on_bound: impl FnOnce(&str),
 ) -> anyhow::Result<Outcome> {
+    let wire = Wire::configured(ROLE, config.secret_file.as_deref())?;
     let ctx = zmq::Context::new();
     let results = net::socket(&ctx, zmq::PULL)?;
+    results.set_rcvhwm(RESULTS_RCVHWM)?;
     let endpoint = net::bind(&results, &config.bind)?;
     let control = net::socket(&ctx, zmq::DEALER)?;
     net::connect(&control, &config.ventilator)?;
@@ -278,7 +330,10 @@ pub fn run(
     };
     let mut redispatched = 0;
     let mut counts = MessageCounts::default();
-    let mut early: Vec<TaskResult> = Vec::new();
+    let mut early: Vec<(TaskResult, Option<Vec<u8>>)> = Vec::new();
+    let mut early_bytes = 0usize;
+    let mut ventilator_refusals = (0, 0);
+    let mut auth_log = log::Throttle::new(Duration::from_secs(5));
     let mut last_hello: Option<Instant> = None;
     let mut collector: Option<Collector> = None;
     let mut last_ack = Instant::now();
@@ -292,7 +347,7 @@ pub fn run(
         // Repeated for as long as the batch runs: a restarted ventilator
         // learns of this sink from it.
         if last_hello.is_none_or(|t| t.elapsed() >= HELLO_INTERVAL) {
-            net::send(&control, &Message::SinkReady.into())?;
+            wire.send(&control, &Message::SinkReady.into())?;
             last_hello = Some(Instant::now());
         }
         net::poll_readable(&[&results, &control, status.socket()], net::POLL_MS / 2)?;
@@ -301,7 +356,7 @@ pub fn run(
             None => serde_json::json!({ "role": ROLE, "state": "waiting-for-batch" }),
         });
         let mut batch_ended = false;
-        while let Some(packet) = net::try_recv(&control)? {
+        while let Some(packet) = wire.try_recv(&control)? {
             match packet.map(|p| p.message) {
                 Ok(Message::BatchStart(start)) => match &mut collector {
                     None => {
@@ -333,7 +388,23 @@ pub fn run(
                             }
                             .context("writing the journal")?;
                         }
+                        let output_root = config
+                            .output
+                            .clone()
+                            .unwrap_or_else(|| PathBuf::from(&start.output_root));
+                        if start.transport == Transport::Inline {
+                            std::fs::create_dir_all(&output_root).with_context(|| {
+                                format!("creating output folder {}", output_root.display())
+                            })?;
+                            log!(
+                                Info,
+                                ROLE,
+                                "inline transport: writing outputs under {}",
+                                output_root.display()
+                            );
+                        }
                         let mut c = Collector {
+                            output_root,
                             events,
                             journal: journal.take(),
                             worker_tasks: BTreeMap::new(),
@@ -361,9 +432,10 @@ pub fn run(
                                 c.restore(result);
                             }
                         }
-                        for r in early.drain(..) {
-                            c.accept(r);
+                        for (r, payload) in early.drain(..) {
+                            c.accept(r, payload);
                         }
+                        early_bytes = 0;
                         c.resync();
                         collector = Some(c);
                     }
@@ -375,13 +447,25 @@ pub fn run(
                 Ok(Message::BatchEnd {
                     batch,
                     redispatched: n,
+                    unauthenticated,
+                    replayed,
                 }) => {
                     batch_ended = collector.as_ref().is_some_and(|c| c.batch.batch == batch);
                     redispatched = n;
+                    ventilator_refusals = (unauthenticated, replayed);
                 }
                 Ok(other) => {
                     counts.rejected += 1;
                     log!(Debug, ROLE, "ignored unexpected message {other:?}");
+                }
+                Err(ProtocolError::Auth(e)) => {
+                    if auth_log.ready() {
+                        log!(
+                            Error,
+                            ROLE,
+                            "refused a message from the ventilator: {e}. Every role must run with the same IMGPIPE_SECRET (or --secret-file)"
+                        );
+                    }
                 }
                 Err(e) => {
                     counts.rejected += 1;
@@ -389,16 +473,31 @@ pub fn run(
                 }
             }
         }
-        while let Some(packet) = net::try_recv(&results)? {
-            match packet.map(|p| p.message) {
-                Ok(Message::Result(r)) => match &mut collector {
-                    Some(c) => c.accept(r),
-                    None if early.len() < MAX_EARLY_RESULTS => early.push(r),
-                    None => counts.rejected += 1,
+        while let Some(packet) = wire.try_recv(&results)? {
+            let packet = packet.map(|p| (p.message, p.payload));
+            match packet {
+                Ok((Message::Result(r), payload)) => match &mut collector {
+                    Some(c) => c.accept(r, payload),
+                    None => {
+                        let size = payload.as_ref().map_or(0, Vec::len);
+                        if early.len() < MAX_EARLY_RESULTS
+                            && early_bytes + size <= MAX_EARLY_PAYLOAD_BYTES
+                        {
+                            early_bytes += size;
+                            early.push((r, payload));
+                        } else {
+                            counts.rejected += 1;
+                        }
+                    }
                 },
-                Ok(other) => {
+                Ok((other, _)) => {
                     counts.rejected += 1;
                     log!(Debug, ROLE, "ignored unexpected message {other:?}");
+                }
+                Err(ProtocolError::Auth(e)) => {
+                    if auth_log.ready() {
+                        log!(Warn, ROLE, "refused a result: {e}");
+                    }
                 }
                 Err(e) => {
                     counts.rejected += 1;
@@ -413,7 +512,7 @@ pub fn run(
         {
             c.force_ack = false;
             let task_ids = std::mem::take(&mut c.to_ack);
-            net::send(
+            wire.send(
                 &control,
                 &Message::Ack {
                     batch: c.batch.batch,
@@ -442,6 +541,9 @@ pub fn run(
             c.progress.finish();
             let mut report = c.report();
             report.redelivered = redispatched;
+            report.messages.unauthenticated =
+                wire.refusals().unauthenticated() + ventilator_refusals.0;
+            report.messages.replayed = wire.refusals().replayed() + ventilator_refusals.1;
             if let Some(events) = &c.events {
                 events.batch_done(&report);
             }
@@ -461,6 +563,7 @@ pub fn run(
                 ops: String::new(),
                 input_root: String::new(),
                 output_root: String::new(),
+                transport: Transport::Path,
             },
             &[],
             Duration::ZERO,

@@ -63,7 +63,7 @@ pub fn run(
             .par_iter()
             .map(|task| {
                 let start = origin.elapsed().as_secs_f64();
-                let (outcome, _) = run_task(task, None, &roots);
+                let outcome = run_task(task, None, &roots).outcome;
                 let end = origin.elapsed().as_secs_f64();
                 (start, end, matches!(outcome, Outcome::Written { .. }))
             })

@@ -26,6 +26,7 @@ use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use shared::discover::{check_roots, discover};
 use shared::ops::Chain;
+use shared::protocol::Transport;
 use shared::shutdown::Shutdown;
 
 use crate::launch::{Interrupted, EXIT_INTERRUPTED, EXIT_SETUP};
@@ -124,6 +125,11 @@ pub struct BenchArgs {
     /// pass nothing and use run's default (shown as "default").
     #[arg(long, value_enum, value_delimiter = ',')]
     pub dispatch: Vec<Dispatch>,
+    /// Transports to compare, comma-separated (`path,inline`; passed to
+    /// `imgpipe run --transport`); each is a series, combined with each
+    /// dispatch mode. Default: run's default.
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub transport: Vec<Transport>,
     /// Add a baseline: the same chain in this one process with rayon over
     /// all images (threads per worker × the largest worker count), no
     /// messaging. Shown as "in-process".
@@ -333,6 +339,47 @@ fn run_once(
 struct Series {
     label: String,
     dispatch: Option<Dispatch>,
+    transport: Option<Transport>,
+}
+
+/// The series to measure: each dispatch mode (or run's default) with each
+/// transport (or run's default), in the order given, without repeats.
+fn series(dispatch: &[Dispatch], transport: &[Transport]) -> Vec<Series> {
+    let mut modes: Vec<Option<Dispatch>> = Vec::new();
+    for d in dispatch {
+        if !modes.contains(&Some(*d)) {
+            modes.push(Some(*d));
+        }
+    }
+    if modes.is_empty() {
+        modes.push(None);
+    }
+    let mut transports: Vec<Option<Transport>> = Vec::new();
+    for t in transport {
+        if !transports.contains(&Some(*t)) {
+            transports.push(Some(*t));
+        }
+    }
+    if transports.is_empty() {
+        transports.push(None);
+    }
+    let mut out = Vec::new();
+    for d in &modes {
+        for t in &transports {
+            let label = match (d, t) {
+                (None, None) => "default".to_string(),
+                (Some(d), None) => d.name(),
+                (None, Some(t)) => t.to_string(),
+                (Some(d), Some(t)) => format!("{}/{t}", d.name()),
+            };
+            out.push(Series {
+                label,
+                dispatch: *d,
+                transport: *t,
+            });
+        }
+    }
+    out
 }
 
 /// Runs the benchmark and returns the exit code: 0 when every run
@@ -395,26 +442,7 @@ pub fn run(args: &BenchArgs, shutdown: &Shutdown) -> anyhow::Result<u8> {
     let report_path = scratch.0.join("report.json");
     let log = scratch.0.join("run.log");
 
-    let series: Vec<Series> = if args.dispatch.is_empty() {
-        vec![Series {
-            label: "default".into(),
-            dispatch: None,
-        }]
-    } else {
-        let mut modes: Vec<Dispatch> = Vec::new();
-        for &d in &args.dispatch {
-            if !modes.contains(&d) {
-                modes.push(d);
-            }
-        }
-        modes
-            .into_iter()
-            .map(|d| Series {
-                label: d.name(),
-                dispatch: Some(d),
-            })
-            .collect()
-    };
+    let series = series(&args.dispatch, &args.transport);
 
     let mut configs = Vec::new();
     let mut measurements = Vec::new();
@@ -451,6 +479,9 @@ pub fn run(args: &BenchArgs, shutdown: &Shutdown) -> anyhow::Result<u8> {
             }
             if let Some(d) = s.dispatch {
                 run_args.extend(["--dispatch".into(), d.name().into()]);
+            }
+            if let Some(t) = s.transport {
+                run_args.extend(["--transport".into(), t.to_string().into()]);
             }
             for i in 0..total_runs {
                 let what = if i < args.warmup {
@@ -666,6 +697,24 @@ fn write(path: &Path, text: &str) -> anyhow::Result<()> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn series_combine_dispatch_modes_and_transports_without_repeats() {
+        let labels = |d: &[Dispatch], t: &[Transport]| -> Vec<String> {
+            series(d, t).into_iter().map(|s| s.label).collect()
+        };
+        assert_eq!(labels(&[], &[]), vec!["default"]);
+        assert_eq!(
+            labels(&[], &[Transport::Path, Transport::Inline, Transport::Path]),
+            vec!["path", "inline"]
+        );
+        assert_eq!(
+            labels(&[Dispatch::Credit, Dispatch::Push], &[Transport::Inline]),
+            vec!["credit/inline", "push/inline"]
+        );
+        assert_eq!(labels(&[Dispatch::Push], &[]), vec!["push"]);
+    }
+
     use super::*;
 
     #[test]

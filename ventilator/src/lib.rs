@@ -11,14 +11,16 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
 
+use shared::auth::SecretArgs;
 use shared::discover::{check_roots, discover, Discovery};
 use shared::endpoints;
 use shared::imageio::{OutputFormat, OutputOptions, DEFAULT_MAX_PIXELS, DEFAULT_QUALITY};
 use shared::log;
 use shared::net;
+use shared::net::Wire;
 use shared::ops::Chain;
 use shared::pipeline::output_path;
-use shared::protocol::{BatchStart, Message, Packet, Source, Task};
+use shared::protocol::{BatchStart, Message, Packet, ProtocolError, Source, Task, Transport};
 use shared::shutdown::Shutdown;
 use shared::status::{self, StatusServer};
 
@@ -31,6 +33,19 @@ pub const HEARTBEAT: Duration = Duration::from_secs(1);
 pub const WORKER_TIMEOUT_S: u64 = 5;
 /// Most unused credit one worker may hold, whatever it asks for.
 const MAX_CREDIT_PER_WORKER: usize = 64;
+/// Largest image sent inline (half the sockets' message limit); larger
+/// ones are reported as failures with `--transport inline`.
+pub const MAX_INLINE_BYTES: u64 = (net::MAX_MESSAGE_BYTES as u64) / 2;
+/// Largest message the tasks socket accepts: workers and the sink only send
+/// small control messages here (a header and its seal).
+const MAX_CONTROL_MESSAGE_BYTES: i64 = 2 * shared::protocol::MAX_HEADER_BYTES as i64;
+/// Messages queued per connected peer before the ventilator stops reading
+/// from it: with [`MAX_CONTROL_MESSAGE_BYTES`], bounds what one connection
+/// can make it hold (legitimate peers send a few small messages a second).
+const CONTROL_RCVHWM: i32 = 256;
+/// A peer whose messages fail authentication is told at most this often
+/// (with a sealed `Welcome` it cannot open, so it logs the mismatch).
+const AUTH_NOTICE_INTERVAL: Duration = Duration::from_secs(5);
 
 /// What to do to each image: the chain and how to write the result.
 #[derive(Debug, Clone, Args)]
@@ -92,6 +107,9 @@ pub struct Cli {
     #[command(flatten)]
     #[allow(missing_docs)]
     pub mode: ModeArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub secret: SecretArgs,
 }
 
 /// How tasks reach workers.
@@ -110,6 +128,11 @@ pub enum Dispatch {
 /// Dispatch mode, leases and the messaging-only benchmark.
 #[derive(Debug, Clone, Args)]
 pub struct ModeArgs {
+    /// How images reach workers: `path` (workers share the input and output
+    /// folders) or `inline` (image bytes travel with tasks and results; the
+    /// sink writes the outputs; workers need no shared folder).
+    #[arg(long, env = "IMGPIPE_TRANSPORT", value_enum, default_value_t = Transport::Path)]
+    pub transport: Transport,
     /// Dispatch strategy.
     #[arg(long, env = "IMGPIPE_DISPATCH", value_enum, default_value_t = Dispatch::Credit)]
     pub dispatch: Dispatch,
@@ -138,6 +161,7 @@ pub struct ModeArgs {
 impl Default for ModeArgs {
     fn default() -> Self {
         Self {
+            transport: Transport::Path,
             dispatch: Dispatch::Credit,
             push_bind: endpoints::PUSH_BIND.to_string(),
             lease: 60,
@@ -175,8 +199,10 @@ pub struct Config {
     pub output_options: OutputOptions,
     /// Skip images whose output is up to date.
     pub skip_existing: bool,
-    /// Dispatch strategy, push endpoint, synthetic tasks.
+    /// Transport, dispatch strategy, push endpoint, synthetic tasks.
     pub mode: ModeArgs,
+    /// File holding the shared secret (else `IMGPIPE_SECRET`).
+    pub secret_file: Option<PathBuf>,
 }
 
 impl From<Cli> for Config {
@@ -190,6 +216,7 @@ impl From<Cli> for Config {
             skip_existing: cli.selection.skip_existing,
             chain: cli.job.ops,
             mode: cli.mode,
+            secret_file: cli.secret.secret_file,
         }
     }
 }
@@ -216,6 +243,10 @@ pub struct Summary {
     pub workers: usize,
     /// Messages that could not be decoded or made no sense here.
     pub rejected_messages: u64,
+    /// Messages refused for failing authentication.
+    pub unauthenticated: u64,
+    /// Messages refused as replays.
+    pub replayed: u64,
     /// True if the batch ended because of a shutdown request.
     pub interrupted: bool,
 }
@@ -233,6 +264,7 @@ struct Dispatcher {
     /// When each task in flight was last sent.
     leases: HashMap<u64, Instant>,
     synthetic: bool,
+    transport: Transport,
     tasks: Vec<String>,
     input_root: String,
     output_root: String,
@@ -251,16 +283,32 @@ struct Dispatcher {
 }
 
 impl Dispatcher {
-    fn task(&self, id: u64) -> Task {
+    /// Task `id` and, with the inline transport, the image bytes it
+    /// carries (read now, so only tasks being sent are held in memory).
+    fn packet(&self, id: u64) -> Packet {
+        let rel_path = &self.tasks[id as usize];
+        let (source, payload) = if self.synthetic {
+            (Source::Synthetic, None)
+        } else if self.transport == Transport::Path {
+            (Source::Path, None)
+        } else {
+            match read_inline(Path::new(&self.input_root), rel_path) {
+                Ok(bytes) => (Source::Inline, Some(bytes)),
+                Err(error) => (Source::Unreadable { error }, None),
+            }
+        };
+        Packet {
+            message: Message::Task(self.task(id, source)),
+            payload,
+        }
+    }
+
+    fn task(&self, id: u64, source: Source) -> Task {
         Task {
             batch: self.batch,
             id,
             rel_path: self.tasks[id as usize].clone(),
-            source: if self.synthetic {
-                Source::Synthetic
-            } else {
-                Source::Path
-            },
+            source,
             input_root: self.input_root.clone(),
             output_root: self.output_root.clone(),
             chain: self.chain.clone(),
@@ -295,6 +343,8 @@ impl Dispatcher {
                 "last_seen_ms": w.last_seen.elapsed().as_millis() as u64,
             })).collect::<Vec<_>>(),
             "rejected_messages": self.summary.rejected_messages,
+            "refused_unauthenticated": self.summary.unauthenticated,
+            "transport": self.transport.to_string(),
         })
     }
 
@@ -352,9 +402,9 @@ impl Dispatcher {
     /// Plain PUSH dispatch (the guide's taskvent): everything goes into the
     /// socket as fast as it takes it, round-robin over connected workers,
     /// with no idea who holds what.
-    fn push_all(&mut self, push: &zmq::Socket) -> zmq::Result<()> {
+    fn push_all(&mut self, push: &zmq::Socket, wire: &Wire) -> zmq::Result<()> {
         while let Some(id) = self.next_pending() {
-            let frames = shared::protocol::encode(&Packet::new(Message::Task(self.task(id))));
+            let frames = wire.frames(&self.packet(id));
             match push.send_multipart(frames, zmq::DONTWAIT) {
                 Ok(()) => self.summary.dispatched += 1,
                 Err(zmq::Error::EAGAIN) => {
@@ -368,7 +418,7 @@ impl Dispatcher {
     }
 
     /// Gives pending tasks to workers with credit, oldest credit first.
-    fn dispatch(&mut self, socket: &zmq::Socket) {
+    fn dispatch(&mut self, socket: &zmq::Socket, wire: &Wire) {
         while !self.pending.is_empty() {
             let Some(identity) = self.ready.pop_front() else {
                 break;
@@ -388,8 +438,8 @@ impl Dispatcher {
                 self.ready.push_front(identity);
                 break;
             };
-            let packet = Packet::new(Message::Task(self.task(id)));
-            match net::send_to(socket, &identity, &packet) {
+            let packet = self.packet(id);
+            match wire.send_to(socket, &identity, &packet) {
                 Ok(()) => {
                     self.summary.dispatched += 1;
                     self.leases.insert(id, Instant::now());
@@ -493,6 +543,22 @@ impl Dispatcher {
             self.forget_worker(&identity);
         }
     }
+}
+
+/// Reads an image to send inline, refusing files over [`MAX_INLINE_BYTES`]
+/// before reading them.
+fn read_inline(input_root: &Path, rel_path: &str) -> Result<Vec<u8>, String> {
+    let path = shared::discover::safe_join(input_root, rel_path)?;
+    let size = std::fs::metadata(&path)
+        .map_err(|e| format!("reading {}: {e}", path.display()))?
+        .len();
+    if size > MAX_INLINE_BYTES {
+        return Err(format!(
+            "{} has {size} bytes, over the {MAX_INLINE_BYTES}-byte limit of the inline transport",
+            path.display()
+        ));
+    }
+    std::fs::read(&path).map_err(|e| format!("reading {}: {e}", path.display()))
 }
 
 /// The batch id: a hash of everything that defines the batch (folders,
@@ -611,8 +677,11 @@ pub fn run(
             (input, output)
         }
     };
+    let wire = Wire::configured(ROLE, config.secret_file.as_deref())?;
     let ctx = zmq::Context::new();
     let socket = net::socket(&ctx, zmq::ROUTER)?;
+    socket.set_maxmsgsize(MAX_CONTROL_MESSAGE_BYTES)?;
+    socket.set_rcvhwm(CONTROL_RCVHWM)?;
     // Sends to a vanished worker fail instead of being dropped silently, so
     // its task can go to another.
     socket.set_router_mandatory(true)?;
@@ -662,6 +731,7 @@ pub fn run(
         batch: batch_id(&input, &output, config, &found.images),
         leases: HashMap::new(),
         synthetic: synthetic.is_some(),
+        transport: config.mode.transport,
         input_root: input.to_string_lossy().into_owned(),
         output_root: output.to_string_lossy().into_owned(),
         chain: config.chain.clone(),
@@ -687,7 +757,10 @@ pub fn run(
         ops: config.chain.to_string(),
         input_root: d.input_root.clone(),
         output_root: d.output_root.clone(),
+        transport: config.mode.transport,
     };
+    let mut auth_notices: HashMap<Vec<u8>, Instant> = HashMap::new();
+    let mut auth_log = log::Throttle::new(AUTH_NOTICE_INTERVAL);
     let mut sink: Option<Vec<u8>> = None;
     // Nothing is dispatched until the sink has answered the batch with what
     // it already holds (everything, after a ventilator restart).
@@ -706,16 +779,16 @@ pub fn run(
         }
         net::poll_readable(&[&socket, status.socket()], net::POLL_MS)?;
         status.serve(|| d.status(sink_synced));
-        while let Some((identity, packet)) = net::try_recv_routed(&socket)? {
+        while let Some((identity, packet)) = wire.try_recv_routed(&socket)? {
             match packet.map(|p| p.message) {
                 Ok(Message::Ready { worker, credit }) => {
                     if d.stopped_workers.contains(&identity) || (sink_synced && d.complete()) {
-                        let _ = net::send_to(&socket, &identity, &Message::Stop.into());
+                        let _ = wire.send_to(&socket, &identity, &Message::Stop.into());
                     } else if credit == 0 && !d.workers.contains_key(&identity) {
                         // A heartbeat from a worker this ventilator does not
                         // know (it restarted, or forgot the worker during a
                         // partition): ask for its credit again.
-                        let _ = net::send_to(&socket, &identity, &Message::Welcome.into());
+                        let _ = wire.send_to(&socket, &identity, &Message::Welcome.into());
                         d.on_ready(&identity, worker, 0);
                     } else {
                         // Push mode: workers only heartbeat here; credit is moot.
@@ -734,7 +807,7 @@ pub fn run(
                             );
                             d.requeue_in_flight();
                         }
-                        net::send_to(
+                        wire.send_to(
                             &socket,
                             &identity,
                             &Message::BatchStart(batch_start.clone()).into(),
@@ -761,6 +834,23 @@ pub fn run(
                     d.summary.rejected_messages += 1;
                     log!(Debug, ROLE, "ignored unexpected message {other:?}");
                 }
+                Err(ProtocolError::Auth(e)) => {
+                    // Counted by the wire. Tell the peer (at most every few
+                    // seconds): it cannot open the answer and logs the mismatch.
+                    let due = auth_notices
+                        .get(&identity)
+                        .is_none_or(|at| at.elapsed() > AUTH_NOTICE_INTERVAL);
+                    if auth_log.ready() {
+                        log!(Warn, ROLE, "refused a message: {e}");
+                    }
+                    if due {
+                        let _ = wire.send_to(&socket, &identity, &Message::Welcome.into());
+                        if auth_notices.len() > 1024 {
+                            auth_notices.clear();
+                        }
+                        auth_notices.insert(identity, Instant::now());
+                    }
+                }
                 Err(e) => {
                     d.summary.rejected_messages += 1;
                     log!(Warn, ROLE, "rejected a malformed message: {e}");
@@ -773,7 +863,7 @@ pub fn run(
             Some(sink_identity) if sink_synced && d.complete() => {
                 // Forgotten workers too: one frozen or cut off may come back.
                 for identity in d.workers.keys().chain(&d.forgotten) {
-                    let _ = net::send_to(&socket, identity, &Message::Stop.into());
+                    let _ = wire.send_to(&socket, identity, &Message::Stop.into());
                 }
                 if !d.synthetic {
                     let swept = shared::pipeline::sweep_temporaries(&output);
@@ -789,13 +879,15 @@ pub fn run(
                 let end = Message::BatchEnd {
                     batch: d.batch,
                     redispatched: d.summary.redispatched,
+                    unauthenticated: wire.refusals().unauthenticated(),
+                    replayed: wire.refusals().replayed(),
                 };
-                net::send_to(&socket, sink_identity, &end.into())?;
+                wire.send_to(&socket, sink_identity, &end.into())?;
                 break;
             }
             Some(_) if sink_synced => match &push {
-                Some((push, _)) => d.push_all(push)?,
-                None => d.dispatch(&socket),
+                Some((push, _)) => d.push_all(push, &wire)?,
+                None => d.dispatch(&socket, &wire),
             },
             _ => {
                 if waiting_logged.elapsed() > Duration::from_secs(5) {
@@ -806,14 +898,18 @@ pub fn run(
         }
     }
     d.summary.workers = d.workers.len() + d.stopped_workers.len();
+    d.summary.unauthenticated = wire.refusals().unauthenticated();
+    d.summary.replayed = wire.refusals().replayed();
     log!(
         Info,
         ROLE,
-        "done: {} tasks, {} dispatches ({} re-dispatched), {} malformed messages",
+        "done: {} tasks, {} dispatches ({} re-dispatched), {} malformed messages, {} refused by authentication, {} replays refused",
         d.summary.tasks,
         d.summary.dispatched,
         d.summary.redispatched,
-        d.summary.rejected_messages
+        d.summary.rejected_messages,
+        d.summary.unauthenticated,
+        d.summary.replayed
     );
     Ok(d.summary)
 }

@@ -9,11 +9,12 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use clap::Args;
+use shared::auth::SecretArgs;
 use shared::endpoints;
 use shared::log;
-use shared::net;
+use shared::net::{self, Wire};
 use shared::pipeline::{run_task, RootOverrides};
-use shared::protocol::{Message, Packet, Source, TaskResult};
+use shared::protocol::{Message, Packet, ProtocolError, Source, TaskResult};
 use shared::shutdown::Shutdown;
 
 const ROLE: &str = "worker";
@@ -27,6 +28,8 @@ const BUSY_POLL_MS: i64 = 1;
 const IDLE_POLL_MS: i64 = 20;
 /// After the sentinel, how long undelivered results are still offered.
 const OUTBOX_GRACE: Duration = Duration::from_secs(2);
+/// A worker whose messages fail authentication says so at most this often.
+const AUTH_LOG_INTERVAL: Duration = Duration::from_secs(5);
 
 /// Command-line interface of a worker.
 #[derive(Debug, Clone, Args)]
@@ -59,6 +62,9 @@ pub struct Cli {
     /// push`) instead of asking for them.
     #[arg(long, env = "IMGPIPE_PUSH_FROM")]
     pub push_from: Option<String>,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub secret: SecretArgs,
 }
 
 /// Everything a worker needs.
@@ -78,6 +84,8 @@ pub struct Config {
     pub prefetch: u32,
     /// PUSH endpoint to pull tasks from, in push mode.
     pub push_from: Option<String>,
+    /// File holding the shared secret (else `IMGPIPE_SECRET`).
+    pub secret_file: Option<PathBuf>,
 }
 
 fn default_id() -> String {
@@ -103,6 +111,7 @@ impl From<Cli> for Config {
             },
             prefetch: cli.prefetch,
             push_from: cli.push_from,
+            secret_file: cli.secret.secret_file,
         }
     }
 }
@@ -116,6 +125,8 @@ pub struct Summary {
     pub failed: u64,
     /// Malformed or unexpected messages received.
     pub rejected_messages: u64,
+    /// Messages refused for failing authentication or as replays.
+    pub refused_messages: u64,
     /// True if it stopped on a shutdown request rather than the sentinel.
     pub interrupted: bool,
 }
@@ -131,9 +142,14 @@ struct Session<'a> {
     /// PULL from the ventilator's PUSH socket (`--dispatch push` only).
     pulled: Option<zmq::Socket>,
     results: zmq::Socket,
-    done_tx: mpsc::Sender<TaskResult>,
-    done_rx: mpsc::Receiver<TaskResult>,
-    outbox: VecDeque<TaskResult>,
+    /// Seals what is sent, checks what arrives.
+    wire: Wire,
+    done_tx: mpsc::Sender<Packet>,
+    done_rx: mpsc::Receiver<Packet>,
+    /// Results (with their inline outputs) not yet taken by the sink.
+    outbox: VecDeque<Packet>,
+    /// Limits the log lines about refused messages.
+    auth_log: log::Throttle,
     running: usize,
     /// Credits earned by delivered results, sent in one `Ready` per loop turn.
     owed_credit: u32,
@@ -151,12 +167,13 @@ impl Session<'_> {
 
     fn ready(&mut self, credit: u32) -> anyhow::Result<()> {
         let worker = self.config.id.clone();
-        net::send(&self.control, &Message::Ready { worker, credit }.into())?;
+        self.wire
+            .send(&self.control, &Message::Ready { worker, credit }.into())?;
         self.last_sent = Instant::now();
         Ok(())
     }
 
-    fn take(&mut self, packet: Result<Packet, shared::protocol::ProtocolError>) {
+    fn take(&mut self, packet: Result<Packet, ProtocolError>) {
         match packet {
             Ok(Packet {
                 message: Message::Task(task),
@@ -177,15 +194,19 @@ impl Session<'_> {
                     self.config.roots.clone(),
                 );
                 let job = move || {
-                    let (outcome, busy_us) = run_task(&task, payload.as_deref(), &roots);
-                    let _ = tx.send(TaskResult {
+                    let run = run_task(&task, payload.as_deref(), &roots);
+                    let result = TaskResult {
                         batch: task.batch,
                         task_id: task.id,
                         rel_path: task.rel_path,
                         worker,
-                        outcome,
-                        busy_us,
+                        outcome: run.outcome,
+                        busy_us: run.busy_us,
                         worker_slots,
+                    };
+                    let _ = tx.send(Packet {
+                        message: Message::Result(result),
+                        payload: run.payload,
                     });
                 };
                 if synthetic {
@@ -217,6 +238,20 @@ impl Session<'_> {
                     other.message
                 );
             }
+            Err(ProtocolError::Auth(e)) => {
+                self.summary.refused_messages += 1;
+                if self.auth_log.ready() {
+                    if e.is_replay() {
+                        log!(Warn, ROLE, "refused a message: {e}");
+                    } else {
+                        log!(
+                            Error,
+                            ROLE,
+                            "refused a message from the ventilator: {e}. Every role must run with the same IMGPIPE_SECRET (or --secret-file); this worker gets no work until they match"
+                        );
+                    }
+                }
+            }
             Err(e) => {
                 self.summary.rejected_messages += 1;
                 log!(Warn, ROLE, "rejected a malformed message: {e}");
@@ -227,17 +262,22 @@ impl Session<'_> {
     /// Moves finished results to the outbox and delivers what the sink
     /// takes, in order; each delivery earns one more task (credit mode).
     fn deliver(&mut self) -> anyhow::Result<()> {
-        while let Ok(result) = self.done_rx.try_recv() {
+        while let Ok(packet) = self.done_rx.try_recv() {
             self.running -= 1;
             self.summary.tasks += 1;
-            if let shared::protocol::Outcome::Failed { error } = &result.outcome {
+            if let Message::Result(TaskResult {
+                rel_path,
+                outcome: shared::protocol::Outcome::Failed { error },
+                ..
+            }) = &packet.message
+            {
                 self.summary.failed += 1;
-                log!(Debug, ROLE, "{}: {error}", result.rel_path);
+                log!(Debug, ROLE, "{rel_path}: {error}");
             }
-            self.outbox.push_back(result);
+            self.outbox.push_back(packet);
         }
-        while let Some(result) = self.outbox.front() {
-            let frames = shared::protocol::encode(&Message::Result(result.clone()).into());
+        while let Some(packet) = self.outbox.front() {
+            let frames = self.wire.frames(packet);
             match self.results.send_multipart(frames, zmq::DONTWAIT) {
                 Ok(()) => {
                     self.outbox.pop_front();
@@ -275,6 +315,7 @@ pub fn run(config: &Config, shutdown: &Shutdown) -> anyhow::Result<Summary> {
         .num_threads(config.threads)
         .thread_name(|i| format!("imgpipe-worker-{i}"))
         .build()?;
+    let wire = Wire::configured(ROLE, config.secret_file.as_deref())?;
     let ctx = zmq::Context::new();
     let control = net::socket(&ctx, zmq::DEALER)?;
     net::connect(&control, &config.ventilator)?;
@@ -298,13 +339,15 @@ pub fn run(config: &Config, shutdown: &Shutdown) -> anyhow::Result<Summary> {
         config.ventilator,
         config.sink
     );
-    let (done_tx, done_rx) = mpsc::channel::<TaskResult>();
+    let (done_tx, done_rx) = mpsc::channel::<Packet>();
     let mut s = Session {
         config,
         pool,
         control,
         pulled,
         results,
+        wire,
+        auth_log: log::Throttle::new(AUTH_LOG_INTERVAL),
         done_tx,
         done_rx,
         outbox: VecDeque::new(),
@@ -362,12 +405,12 @@ pub fn run(config: &Config, shutdown: &Shutdown) -> anyhow::Result<Summary> {
             Some(pulled) if pull_now => net::poll_readable(&[&s.control, pulled], wait)?,
             _ => net::poll_readable(&[&s.control], wait)?,
         };
-        while let Some(packet) = net::try_recv(&s.control)? {
+        while let Some(packet) = s.wire.try_recv(&s.control)? {
             s.take(packet);
         }
         while s.pulled.is_some() && s.running < config.threads && s.stop_at.is_none() {
             let Some(pulled) = &s.pulled else { break };
-            let Some(packet) = net::try_recv(pulled)? else {
+            let Some(packet) = s.wire.try_recv(pulled)? else {
                 break;
             };
             s.take(packet);
