@@ -203,3 +203,133 @@ pub fn children(pid: i32) -> Vec<i32> {
         .filter_map(|p| p.parse().ok())
         .collect()
 }
+
+/// A second "host": a network namespace joined to this one by a veth pair
+/// (10.213.7.1 here, 10.213.7.2 there). Needs root and iproute2.
+pub struct TestHost {
+    pub ns: String,
+    pub host_if: String,
+    pub host_addr: &'static str,
+}
+
+pub fn ip(args: &[&str]) -> bool {
+    std::process::Command::new("ip")
+        .args(args)
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+impl TestHost {
+    pub fn create() -> Option<Self> {
+        let tag = std::process::id() % 100_000;
+        let (ns, host_if, peer_if) = (
+            format!("imgpipe-t{tag}"),
+            format!("ipv{tag}h"),
+            format!("ipv{tag}w"),
+        );
+        let host = Self {
+            ns: ns.clone(),
+            host_if: host_if.clone(),
+            host_addr: "10.213.7.1",
+        };
+        let ok = ip(&["netns", "add", &ns])
+            && ip(&[
+                "link", "add", &host_if, "type", "veth", "peer", "name", &peer_if,
+            ])
+            && ip(&["link", "set", &peer_if, "netns", &ns])
+            && ip(&["addr", "add", "10.213.7.1/30", "dev", &host_if])
+            && ip(&["link", "set", &host_if, "up"])
+            && ip(&[
+                "netns",
+                "exec",
+                &ns,
+                "ip",
+                "addr",
+                "add",
+                "10.213.7.2/30",
+                "dev",
+                &peer_if,
+            ])
+            && ip(&["netns", "exec", &ns, "ip", "link", "set", &peer_if, "up"])
+            && ip(&["netns", "exec", &ns, "ip", "link", "set", "lo", "up"]);
+        ok.then_some(host)
+    }
+
+    pub fn set_link(&self, up: bool) {
+        assert!(
+            ip(&["link", "set", &self.host_if, if up { "up" } else { "down" }]),
+            "ip link set"
+        );
+    }
+}
+
+impl Drop for TestHost {
+    fn drop(&mut self) {
+        ip(&["link", "del", &self.host_if]);
+        ip(&["netns", "del", &self.ns]);
+    }
+}
+
+/// A process whose stderr is collected as it runs (to check its log lines).
+pub struct Logged {
+    pub proc: Proc,
+    log: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl Logged {
+    /// Spawns `cmd` with stderr piped and read in the background.
+    pub fn spawn(name: &str, cmd: &mut Command) -> Self {
+        let mut proc = Proc::spawn(name, cmd.stderr(Stdio::piped()));
+        let stderr = proc.child.stderr.take().expect("stderr piped");
+        let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                eprintln!("  {line}");
+                if let Ok(mut all) = sink.lock() {
+                    all.push_str(&line);
+                    all.push('\n');
+                }
+            }
+        });
+        Self { proc, log }
+    }
+
+    /// Everything it has logged so far.
+    pub fn log(&self) -> String {
+        self.log.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+
+    /// Waits up to `limit` for a log line containing `needle`.
+    pub fn wait_for_log(&self, needle: &str, limit: Duration) -> bool {
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            if self.log().contains(needle) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        false
+    }
+}
+
+/// Every file under `dir`, relative to it, with its bytes.
+pub fn tree(dir: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
+    let mut found = std::collections::BTreeMap::new();
+    let mut dirs = vec![dir.to_path_buf()];
+    while let Some(d) = dirs.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for entry in entries.map_while(Result::ok) {
+            let path = entry.path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else {
+                let bytes = std::fs::read(&path).expect("readable output");
+                found.insert(path.strip_prefix(dir).expect("inside").to_path_buf(), bytes);
+            }
+        }
+    }
+    found
+}

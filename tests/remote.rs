@@ -1,0 +1,509 @@
+//! Beyond one machine: the inline transport (workers without the photo
+//! folder) and authenticated peers (a shared secret; wrong secrets and
+//! replays refused and counted). Real binaries on loopback, and a worker in
+//! its own network and mount namespace when run as root.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+use shared::auth::Secret;
+use shared::net::Wire;
+use shared::protocol::{Message, Outcome, Packet, Source, Task, TaskResult};
+
+const LIMIT: Duration = Duration::from_secs(120);
+const OPS: &str = "resize:400,sharpen:1,grayscale";
+const SECRET: &str = "correct horse battery staple 42";
+const WRONG_SECRET: &str = "not the secret the batch uses!!";
+
+/// A batch run by hand, role by role, so each can be placed and configured
+/// on its own.
+struct Roles {
+    _dir: tempfile::TempDir,
+    input: PathBuf,
+    output: PathBuf,
+    report: PathBuf,
+    tasks: String,
+    results: String,
+    ventilator: Logged,
+    sink: Logged,
+}
+
+impl Roles {
+    /// Ventilator and sink bound on `addr`, with `env` set on both.
+    fn start(copies: usize, transport: &str, addr: &str, env: &[(&str, &str)]) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let input = dir.path().join("in");
+        let output = dir.path().join("out");
+        photo_folder(&input, copies);
+        add_bad_files(&input);
+        let report = dir.path().join("report.json");
+        let any = format!("tcp://{addr}:*");
+        let mut cmd = imgpipe();
+        cmd.arg("ventilator")
+            .arg("-i")
+            .arg(&input)
+            .arg("-o")
+            .arg(&output)
+            .args(["--bind", &any, "--status-bind", "tcp://127.0.0.1:*"])
+            .args(["--ops", OPS, "--transport", transport])
+            .args(["--heartbeat-timeout", "3"])
+            .envs(env.iter().copied())
+            .stdout(Stdio::piped());
+        let mut ventilator = Logged::spawn("ventilator", &mut cmd);
+        let tasks = ventilator.proc.endpoint();
+        let mut cmd = imgpipe();
+        cmd.args(["sink", "--bind", &any, "--status-bind", "tcp://127.0.0.1:*"])
+            .args(["--events-bind", "tcp://127.0.0.1:*", "--ventilator", &tasks])
+            .args(["--progress", "lines"])
+            .arg("--report")
+            .arg(&report)
+            .envs(env.iter().copied())
+            .stdout(Stdio::piped());
+        let mut sink = Logged::spawn("sink", &mut cmd);
+        let results = sink.proc.endpoint();
+        Self {
+            _dir: dir,
+            input,
+            output,
+            report,
+            tasks,
+            results,
+            ventilator,
+            sink,
+        }
+    }
+
+    /// `imgpipe worker` arguments for this batch.
+    fn worker_args(&self, id: &str, tasks: &str, results: &str) -> Vec<String> {
+        ["worker", "--ventilator", tasks, "--sink", results]
+            .into_iter()
+            .chain(["--threads", "1", "--id", id])
+            .map(String::from)
+            .collect()
+    }
+
+    fn worker(&self, id: &str, env: &[(&str, &str)]) -> Logged {
+        let mut cmd = imgpipe();
+        cmd.args(self.worker_args(id, &self.tasks, &self.results))
+            .envs(env.iter().copied());
+        Logged::spawn(id, &mut cmd)
+    }
+
+    /// Waits for the sink and the ventilator; returns the report.
+    fn finish(&mut self, expected_exit: i32) -> serde_json::Value {
+        let sink = self.sink.proc.wait(LIMIT).code();
+        assert_eq!(sink, Some(expected_exit), "sink exit code");
+        assert_eq!(self.ventilator.proc.wait(LIMIT).code(), Some(0));
+        report(&self.report)
+    }
+}
+
+/// The reference: the same photos through the launcher with the path
+/// transport.
+fn path_run(input: &Path, out: &Path) -> serde_json::Value {
+    let report_path = out.with_extension("json");
+    let (status, _, err) = run(
+        imgpipe()
+            .arg("run")
+            .arg(input)
+            .arg(out)
+            .args(["--workers", "2", "--ops", OPS, "--progress", "lines"])
+            .arg("--report")
+            .arg(&report_path),
+        LIMIT,
+    );
+    assert_eq!(status.code(), Some(1), "bad files fail: {err}");
+    report(&report_path)
+}
+
+fn failed_paths(report: &serde_json::Value) -> Vec<String> {
+    let mut paths: Vec<String> = report["failed"]
+        .as_array()
+        .expect("failed list")
+        .iter()
+        .map(|f| f["path"].as_str().unwrap_or_default().to_string())
+        .collect();
+    paths.sort();
+    paths
+}
+
+fn assert_same_outputs(inline: &Path, reference: &Path) {
+    let (a, b) = (tree(inline), tree(reference));
+    assert!(!b.is_empty(), "reference run wrote nothing");
+    assert_eq!(
+        a.keys().collect::<Vec<_>>(),
+        b.keys().collect::<Vec<_>>(),
+        "same files"
+    );
+    for (path, bytes) in &a {
+        assert!(
+            bytes == &b[path],
+            "{} differs from the path run",
+            path.display()
+        );
+        image::load_from_memory(bytes)
+            .unwrap_or_else(|e| panic!("{} does not decode: {e}", path.display()));
+    }
+}
+
+#[test]
+fn inline_through_the_launcher_matches_the_path_transport_byte_for_byte() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = dir.path().join("in");
+    photo_folder(&input, 2);
+    add_bad_files(&input);
+    let reference = path_run(&input, &dir.path().join("path"));
+    let out = dir.path().join("inline");
+    let report_path = dir.path().join("inline.json");
+    let (status, _, err) = run(
+        imgpipe()
+            .arg("run")
+            .arg(&input)
+            .arg(&out)
+            .args(["--workers", "2", "--ops", OPS, "--transport", "inline"])
+            .args(["--progress", "lines", "--format", "png"])
+            .arg("--report")
+            .arg(&report_path),
+        LIMIT,
+    );
+    assert_eq!(status.code(), Some(1), "{err}");
+    let report = report(&report_path);
+    assert_eq!(failed_paths(&report), failed_paths(&reference));
+    assert_eq!(report["succeeded"], reference["succeeded"]);
+    // Format change: outputs come back as PNG, under the changed names.
+    let written = tree(&out);
+    assert_eq!(
+        written.len() as u64,
+        reference["succeeded"].as_u64().unwrap_or(0)
+    );
+    assert!(written
+        .keys()
+        .all(|p| p.extension().is_some_and(|e| e == "png")));
+
+    // Same format: byte-identical to the path transport.
+    let same = dir.path().join("inline-same");
+    let (status, _, err) = run(
+        imgpipe()
+            .arg("run")
+            .arg(&input)
+            .arg(&same)
+            .args(["--workers", "2", "--ops", OPS, "--transport", "inline"])
+            .args(["--progress", "lines"]),
+        LIMIT,
+    );
+    assert_eq!(status.code(), Some(1), "{err}");
+    assert_same_outputs(&same, &dir.path().join("path"));
+}
+
+/// Wraps a worker command so it runs on another "host" (network namespace,
+/// reaching the ventilator over a veth link) that cannot see the input or
+/// output folders (empty tmpfs mounted over both in its mount namespace).
+fn isolated_worker(host: &TestHost, hidden: &[&Path], args: &[String]) -> Command {
+    let mut script = String::from("set -e; ");
+    for dir in hidden {
+        script.push_str(&format!("mount -t tmpfs none '{}'; ", dir.display()));
+    }
+    script.push_str("exec \"$@\"");
+    let mut cmd = Command::new("ip");
+    cmd.args([
+        "netns",
+        "exec",
+        &host.ns,
+        "unshare",
+        "--mount",
+        "--propagation",
+        "private",
+    ])
+    .args(["sh", "-c", &script, "sh", env!("CARGO_BIN_EXE_imgpipe")])
+    .args(args)
+    .env("IMGPIPE_LOG", "info")
+    .stdin(Stdio::null());
+    cmd
+}
+
+#[test]
+fn workers_on_another_host_without_the_folders_produce_identical_outputs_inline() {
+    let host = TestHost::create();
+    let addr = host.as_ref().map_or("127.0.0.1", |h| h.host_addr);
+    let secret = [("IMGPIPE_SECRET", SECRET)];
+    let mut roles = Roles::start(2, "inline", addr, &secret);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let reference = path_run(&roles.input, &dir.path().join("path"));
+
+    let mut workers = Vec::new();
+    for id in ["remote-1", "remote-2"] {
+        let args = roles.worker_args(id, &roles.tasks, &roles.results);
+        let mut cmd = match &host {
+            Some(h) => isolated_worker(h, &[&roles.input, &roles.output], &args),
+            None => {
+                // Not root: the worker still never touches the folders; any
+                // read or write through them would fail.
+                let mut cmd = imgpipe();
+                cmd.args(&args)
+                    .args(["--input-root", "/nonexistent/in"])
+                    .args(["--output-root", "/nonexistent/out"]);
+                cmd
+            }
+        };
+        cmd.env("IMGPIPE_SECRET", SECRET);
+        workers.push(Logged::spawn(id, &mut cmd));
+    }
+    if host.is_none() {
+        eprintln!("NOTE: not root; workers run on loopback with bogus folder roots instead of another namespace");
+    }
+    let report = roles.finish(1);
+    assert_eq!(failed_paths(&report), failed_paths(&reference));
+    assert_eq!(report["succeeded"], reference["succeeded"]);
+    let busy: Vec<u64> = report["workers"]
+        .as_array()
+        .expect("workers")
+        .iter()
+        .map(|w| w["tasks"].as_u64().unwrap_or(0))
+        .collect();
+    assert_eq!(busy.len(), 2, "both remote workers worked: {report:#}");
+    assert_same_outputs(&roles.output, &dir.path().join("path"));
+    for w in &mut workers {
+        assert_eq!(
+            w.proc.wait(LIMIT).code(),
+            Some(0),
+            "{} exits cleanly",
+            w.proc.name
+        );
+    }
+}
+
+#[test]
+fn wrong_secrets_and_forged_messages_are_refused_counted_and_harmless() {
+    let secret = [("IMGPIPE_SECRET", SECRET)];
+    let mut roles = Roles::start(1, "path", "127.0.0.1", &secret);
+    // Started first, so it would get work if it were let in.
+    let rogue = roles.worker("rogue", &[("IMGPIPE_SECRET", WRONG_SECRET)]);
+    let unsealed = roles.worker("no-secret", &[]);
+    assert!(
+        rogue.wait_for_log("must run with the same IMGPIPE_SECRET", LIMIT),
+        "the worker with the wrong secret says why it gets no work"
+    );
+    assert!(unsealed.wait_for_log("must run with the same IMGPIPE_SECRET", LIMIT));
+
+    // Forged messages straight onto both bound sockets.
+    let ctx = zmq::Context::new();
+    let forger = Wire::new(Some(&Secret::new(WRONG_SECRET).expect("long"))).expect("wire");
+    let plain = Wire::new(None).expect("wire");
+    let push = ctx.socket(zmq::PUSH).expect("push");
+    push.set_linger(1000).expect("linger");
+    push.connect(&roles.results).expect("connect");
+    let dealer = ctx.socket(zmq::DEALER).expect("dealer");
+    dealer.set_linger(1000).expect("linger");
+    dealer.connect(&roles.tasks).expect("connect");
+    let forged = forged_result(0);
+    for wire in [&forger, &plain] {
+        wire.send(&push, &forged).expect("send");
+        wire.send(
+            &dealer,
+            &Message::Ready {
+                worker: "forger".into(),
+                credit: 5,
+            }
+            .into(),
+        )
+        .expect("send");
+        wire.send(
+            &dealer,
+            &Message::Ack {
+                batch: 0,
+                task_ids: (0..100).collect(),
+            }
+            .into(),
+        )
+        .expect("send");
+    }
+    std::thread::sleep(Duration::from_millis(500));
+
+    let mut good = roles.worker("good", &secret);
+    let report = roles.finish(1);
+    let workers: Vec<&str> = report["workers"]
+        .as_array()
+        .expect("workers")
+        .iter()
+        .filter_map(|w| w["id"].as_str())
+        .collect();
+    assert_eq!(
+        workers,
+        vec!["good"],
+        "only the worker with the secret worked"
+    );
+    let images = sample_images().len() as u64;
+    assert_eq!(report["succeeded"], images, "{report:#}");
+    assert_eq!(failed_paths(&report).len(), bad_files().len());
+    let refused = report["messages"]["unauthenticated"].as_u64().unwrap_or(0);
+    // 2 forged results + 4 forged control messages + the rogues' heartbeats.
+    assert!(refused >= 6, "refusals counted: {report:#}");
+    assert_eq!(report["messages"]["duplicates"], 0);
+    assert_eq!(
+        report["messages"]["rejected"], 0,
+        "refused, not parsed: {report:#}"
+    );
+    assert_eq!(good.proc.wait(LIMIT).code(), Some(0));
+    eprintln!("FIGURES refused-unauthenticated {refused}");
+}
+
+fn forged_result(task_id: u64) -> Packet {
+    Message::Result(TaskResult {
+        batch: 0,
+        task_id,
+        rel_path: "forged.jpg".into(),
+        worker: "forger".into(),
+        outcome: Outcome::Failed {
+            error: "forged".into(),
+        },
+        busy_us: 1,
+        worker_slots: 1,
+    })
+    .into()
+}
+
+#[test]
+fn a_captured_result_replayed_to_the_sink_is_refused() {
+    let secret = [("IMGPIPE_SECRET", SECRET)];
+    let mut roles = Roles::start(2, "path", "127.0.0.1", &secret);
+    // A tap between the worker and the sink: forwards every message, and
+    // sends the first result it saw again, byte for byte, a few later.
+    let ctx = zmq::Context::new();
+    let tap_in = ctx.socket(zmq::PULL).expect("pull");
+    tap_in.set_linger(0).expect("linger");
+    tap_in.bind("tcp://127.0.0.1:*").expect("bind");
+    tap_in.set_rcvtimeo(200).expect("timeout");
+    let tap_endpoint = tap_in.get_last_endpoint().expect("endpoint").expect("utf8");
+    let tap_out = ctx.socket(zmq::PUSH).expect("push");
+    tap_out.set_linger(1000).expect("linger");
+    tap_out.connect(&roles.results).expect("connect");
+    let mut cmd = imgpipe();
+    cmd.args(roles.worker_args("tapped", &roles.tasks, &tap_endpoint))
+        .envs(secret);
+    let mut worker = Logged::spawn("tapped", &mut cmd);
+
+    let mut captured: Option<Vec<Vec<u8>>> = None;
+    let (mut forwarded, mut replays) = (0, 0);
+    let deadline = Instant::now() + LIMIT;
+    while worker.proc.child.try_wait().expect("try_wait").is_none() {
+        assert!(Instant::now() < deadline, "batch did not finish");
+        let Ok(frames) = tap_in.recv_multipart(0) else {
+            continue;
+        };
+        captured.get_or_insert_with(|| frames.clone());
+        tap_out.send_multipart(frames, 0).expect("forward");
+        forwarded += 1;
+        if forwarded % 3 == 0 && replays < 2 {
+            if let Some(old) = &captured {
+                tap_out.send_multipart(old.clone(), 0).expect("replay");
+                replays += 1;
+            }
+        }
+    }
+    assert_eq!(replays, 2, "the tap replayed");
+    let report = roles.finish(1);
+    let images = 2 * sample_images().len() as u64;
+    assert_eq!(report["succeeded"], images, "{report:#}");
+    assert_eq!(report["messages"]["replayed"], 2, "{report:#}");
+    assert_eq!(
+        report["messages"]["duplicates"], 0,
+        "never taken for a result"
+    );
+    assert_eq!(tree(&roles.output).len() as u64, images);
+    eprintln!("FIGURES replays-refused {}", report["messages"]["replayed"]);
+}
+
+#[test]
+fn a_worker_refuses_forged_and_replayed_tasks() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let output = dir.path().join("out");
+    std::fs::create_dir_all(&output).expect("mkdir");
+    let ctx = zmq::Context::new();
+    let router = ctx.socket(zmq::ROUTER).expect("router");
+    router.set_linger(0).expect("linger");
+    router.bind("tcp://127.0.0.1:*").expect("bind");
+    let pull = ctx.socket(zmq::PULL).expect("pull");
+    pull.set_linger(0).expect("linger");
+    pull.bind("tcp://127.0.0.1:*").expect("bind");
+    let ep = |s: &zmq::Socket| s.get_last_endpoint().expect("ep").expect("utf8");
+    let mut cmd = imgpipe();
+    cmd.args(["worker", "--ventilator", &ep(&router), "--sink", &ep(&pull)])
+        .args(["--threads", "1"])
+        .env("IMGPIPE_SECRET", SECRET);
+    let worker = Logged::spawn("worker", &mut cmd);
+    router.set_rcvtimeo(30_000).expect("timeout");
+    let hello = router.recv_multipart(0).expect("the worker asks for work");
+    let identity = hello[0].clone();
+
+    let rel = sample_images()[0].to_string_lossy().into_owned();
+    let task = |id: u64| -> Packet {
+        Message::Task(Task {
+            batch: 1,
+            id,
+            rel_path: rel.clone(),
+            source: Source::Path,
+            input_root: samples().to_string_lossy().into_owned(),
+            output_root: output.to_string_lossy().into_owned(),
+            chain: shared::ops::Chain::parse("resize:64").expect("chain"),
+            output: shared::imageio::OutputOptions::default(),
+        })
+        .into()
+    };
+    let send = |frames: Vec<Vec<u8>>| {
+        let mut routed = vec![identity.clone()];
+        routed.extend(frames);
+        router.send_multipart(routed, 0).expect("send");
+    };
+    let results = || -> Vec<u64> {
+        let mut ids = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while Instant::now() < deadline {
+            if let Ok(frames) = pull.recv_multipart(zmq::DONTWAIT) {
+                let wire = Wire::new(Some(&Secret::new(SECRET).expect("long"))).expect("wire");
+                if let Ok(Packet {
+                    message: Message::Result(r),
+                    ..
+                }) = wire.open(frames)
+                {
+                    ids.push(r.task_id);
+                }
+            } else {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        ids
+    };
+
+    let forger = Wire::new(Some(&Secret::new(WRONG_SECRET).expect("long"))).expect("wire");
+    send(forger.frames(&task(1)));
+    send(Wire::new(None).expect("wire").frames(&task(2)));
+    assert_eq!(results(), Vec::<u64>::new(), "forged tasks are not run");
+    assert!(tree(&output).is_empty(), "nothing written");
+
+    let ventilator = Wire::new(Some(&Secret::new(SECRET).expect("long"))).expect("wire");
+    let genuine = ventilator.frames(&task(3));
+    send(genuine.clone());
+    assert_eq!(results(), vec![3], "a genuine task is run");
+    std::fs::remove_dir_all(&output).expect("clear");
+    std::fs::create_dir_all(&output).expect("mkdir");
+    send(genuine);
+    assert_eq!(results(), Vec::<u64>::new(), "its replay is not");
+    assert!(tree(&output).is_empty(), "nothing written by the replay");
+    assert!(
+        worker.log().contains("replayed message refused"),
+        "{}",
+        worker.log()
+    );
+    assert!(
+        worker.log().contains("failed authentication"),
+        "{}",
+        worker.log()
+    );
+    send(ventilator.frames(&Message::Stop.into()));
+    let mut worker = worker;
+    assert_eq!(worker.proc.wait(LIMIT).code(), Some(0));
+}
