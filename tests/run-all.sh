@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
 # The project's test command (README "Testing"): unit and integration tests
-# on loopback, then the Docker Compose end-to-end test where an engine answers.
+# on loopback, then the Docker Compose and Docker Swarm end-to-end tests
+# where an engine answers (each prints a loud SKIPPED otherwise).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 cargo test --workspace
 if [ -x tests/compose/run.sh ] || [ -f tests/compose/run.sh ]; then
   bash tests/compose/run.sh
+fi
+# After the compose test: its image build leaves every layer cached, so the
+# swarm test's own build of the same sources only hashes the context.
+if [ -f tests/swarm/run.sh ]; then
+  bash tests/swarm/run.sh
 fi
