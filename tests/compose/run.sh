@@ -24,8 +24,11 @@
 #
 # Usage: tests/compose/run.sh [--workers W] [--photos N] [--ops OPS]
 #                             [--timeout SECONDS] [--keep]
-#   defaults: 3 workers, 30 photos, ops resize:1600,blur:3 (heavy enough that
-#   every worker is up before the batch ends), 300 s for the compose run.
+#   defaults: 3 workers, 30 photos, ops resize:3200:up,blur:6,resize:800
+#   (~0.2 s a photo on one thread, small outputs: heavy enough that every
+#   worker is up before the batch ends; with resize:1600,blur:3 the batch
+#   took ~1 s and a worker started 0.6 s after the others sometimes got
+#   nothing), 300 s for the compose run.
 #   --keep leaves the temp folder (inputs, outputs, report, compose log).
 # The last line is "compose: N passed, M failed".
 # ---------------------------------------------------------------------------
@@ -33,7 +36,7 @@ set -euo pipefail
 
 workers=3
 photos=30
-ops="resize:1600,blur:3"
+ops="resize:3200:up,blur:6,resize:800"
 limit=300
 keep=0
 while (($#)); do
