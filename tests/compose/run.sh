@@ -260,6 +260,65 @@ with open(os.path.join(tmp, "checks"), "w") as fh:
 EOF
 read -r passed failed < "$tmp/checks"
 
+# --- inline transport: workers without the folders, with a shared secret ----
+# Same batch again with TRANSPORT=inline; the workers see empty folders in
+# place of IN and OUT (tests/compose/inline-workers.yml). Outputs must be
+# byte-identical to the path run's above.
+log "inline transport: workers without IN/OUT, IMGPIPE_SECRET set"
+mkdir -p "$tmp/out-inline" "$tmp/empty-in" "$tmp/empty-out"
+if [[ $EUID -eq 0 ]]; then chown "$uid:$gid" "$tmp/out-inline" "$tmp/empty-out"; fi
+sed -e "s|^OUT=.*|OUT=$tmp/out-inline|" "$tmp/test.env" > "$tmp/inline.env"
+{
+    echo "TRANSPORT=inline"
+    echo "IMGPIPE_SECRET=compose-test-secret-$RANDOM$RANDOM$RANDOM"
+    echo "WORKER_EMPTY_IN=$tmp/empty-in"
+    echo "WORKER_EMPTY_OUT=$tmp/empty-out"
+} >> "$tmp/inline.env"
+inline_compose=(docker-compose --ansi never -p "$project" -f "$root/docker-compose.yml"
+                -f "$root/tests/compose/inline-workers.yml"
+                --project-directory "$root" --env-file "$tmp/inline.env")
+"${compose[@]}" down -v --remove-orphans --timeout 5 >/dev/null 2>&1 || true
+t_run=$SECONDS
+set +e
+timeout --kill-after=15 "$limit" "${inline_compose[@]}" up --no-build --no-color \
+    --scale worker="$workers" --exit-code-from sink > "$tmp/inline.log" 2>&1
+inline_rc=$?
+set -e
+"${inline_compose[@]}" down -v --remove-orphans --timeout 5 >/dev/null 2>&1 || true
+TIMINGS+=("$(printf '%-34s %5ds' "compose run, inline transport" $((SECONDS - t_run)))")
+grep -E "sink_[0-9]+ +\| +(imgpipe:|\[sink\] inline)" "$tmp/inline.log" | sed 's/^/    /' || true
+python3 - "$tmp" "$inline_rc" "$photos" <<'EOF'
+import filecmp, json, os, sys
+tmp, rc, photos = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+passed = failed = 0
+def check(ok, what, detail=""):
+    global passed, failed
+    passed, failed = passed + ok, failed + (not ok)
+    print(f"    {'ok  ' if ok else 'FAIL'}  {what}" + ("" if ok or not detail else f": {detail}"))
+check(rc == 0, "inline: docker-compose exited 0", f"exit code {rc}")
+ref, got = os.path.join(tmp, "out"), os.path.join(tmp, "out-inline")
+rels = sorted(os.path.relpath(os.path.join(d, f), ref)
+              for d, _, fs in os.walk(ref) for f in fs if f != "report.json")
+differ = [r for r in rels if not os.path.exists(os.path.join(got, r))
+          or not filecmp.cmp(os.path.join(ref, r), os.path.join(got, r), shallow=False)]
+check(len(rels) == photos and not differ,
+      f"inline: {len(rels)} outputs byte-identical to the path run's", "; ".join(differ[:5]))
+empty = [os.path.join(d, f) for base in ("empty-in", "empty-out")
+         for d, _, fs in os.walk(os.path.join(tmp, base)) for f in fs]
+check(not empty, "inline: workers wrote nothing into their (empty) folders", str(empty[:3]))
+try:
+    report = json.load(open(os.path.join(got, "report.json")))
+    m = report["messages"]
+    check(report["succeeded"] == photos and m["unauthenticated"] == 0 and m["replayed"] == 0,
+          f"inline: report {photos} written, no message refused", str(m))
+except (OSError, ValueError, KeyError) as e:
+    check(False, "inline: JSON report", str(e))
+with open(os.path.join(tmp, "inline-checks"), "w") as fh:
+    fh.write(f"{passed} {failed}\n")
+EOF
+read -r p2 f2 < "$tmp/inline-checks"
+passed=$((passed + p2)) failed=$((failed + f2))
+
 log "timings"
 printf '    %s\n' "${TIMINGS[@]}"
 echo
