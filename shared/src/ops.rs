@@ -572,6 +572,25 @@ where
     ImageBuffer::from_raw(w, h, out).unwrap_or_else(|| ImageBuffer::new(w, h))
 }
 
+/// [`map_rows`] for 8-bit images, writing into a recycled buffer.
+fn map_rows8<PIn, POut, F>(src: &ImageBuffer<PIn, Vec<u8>>, f: F) -> ImageBuffer<POut, Vec<u8>>
+where
+    PIn: Pixel<Subpixel = u8> + Sync,
+    POut: Pixel<Subpixel = u8> + Send,
+    F: Fn(&[u8], &mut [u8]) + Sync,
+{
+    let (w, h) = src.dimensions();
+    let in_row = w as usize * PIn::CHANNEL_COUNT as usize;
+    let out_row = w as usize * POut::CHANNEL_COUNT as usize;
+    let mut out = crate::imageio::take_buffer(out_row * h as usize);
+    if in_row > 0 && out_row > 0 {
+        out.par_chunks_mut(out_row)
+            .zip(src.as_raw().par_chunks(in_row))
+            .for_each(|(o, i)| f(i, o));
+    }
+    ImageBuffer::from_raw(w, h, out).unwrap_or_else(|| ImageBuffer::new(w, h))
+}
+
 /// Converts colour to gray with an 8-bit row kernel (`row::<IN, OUT>(input,
 /// output)` writes one gray byte per pixel of `IN` bytes into pixels of `OUT`
 /// bytes; generic so that each layout gets its own unrolled loop) and a
@@ -583,17 +602,21 @@ fn to_gray<R: GrayRow>(image: DynamicImage, pixel16: fn(u16, u16, u16) -> u16) -
         | DynamicImage::ImageLuma16(_)
         | DynamicImage::ImageLumaA16(_) => image,
         DynamicImage::ImageRgb8(rgb) => {
-            DynamicImage::ImageLuma8(map_rows::<Rgb<u8>, Luma<u8>, _>(&rgb, |i, o| {
+            let gray = map_rows8::<Rgb<u8>, Luma<u8>, _>(&rgb, |i, o| {
                 R::row::<3, 1>(i, o);
-            }))
+            });
+            crate::imageio::recycle(rgb.into_raw());
+            DynamicImage::ImageLuma8(gray)
         }
         DynamicImage::ImageRgba8(rgba) => {
-            DynamicImage::ImageLumaA8(map_rows::<Rgba<u8>, LumaA<u8>, _>(&rgba, |i, o| {
+            let gray = map_rows8::<Rgba<u8>, LumaA<u8>, _>(&rgba, |i, o| {
                 R::row::<4, 2>(i, o);
                 for (p, y) in i.chunks_exact(4).zip(o.chunks_exact_mut(2)) {
                     y[1] = p[3];
                 }
-            }))
+            });
+            crate::imageio::recycle(rgba.into_raw());
+            DynamicImage::ImageLumaA8(gray)
         }
         DynamicImage::ImageRgb16(rgb) => {
             DynamicImage::ImageLuma16(map_rows::<Rgb<u16>, Luma<u16>, _>(&rgb, |i, o| {
@@ -760,10 +783,32 @@ fn gaussian_blur(image: DynamicImage, sigma: f32) -> Result<DynamicImage, ApplyE
         other => other,
     };
     let kernel = gaussian_kernel_size(sigma);
+    let params = GaussianBlurParams::new(kernel, f64::from(sigma));
+    let edges = EdgeMode2D::new(EdgeMode::Clamp);
+    if let DynamicImage::ImageLuma8(gray) = &image {
+        // The usual case, written straight into a recycled buffer: the
+        // image adapter below allocates a zeroed output and then copies it.
+        use libblur::{BlurImage, BlurImageMut, FastBlurChannels};
+        let (w, h) = gray.dimensions();
+        let mut out = crate::imageio::take_buffer(gray.as_raw().len());
+        libblur::gaussian_blur(
+            &BlurImage::borrow(gray.as_raw(), w, h, FastBlurChannels::Plane),
+            &mut BlurImageMut::borrow(&mut out, w, h, FastBlurChannels::Plane),
+            params,
+            edges,
+            ThreadingPolicy::Single,
+            ConvolutionMode::FixedPoint,
+        )
+        .map_err(|e| ApplyError(format!("blur:{sigma}: {e}")))?;
+        crate::imageio::recycle_image(image);
+        return ImageBuffer::from_raw(w, h, out)
+            .map(DynamicImage::ImageLuma8)
+            .ok_or_else(|| ApplyError("blur: unexpected buffer size".into()));
+    }
     libblur::gaussian_blur_image(
         image,
-        GaussianBlurParams::new(kernel, f64::from(sigma)),
-        EdgeMode2D::new(EdgeMode::Clamp),
+        params,
+        edges,
         ConvolutionMode::FixedPoint,
         ThreadingPolicy::Single,
     )
@@ -1102,6 +1147,23 @@ mod tests {
         assert!(out.as_luma8().expect("gray").pixels().all(|p| p[0] == 77));
         assert_eq!(gaussian_kernel_size(1.5), 11);
         assert_eq!(gaussian_kernel_size(3.0), 19);
+    }
+
+    #[test]
+    fn recycled_buffers_never_show_through() {
+        // Big enough to be recycled; garbage left in the spares must be
+        // overwritten everywhere by the gray conversion and by the blur.
+        let (w, h) = (1024, 1024);
+        for _ in 0..3 {
+            crate::imageio::recycle(vec![0xAB; (w * h) as usize]);
+        }
+        let out = apply("grayscale,blur:2", rgb(w, h, [90, 90, 90]));
+        assert!(out.as_luma8().expect("gray").pixels().all(|p| p[0] == 90));
+        for _ in 0..3 {
+            crate::imageio::recycle(vec![0xAB; (w * h) as usize]);
+        }
+        let out = apply("grayscale:luma,blur:1", rgb(w, h, [7, 7, 7]));
+        assert!(out.as_luma8().expect("gray").pixels().all(|p| p[0] == 7));
     }
 
     #[test]
