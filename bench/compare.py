@@ -17,7 +17,8 @@ the same run, and saves it under bench/results/<timestamp>/.
 
 Environment: RUNS (3), WARMUP (1), WORKLOADS ("thumb full"),
 PEERS ("pyvips py-zmq"; "all" for every peer of the harness), SKIP_PEERS=1 to
-time imgpipe alone, IMGPIPE (path of a release binary; default: built here).
+time imgpipe alone, IMGPIPE (path of a release binary; default: built here, in
+$CARGO_TARGET_DIR when set).
 Setup once: ../shared/bench/setup.sh && ../shared/bench/make_photos.sh --replicate 200
 """
 
@@ -56,7 +57,8 @@ def build():
     if binary:
         return binary
     subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
-    return str(ROOT / "target" / "release" / "imgpipe")
+    target = Path(os.environ.get("CARGO_TARGET_DIR") or ROOT / "target")
+    return str((ROOT / target).resolve() / "release" / "imgpipe")
 
 
 def timed(cmd, **kw):

@@ -572,31 +572,51 @@ where
     ImageBuffer::from_raw(w, h, out).unwrap_or_else(|| ImageBuffer::new(w, h))
 }
 
-/// Converts colour to gray with an 8-bit row function (`row(input, step,
-/// output, out_step)` writes one gray byte per pixel) and a 16-bit pixel
-/// function; alpha is kept, gray images are returned as they are.
-fn to_gray(
-    image: DynamicImage,
-    row8: fn(&[u8], usize, &mut [u8], usize),
-    pixel16: fn(u16, u16, u16) -> u16,
-) -> DynamicImage {
+/// [`map_rows`] for 8-bit images, writing into a recycled buffer.
+fn map_rows8<PIn, POut, F>(src: &ImageBuffer<PIn, Vec<u8>>, f: F) -> ImageBuffer<POut, Vec<u8>>
+where
+    PIn: Pixel<Subpixel = u8> + Sync,
+    POut: Pixel<Subpixel = u8> + Send,
+    F: Fn(&[u8], &mut [u8]) + Sync,
+{
+    let (w, h) = src.dimensions();
+    let in_row = w as usize * PIn::CHANNEL_COUNT as usize;
+    let out_row = w as usize * POut::CHANNEL_COUNT as usize;
+    let mut out = crate::imageio::take_buffer(out_row * h as usize);
+    if in_row > 0 && out_row > 0 {
+        out.par_chunks_mut(out_row)
+            .zip(src.as_raw().par_chunks(in_row))
+            .for_each(|(o, i)| f(i, o));
+    }
+    ImageBuffer::from_raw(w, h, out).unwrap_or_else(|| ImageBuffer::new(w, h))
+}
+
+/// Converts colour to gray with an 8-bit row kernel (`row::<IN, OUT>(input,
+/// output)` writes one gray byte per pixel of `IN` bytes into pixels of `OUT`
+/// bytes; generic so that each layout gets its own unrolled loop) and a
+/// 16-bit pixel function; alpha is kept, gray images are returned as they are.
+fn to_gray<R: GrayRow>(image: DynamicImage, pixel16: fn(u16, u16, u16) -> u16) -> DynamicImage {
     match image {
         DynamicImage::ImageLuma8(_)
         | DynamicImage::ImageLumaA8(_)
         | DynamicImage::ImageLuma16(_)
         | DynamicImage::ImageLumaA16(_) => image,
         DynamicImage::ImageRgb8(rgb) => {
-            DynamicImage::ImageLuma8(map_rows::<Rgb<u8>, Luma<u8>, _>(&rgb, |i, o| {
-                row8(i, 3, o, 1)
-            }))
+            let gray = map_rows8::<Rgb<u8>, Luma<u8>, _>(&rgb, |i, o| {
+                R::row::<3, 1>(i, o);
+            });
+            crate::imageio::recycle(rgb.into_raw());
+            DynamicImage::ImageLuma8(gray)
         }
         DynamicImage::ImageRgba8(rgba) => {
-            DynamicImage::ImageLumaA8(map_rows::<Rgba<u8>, LumaA<u8>, _>(&rgba, |i, o| {
-                row8(i, 4, o, 2);
+            let gray = map_rows8::<Rgba<u8>, LumaA<u8>, _>(&rgba, |i, o| {
+                R::row::<4, 2>(i, o);
                 for (p, y) in i.chunks_exact(4).zip(o.chunks_exact_mut(2)) {
                     y[1] = p[3];
                 }
-            }))
+            });
+            crate::imageio::recycle(rgba.into_raw());
+            DynamicImage::ImageLumaA8(gray)
         }
         DynamicImage::ImageRgb16(rgb) => {
             DynamicImage::ImageLuma16(map_rows::<Rgb<u16>, Luma<u16>, _>(&rgb, |i, o| {
@@ -613,19 +633,31 @@ fn to_gray(
                 }
             }))
         }
-        other => to_gray(DynamicImage::ImageRgba16(other.to_rgba16()), row8, pixel16),
+        other => to_gray::<R>(DynamicImage::ImageRgba16(other.to_rgba16()), pixel16),
     }
 }
 
-fn luma_row(input: &[u8], step: usize, out: &mut [u8], out_step: usize) {
-    for (p, y) in input.chunks_exact(step).zip(out.chunks_exact_mut(out_step)) {
-        y[0] = luma_bt601(p[0], p[1], p[2]);
+/// An 8-bit colour-to-gray row kernel.
+trait GrayRow {
+    /// Gray of the pixels of `input` (`IN` bytes each, RGB first) into the
+    /// first byte of each `OUT`-byte pixel of `out`.
+    fn row<const IN: usize, const OUT: usize>(input: &[u8], out: &mut [u8]);
+}
+
+/// BT.601 luma.
+struct LumaRow;
+
+impl GrayRow for LumaRow {
+    fn row<const IN: usize, const OUT: usize>(input: &[u8], out: &mut [u8]) {
+        for (p, y) in input.chunks_exact(IN).zip(out.chunks_exact_mut(OUT)) {
+            y[0] = luma_bt601(p[0], p[1], p[2]);
+        }
     }
 }
 
 /// BT.601 luma of the encoded values (JPEG's Y).
 fn grayscale(image: DynamicImage) -> DynamicImage {
-    to_gray(image, luma_row, luma_bt601_u16)
+    to_gray::<LumaRow>(image, luma_bt601_u16)
 }
 
 /// sRGB transfer curve, encoded value (0–1) to linear light.
@@ -649,52 +681,77 @@ fn linear_to_srgb(v: f64) -> f64 {
 /// Scale of the linear-light table: 8-bit sRGB → linear light in 0..=2^15.
 const LINEAR_ONE: f64 = 32_768.0;
 
-fn linear_lut() -> &'static [u32; 256] {
-    static LUT: std::sync::OnceLock<[u32; 256]> = std::sync::OnceLock::new();
-    LUT.get_or_init(|| {
-        std::array::from_fn(|i| (srgb_to_linear(i as f64 / 255.0) * LINEAR_ONE).round() as u32)
-    })
-}
-
 /// Bits of linear light kept when encoding back: a 2^14-entry table (16 KiB,
 /// fits in L1) steps by 0.2 of an 8-bit level even in the darkest shades.
 const ENCODE_BITS: u32 = 14;
 
-/// Linear light in 0..=2^ENCODE_BITS → 8-bit sRGB.
-fn encode_lut() -> &'static [u8] {
-    static LUT: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
-    LUT.get_or_init(|| {
-        let one = f64::from(1u32 << ENCODE_BITS);
-        (0..=1u32 << ENCODE_BITS)
-            .map(|y| (linear_to_srgb(f64::from(y) / one) * 255.0).round() as u8)
-            .collect()
-    })
-}
-
 /// Rec. 709 luminance weights in 1/65536 (they sum to 65536).
 const LUMINANCE_WEIGHTS: [u32; 3] = [13_933, 46_871, 4_732];
 
-/// Luminance of 8-bit sRGB pixels (`step` bytes apart, RGB first) into
-/// `out` (`out_step` bytes apart), encoded back to 8-bit sRGB.
-fn luminance_row(input: &[u8], step: usize, out: &mut [u8], out_step: usize) {
-    let lin = linear_lut();
-    let enc = encode_lut();
-    let [wr, wg, wb] = LUMINANCE_WEIGHTS;
-    // sum ≤ 2^15 · 2^16 = 2^31: fits u32; keep ENCODE_BITS of it.
-    let shift = 31 - ENCODE_BITS;
-    for (p, y) in input.chunks_exact(step).zip(out.chunks_exact_mut(out_step)) {
-        let sum =
-            wr * lin[usize::from(p[0])] + wg * lin[usize::from(p[1])] + wb * lin[usize::from(p[2])];
-        y[0] = enc[((sum + (1 << (shift - 1))) >> shift) as usize];
+/// Luminance as three table loads and two adds per pixel: the tables hold
+/// each channel's weighted linear light (plus the rounding term in `r`), and
+/// `encode` maps the sum's top bits back to sRGB.
+struct LuminanceLut {
+    /// `w · linear(v)` for R, G, B: sums stay ≤ 2^15 · 2^16 = 2^31.
+    weighted: [[u32; 256]; 3],
+    /// Linear light in 0..=2^ENCODE_BITS → 8-bit sRGB. Sized to the next
+    /// power of two (the tail repeats white) so that a mask, not a bounds
+    /// check, keeps the index in range.
+    encode: [u8; ENCODE_LEN],
+}
+
+/// Length of the encode table: the next power of two above 2^ENCODE_BITS.
+const ENCODE_LEN: usize = 2 << ENCODE_BITS;
+/// Shift from the weighted sum (≤ 2^31) to the encode index (≤ 2^14).
+const ENCODE_SHIFT: u32 = 31 - ENCODE_BITS;
+
+impl LuminanceLut {
+    fn get() -> &'static Self {
+        static LUT: std::sync::OnceLock<Box<LuminanceLut>> = std::sync::OnceLock::new();
+        LUT.get_or_init(|| {
+            let linear = |i: usize| (srgb_to_linear(i as f64 / 255.0) * LINEAR_ONE).round() as u32;
+            let mut weighted = [[0u32; 256]; 3];
+            for (table, w) in weighted.iter_mut().zip(LUMINANCE_WEIGHTS) {
+                for (i, t) in table.iter_mut().enumerate() {
+                    *t = w * linear(i);
+                }
+            }
+            for t in &mut weighted[0] {
+                *t += 1 << (ENCODE_SHIFT - 1);
+            }
+            let one = f64::from(1u32 << ENCODE_BITS);
+            let mut encode = [255u8; ENCODE_LEN];
+            for (y, e) in encode.iter_mut().enumerate().take((1 << ENCODE_BITS) + 1) {
+                *e = (linear_to_srgb(y as f64 / one) * 255.0).round() as u8;
+            }
+            Box::new(LuminanceLut { weighted, encode })
+        })
+    }
+
+    #[inline(always)]
+    fn pixel(&self, r: u8, g: u8, b: u8) -> u8 {
+        let [tr, tg, tb] = &self.weighted;
+        let sum = tr[usize::from(r)] + tg[usize::from(g)] + tb[usize::from(b)];
+        self.encode[(sum >> ENCODE_SHIFT) as usize & (ENCODE_LEN - 1)]
+    }
+}
+
+/// Rec. 709 luminance in linear light, encoded back to sRGB.
+struct LuminanceRow;
+
+impl GrayRow for LuminanceRow {
+    fn row<const IN: usize, const OUT: usize>(input: &[u8], out: &mut [u8]) {
+        let lut = LuminanceLut::get();
+        for (p, y) in input.chunks_exact(IN).zip(out.chunks_exact_mut(OUT)) {
+            y[0] = lut.pixel(p[0], p[1], p[2]);
+        }
     }
 }
 
 /// Luminance of one 8-bit sRGB pixel, encoded back to 8-bit sRGB.
 #[must_use]
 pub fn luminance_srgb8(r: u8, g: u8, b: u8) -> u8 {
-    let mut y = [0u8];
-    luminance_row(&[r, g, b], 3, &mut y, 1);
-    y[0]
+    LuminanceLut::get().pixel(r, g, b)
 }
 
 fn luminance_srgb16(r: u16, g: u16, b: u16) -> u16 {
@@ -705,7 +762,7 @@ fn luminance_srgb16(r: u16, g: u16, b: u16) -> u16 {
 
 /// Gray by luminance in linear light, as libvips' `colourspace b-w`.
 fn luminance(image: DynamicImage) -> DynamicImage {
-    to_gray(image, luminance_row, luminance_srgb16)
+    to_gray::<LuminanceRow>(image, luminance_srgb16)
 }
 
 /// Kernel size of a true Gaussian: it reaches out to 3σ on each side.
@@ -726,10 +783,32 @@ fn gaussian_blur(image: DynamicImage, sigma: f32) -> Result<DynamicImage, ApplyE
         other => other,
     };
     let kernel = gaussian_kernel_size(sigma);
+    let params = GaussianBlurParams::new(kernel, f64::from(sigma));
+    let edges = EdgeMode2D::new(EdgeMode::Clamp);
+    if let DynamicImage::ImageLuma8(gray) = &image {
+        // The usual case, written straight into a recycled buffer: the
+        // image adapter below allocates a zeroed output and then copies it.
+        use libblur::{BlurImage, BlurImageMut, FastBlurChannels};
+        let (w, h) = gray.dimensions();
+        let mut out = crate::imageio::take_buffer(gray.as_raw().len());
+        libblur::gaussian_blur(
+            &BlurImage::borrow(gray.as_raw(), w, h, FastBlurChannels::Plane),
+            &mut BlurImageMut::borrow(&mut out, w, h, FastBlurChannels::Plane),
+            params,
+            edges,
+            ThreadingPolicy::Single,
+            ConvolutionMode::FixedPoint,
+        )
+        .map_err(|e| ApplyError(format!("blur:{sigma}: {e}")))?;
+        crate::imageio::recycle_image(image);
+        return ImageBuffer::from_raw(w, h, out)
+            .map(DynamicImage::ImageLuma8)
+            .ok_or_else(|| ApplyError("blur: unexpected buffer size".into()));
+    }
     libblur::gaussian_blur_image(
         image,
-        GaussianBlurParams::new(kernel, f64::from(sigma)),
-        EdgeMode2D::new(EdgeMode::Clamp),
+        params,
+        edges,
         ConvolutionMode::FixedPoint,
         ThreadingPolicy::Single,
     )
@@ -1068,6 +1147,23 @@ mod tests {
         assert!(out.as_luma8().expect("gray").pixels().all(|p| p[0] == 77));
         assert_eq!(gaussian_kernel_size(1.5), 11);
         assert_eq!(gaussian_kernel_size(3.0), 19);
+    }
+
+    #[test]
+    fn recycled_buffers_never_show_through() {
+        // Big enough to be recycled; garbage left in the spares must be
+        // overwritten everywhere by the gray conversion and by the blur.
+        let (w, h) = (1024, 1024);
+        for _ in 0..3 {
+            crate::imageio::recycle(vec![0xAB; (w * h) as usize]);
+        }
+        let out = apply("grayscale,blur:2", rgb(w, h, [90, 90, 90]));
+        assert!(out.as_luma8().expect("gray").pixels().all(|p| p[0] == 90));
+        for _ in 0..3 {
+            crate::imageio::recycle(vec![0xAB; (w * h) as usize]);
+        }
+        let out = apply("grayscale:luma,blur:1", rgb(w, h, [7, 7, 7]));
+        assert!(out.as_luma8().expect("gray").pixels().all(|p| p[0] == 7));
     }
 
     #[test]
