@@ -537,7 +537,9 @@ fn a_partitioned_worker_loses_its_tasks_then_reconnects_and_works_again() {
         .and_then(|l| l.local_addr())
         .expect("port")
         .port();
-    let mut c = Cluster::start_on(12, host.host_addr);
+    // Enough images that the steady worker cannot finish the batch alone
+    // during the 10 s cut (84 were too few once the filters got faster).
+    let mut c = Cluster::start_on(30, host.host_addr);
     // The ventilator again, with a status endpoint this test can ask.
     c.ventilator = {
         let _ = c.ventilator.child.kill();
