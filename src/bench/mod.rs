@@ -342,27 +342,26 @@ struct Series {
     transport: Option<Transport>,
 }
 
+/// `given` without repeats, in order, each as `Some`; `[None]` (run's
+/// default) when nothing was given.
+fn choices<T: Copy + PartialEq>(given: &[T]) -> Vec<Option<T>> {
+    let mut out: Vec<Option<T>> = Vec::new();
+    for &choice in given {
+        if !out.contains(&Some(choice)) {
+            out.push(Some(choice));
+        }
+    }
+    if out.is_empty() {
+        out.push(None);
+    }
+    out
+}
+
 /// The series to measure: each dispatch mode (or run's default) with each
 /// transport (or run's default), in the order given, without repeats.
 fn series(dispatch: &[Dispatch], transport: &[Transport]) -> Vec<Series> {
-    let mut modes: Vec<Option<Dispatch>> = Vec::new();
-    for d in dispatch {
-        if !modes.contains(&Some(*d)) {
-            modes.push(Some(*d));
-        }
-    }
-    if modes.is_empty() {
-        modes.push(None);
-    }
-    let mut transports: Vec<Option<Transport>> = Vec::new();
-    for t in transport {
-        if !transports.contains(&Some(*t)) {
-            transports.push(Some(*t));
-        }
-    }
-    if transports.is_empty() {
-        transports.push(None);
-    }
+    let modes = choices(dispatch);
+    let transports = choices(transport);
     let mut out = Vec::new();
     for d in &modes {
         for t in &transports {
