@@ -3,22 +3,31 @@
 
     python3 bench/compare.py [IN_DIR]          # default ../shared/bench/data/photos-200
 
-Runs, in one go on the same photos:
-  1. the peers, through ../shared/bench/run_peers.sh (libvips, Pillow, the
-     Python pyzmq pipeline, ...), timed and verified by that harness;
+Runs, on the same photos, in rounds (see below):
+  1. the peers of ../shared/bench (libvips through pyvips, the Python pyzmq +
+     Pillow pipeline, ...), each `peers/<name>.sh IN OUT WORKLOAD` timed as a
+     whole command and its outputs checked by the harness's verify.py;
   2. imgpipe with 2 workers x 1 thread on the same workloads, timed the same
-     way (/usr/bin/time wall of the whole command, process start-up included)
-     and verified by the same verify.py;
-  3. the codec floor on one core: Pillow decode + gray + encode q85 (the
-     harness's floor.py) against one imgpipe worker on one core;
+     way (the whole `imgpipe run`, process start-up included) and verified by
+     the same verify.py;
+  3. the codec floor on one core: Pillow decode + gray + encode q85 in one
+     process from memory (the harness's floor.py) against the same work done
+     by imgpipe's worker code (shared/examples/codec_floor.rs), both pinned to
+     the same core; and, for reference, a whole one-worker run on that core;
   4. thread scaling: one worker given 2 threads against 1 thread (full).
-Prints a markdown table with medians and ratios against the fastest peer of
-the same run, and saves it under bench/results/<timestamp>/.
 
-Environment: RUNS (3), WARMUP (1), WORKLOADS ("thumb full"),
-PEERS ("pyvips py-zmq"; "all" for every peer of the harness), SKIP_PEERS=1 to
-time imgpipe alone, IMGPIPE (path of a release binary; default: built here, in
-$CARGO_TARGET_DIR when set).
+Every comparison is interleaved: each round runs every contender once, in an
+order that rotates from round to round, so a burst of load from elsewhere
+hits all of them alike. Ratios are given two ways: of the medians, and the
+median of the per-round ratios (each round's contenders ran within seconds
+of each other). Prints a markdown table and saves it under
+bench/results/<timestamp>/ with every single run in runs.csv.
+
+Environment: RUNS (3 timed rounds), WARMUP (1 untimed round), WORKLOADS
+("thumb full"), PEERS ("pyvips py-zmq"; "all" for every peer of the harness),
+SKIP_PEERS=1 to time imgpipe alone, IMGPIPE (a release binary of imgpipe;
+default: built here, in $CARGO_TARGET_DIR when set), CORE (1: the core of the
+one-core measurements).
 Setup once: ../shared/bench/setup.sh && ../shared/bench/make_photos.sh --replicate 200
 """
 
@@ -52,75 +61,190 @@ def python():
     return str(venv) if venv.exists() else "python3"
 
 
+def target_dir():
+    return (ROOT / os.environ.get("CARGO_TARGET_DIR", "target")).resolve()
+
+
 def build():
+    """Paths of the imgpipe binary and of the codec_floor example (release)."""
+    subprocess.run(["cargo", "build", "--release", "--quiet", "-p", "shared", "--example", "codec_floor"],
+                   cwd=ROOT, check=True)
+    floor = str(target_dir() / "release" / "examples" / "codec_floor")
     binary = os.environ.get("IMGPIPE")
-    if binary:
-        return binary
-    subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
-    target = Path(os.environ.get("CARGO_TARGET_DIR") or ROOT / "target")
-    return str((ROOT / target).resolve() / "release" / "imgpipe")
+    if not binary:
+        subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
+        binary = str(target_dir() / "release" / "imgpipe")
+    return binary, floor
 
 
 def timed(cmd, **kw):
-    """Wall seconds of one command (raises if it fails)."""
+    """Wall seconds of one command (exits with its output if it fails)."""
     t0 = time.perf_counter()
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **kw)
-    return time.perf_counter() - t0
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kw)
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        sys.exit(f"{' '.join(map(str, cmd))} failed ({proc.returncode}):\n{proc.stdout[-3000:]}")
+    return wall, proc.stdout
 
 
-def run_imgpipe(binary, src, ops, workers, threads, runs, warmup, verify_workload=None, taskset=None):
-    """Median-able list of (wall_s, report) for `runs` timed runs."""
-    out_root = Path(tempfile.mkdtemp(prefix="imgpipe-bench-"))
-    results = []
+def verify(src, out, workload):
+    v = subprocess.run([python(), str(BENCH / "verify.py"), str(src), str(out), workload],
+                       capture_output=True, text=True)
+    if v.returncode != 0:
+        sys.exit(f"outputs in {out} failed verification: {v.stdout}{v.stderr}")
+
+
+class Contender:
+    """One thing timed once per round: a command writing into a fresh folder."""
+
+    def __init__(self, label, command, verify_workload=None, measure=None):
+        self.label = label
+        self.command = command  # out folder -> argv
+        self.verify_workload = verify_workload
+        self.measure = measure or (lambda wall, out, stdout: wall)  # -> the value recorded
+        self.values = []
+
+    def run(self, src, scratch):
+        out = scratch / "out"
+        shutil.rmtree(out, ignore_errors=True)
+        wall, stdout = timed(self.command(out))
+        if self.verify_workload:
+            verify(src, out, self.verify_workload)
+        return self.measure(wall, out, stdout)
+
+
+def rounds(contenders, src, runs, warmup, log):
+    """Runs every contender once per round, rotating the order; returns the
+    per-round values as a list of dicts label -> value (warm-up excluded)."""
+    scratch = Path(tempfile.mkdtemp(prefix="imgpipe-compare-"))
+    per_round = []
     try:
-        for i in range(warmup + runs):
-            out = out_root / "out"
-            shutil.rmtree(out, ignore_errors=True)
-            report = out_root / "report.json"
-            cmd = [binary, "run", str(src), str(out), "--workers", str(workers),
-                   "--threads", str(threads), "--ops", ops, "--quality", "85",
-                   "--progress", "none", "--report", str(report)]
-            if taskset is not None:
-                cmd = ["taskset", "-c", taskset] + cmd
-            wall = timed(cmd)
-            if verify_workload:
-                v = subprocess.run([python(), str(BENCH / "verify.py"), str(src), str(out), verify_workload],
-                                   capture_output=True, text=True)
-                if v.returncode != 0:
-                    sys.exit(f"imgpipe output failed verification: {v.stdout}{v.stderr}")
-            if i >= warmup:
-                results.append((wall, json.loads(report.read_text())))
+        for r in range(warmup + runs):
+            shift = r % len(contenders)
+            order = contenders[shift:] + contenders[:shift]
+            values = {}
+            for c in order:
+                values[c.label] = c.run(src, scratch)
+                tag = "warm-up" if r < warmup else f"run {r - warmup + 1}"
+                print(f"  {tag:8} {c.label:42} {values[c.label]:8.3f}", file=sys.stderr)
+            if r >= warmup:
+                per_round.append(values)
+                for c in contenders:
+                    c.values.append(values[c.label])
+                    log.append((c.label, r - warmup + 1, values[c.label]))
     finally:
-        shutil.rmtree(out_root, ignore_errors=True)
-    return results
+        shutil.rmtree(scratch, ignore_errors=True)
+    return per_round
 
 
-def peers(src, runs, warmup, workloads):
-    """Rows (workload, peer, median wall s) from the shared harness, run now."""
-    names = os.environ.get("PEERS", "pyvips py-zmq")
-    if names == "all":
-        names = ALL_PEERS
-    env = dict(os.environ, RUNS=str(runs), WARMUP=str(warmup), WORKLOADS=" ".join(workloads), PEERS=names)
-    proc = subprocess.run([str(BENCH / "run_peers.sh"), str(src)], env=env, capture_output=True, text=True)
-    sys.stderr.write(proc.stdout[-3000:])
-    m = re.search(r"^results: (\S+)", proc.stdout, re.M)
-    if proc.returncode != 0 or not m:
-        sys.exit(f"run_peers.sh failed:\n{proc.stderr[-2000:]}")
-    walls = {}
-    with open(BENCH / m.group(1) / "raw.csv") as f:
-        for row in csv.DictReader(f):
-            if row["rc"] == "0" and row["verify"] == "ok":
-                walls.setdefault((row["workload"], row["peer"]), []).append(float(row["wall_s"]))
-    return {k: statistics.median(v) for k, v in walls.items()}
+def imgpipe_run(binary, src, ops, workers, threads, report=None, taskset=None):
+    def command(out):
+        cmd = [binary, "run", str(src), str(out), "--workers", str(workers), "--threads", str(threads),
+               "--ops", ops, "--quality", "85", "--progress", "none"]
+        if report:
+            cmd += ["--report", str(report)]
+        return (["taskset", "-c", taskset] if taskset else []) + cmd
+    return command
 
 
-def pillow_floor(photos):
-    """Pillow decode + convert L + encode q85 on one core, ms per image (harness's floor.py)."""
+def peer_run(name, src, workload):
+    return lambda out: [str(BENCH / "peers" / f"{name}.sh"), str(src), str(out), workload]
+
+
+def load_average():
+    return os.getloadavg()[0]
+
+
+def fmt_range(values):
+    return f"{min(values):.2f}–{max(values):.2f}"
+
+
+def compare_workloads(binary, src, n, runs, warmup, workloads, peers, lines, log):
+    for wl in workloads:
+        ops = WORKLOADS[wl]
+        ours = [Contender("imgpipe 2 workers", imgpipe_run(binary, src, ops, 2, 1), wl),
+                Contender("imgpipe 2 workers, grayscale:luma",
+                          imgpipe_run(binary, src, ops.replace("grayscale", "grayscale:luma"), 2, 1), wl)]
+        theirs = [Contender(p, peer_run(p, src, wl), wl) for p in peers]
+        print(f"{wl}: {', '.join(c.label for c in theirs + ours)}", file=sys.stderr)
+        per_round = rounds(theirs + ours, src, runs, warmup, log)
+        fastest = min(theirs, key=lambda c: statistics.median(c.values)) if theirs else None
+        lines += [f"### {wl}: `{ops}`", "",
+                  "| tool | median wall s | min–max s | images/s | vs fastest peer (medians) | per-round ratio, median (min–max) |",
+                  "|---|---:|---:|---:|---:|---:|"]
+        for c in sorted(theirs + ours, key=lambda c: statistics.median(c.values)):
+            med = statistics.median(c.values)
+            ratio, per = "-", "-"
+            if fastest:
+                ratio = f"{statistics.median(fastest.values) / med:.2f}×"
+                rs = [min(r[p.label] for p in theirs) / r[c.label] for r in per_round]
+                per = f"{statistics.median(rs):.2f}× ({fmt_range(rs)})"
+            lines.append(f"| {c.label} | {med:.2f} | {fmt_range(c.values)} | {n / med:.1f} | {ratio} | {per} |")
+        lines.append("")
+
+
+def compare_floor(binary, floor, photos, runs, warmup, core, lines, log):
     files = sorted(str(p) for p in Path(photos).glob("*.jpg"))
-    proc = subprocess.run(["taskset", "-c", "1", python(), str(BENCH / "floor.py"), "3"] + files,
-                          capture_output=True, text=True, check=True)
-    m = re.search(r"\| Pillow decode \+ convert L \+ encode q85\s*\|\s*([\d.]+)", proc.stdout)
-    return float(m.group(1)) if m else float("nan")
+
+    def pillow(_wall, _out, stdout):
+        m = re.search(r"\| Pillow decode \+ convert L \+ encode q85\s*\|\s*([\d.]+)", stdout)
+        if not m:
+            sys.exit(f"floor.py printed no Pillow floor:\n{stdout}")
+        return float(m.group(1))
+
+    def ours(_wall, _out, stdout):
+        return float(re.search(r"median ms/image: ([\d.]+)", stdout).group(1))
+
+    report = Path(tempfile.mkdtemp(prefix="imgpipe-floor-")) / "report.json"
+
+    def worker_busy(_wall, _out, _stdout):
+        w = json.loads(report.read_text())["workers"][0]
+        return w["busy_s"] / w["tasks"] * 1000
+
+    pin = ["taskset", "-c", core]
+    contenders = [
+        Contender("Pillow (floor.py): decode + convert L + encode", lambda out: pin + [python(), str(BENCH / "floor.py"), "1"] + files,
+                  measure=pillow),
+        Contender("imgpipe worker code, grayscale", lambda out: pin + [floor, "1", "grayscale"] + files, measure=ours),
+        Contender("imgpipe worker code, grayscale:luma", lambda out: pin + [floor, "1", "grayscale:luma"] + files, measure=ours),
+        Contender("imgpipe run, 1 worker, grayscale", imgpipe_run(binary, photos, "grayscale", 1, 1, report, core),
+                  measure=worker_busy),
+    ]
+    print("one core:", file=sys.stderr)
+    per_round = rounds(contenders, photos, runs, warmup, log)
+    shutil.rmtree(report.parent, ignore_errors=True)
+    base = contenders[0]
+    lines += [f"### One core (core {core}), {len(files)} photos: decode + gray + encode q85", "",
+              "| measured | ms/image, median | min–max | vs Pillow (medians) | per-round ratio, median (min–max) |",
+              "|---|---:|---:|---:|---:|"]
+    for c in contenders:
+        med = statistics.median(c.values)
+        rs = [r[c.label] / r[base.label] for r in per_round]
+        lines.append(f"| {c.label} | {med:.1f} | {fmt_range(c.values)} | {med / statistics.median(base.values):.2f} "
+                     f"| {statistics.median(rs):.2f} ({fmt_range(rs)}) |")
+    lines += ["", "Pillow and `codec_floor` both work from memory in one process (no files, no messaging). "
+              "The last row is the busy time per image of a real worker in `imgpipe run` with the "
+              "ventilator and the sink on the same core, reading and writing files.", ""]
+
+
+def compare_threads(binary, src, runs, warmup, lines, log):
+    reports = Path(tempfile.mkdtemp(prefix="imgpipe-threads-"))
+
+    def rate(threads):
+        report = reports / f"{threads}.json"
+        return Contender(f"1 worker, {threads} thread{'s' if threads > 1 else ''}",
+                         imgpipe_run(binary, src, WORKLOADS["full"], 1, threads, report),
+                         measure=lambda _w, _o, _s: json.loads(report.read_text())["images_per_s"])
+
+    contenders = [rate(1), rate(2)]
+    print("threads:", file=sys.stderr)
+    per_round = rounds(contenders, src, runs, warmup, log)
+    shutil.rmtree(reports, ignore_errors=True)
+    one, two = (statistics.median(c.values) for c in contenders)
+    rs = [r[contenders[1].label] / r[contenders[0].label] for r in per_round]
+    lines += ["### One worker on full, `--threads 2` against `--threads 1`", "",
+              f"1 thread {one:.1f} images/s, 2 threads {two:.1f} images/s (medians, batch wall time from the "
+              f"sink's report): {two / one:.2f}×; per round {statistics.median(rs):.2f}× ({fmt_range(rs)}).", ""]
 
 
 def main():
@@ -130,53 +254,35 @@ def main():
         sys.exit(f"no photos at {src}: run {BENCH}/make_photos.sh --replicate 200 first")
     runs, warmup = env_int("RUNS", 3), env_int("WARMUP", 1)
     workloads = os.environ.get("WORKLOADS", "thumb full").split()
+    names = os.environ.get("PEERS", "pyvips py-zmq")
+    peers = [] if os.environ.get("SKIP_PEERS") else (ALL_PEERS if names == "all" else names).split()
+    core = os.environ.get("CORE", "1")
     n = len(list(src.glob("*.jpg")))
-    binary = build()
+    binary, floor = build()
+    subprocess.run(["bash", "-c", f'cat "{src}"/* "{photos}"/* > /dev/null'], check=True)  # page cache warm
+    load_before = load_average()
     lines = [f"# imgpipe vs peers, {n} photos from {src.name}, {os.cpu_count()} cores, "
-             f"median of {runs} runs (+{warmup} warm-up), {time.strftime('%Y-%m-%d %H:%M')}", ""]
-
-    peer_walls = {} if os.environ.get("SKIP_PEERS") else peers(src, runs, warmup, workloads)
-
-    lines += ["| workload | tool | median wall s | images/s | vs fastest peer |", "|---|---|---:|---:|---:|"]
-    for wl in workloads:
-        rows = [(wall, peer) for (w, peer), wall in peer_walls.items() if w == wl]
-        fastest = min(rows)[0] if rows else None
-        variants = [("imgpipe 2 workers", WORKLOADS[wl]),
-                    ("imgpipe 2 workers, grayscale:luma", WORKLOADS[wl].replace("grayscale", "grayscale:luma"))]
-        for label, ops in variants:
-            res = run_imgpipe(binary, src, ops, 2, 1, runs, warmup, verify_workload=wl)
-            rows.append((statistics.median(w for w, _ in res), label))
-        for wall, tool in sorted(rows):
-            ratio = f"{fastest / wall:.2f}x" if fastest else "-"
-            lines.append(f"| {wl} | {tool} | {wall:.2f} | {n / wall:.1f} | {ratio} |")
-    lines.append("")
-    lines.append("Wall time is the whole command (process start-up included) for every tool, "
-                 "as run_peers.sh measures peers; each run's outputs are verified by verify.py.")
-
-    # Codec floor, one core: per-image worker time from the report (no start-up).
-    floor_pillow = pillow_floor(photos)
-    lines += ["", "| one core, decode + gray + encode q85 | ms/image | vs Pillow floor |", "|---|---:|---:|",
-              f"| Pillow (floor.py) | {floor_pillow:.1f} | 1.00 |"]
-    for ops in ("grayscale", "grayscale:luma"):
-        res = run_imgpipe(binary, photos, ops, 1, 1, runs, warmup, taskset="0")
-        ms = statistics.median(r["workers"][0]["busy_s"] / r["workers"][0]["tasks"] * 1000 for _, r in res)
-        lines.append(f"| imgpipe worker, {ops} | {ms:.1f} | {ms / floor_pillow:.2f} |")
-
-    # Thread scaling of one worker on the full workload.
+             f"{runs} interleaved rounds (+{warmup} warm-up), {time.strftime('%Y-%m-%d %H:%M')}", ""]
+    log = []
+    compare_workloads(binary, src, n, runs, warmup, workloads, peers, lines, log)
+    lines += ["Wall time is the whole command (process start-up included) for every tool; each run's "
+              "outputs are verified by the harness's verify.py. Peers: `peers/<name>.sh` of ../shared/bench, "
+              "2 processes each.", ""]
+    compare_floor(binary, floor, photos, runs, warmup, core, lines, log)
     if "full" in workloads:
-        rates = {}
-        for threads in (1, 2):
-            res = run_imgpipe(binary, src, WORKLOADS["full"], 1, threads, runs, warmup)
-            rates[threads] = statistics.median(r["images_per_s"] for _, r in res)
-        lines += ["", f"One worker on full: 1 thread {rates[1]:.1f} images/s, 2 threads {rates[2]:.1f} "
-                      f"images/s: {rates[2] / rates[1]:.2f}x (batch wall time from the sink's report)."]
+        compare_threads(binary, src, runs, warmup, lines, log)
+    lines.append(f"Load average (1 min): {load_before:.2f} before, {load_average():.2f} after.")
 
     text = "\n".join(lines) + "\n"
     print(text)
     out = ROOT / "bench" / "results" / time.strftime("%Y%m%d-%H%M%S")
     out.mkdir(parents=True, exist_ok=True)
     (out / "summary.md").write_text(text)
-    print(f"saved {out.relative_to(ROOT)}/summary.md")
+    with open(out / "runs.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["contender", "round", "value"])
+        w.writerows(log)
+    print(f"saved {out.relative_to(ROOT)}/summary.md and runs.csv")
 
 
 if __name__ == "__main__":
