@@ -285,82 +285,6 @@ fn clean_run_baseline() {
     assert_eq!(report["messages"]["duplicates"], 0);
 }
 
-/// A stand-in ventilator and sink around one real worker, to hand it
-/// crafted tasks.
-struct FakePeers {
-    _ctx: zmq::Context,
-    router: zmq::Socket,
-    pull: zmq::Socket,
-    worker: Proc,
-    identity: Vec<u8>,
-}
-
-impl FakePeers {
-    fn start() -> Self {
-        let ctx = zmq::Context::new();
-        let router = ctx.socket(zmq::ROUTER).expect("router");
-        router.set_linger(0).expect("linger");
-        router.bind("tcp://127.0.0.1:*").expect("bind");
-        let pull = ctx.socket(zmq::PULL).expect("pull");
-        pull.set_linger(0).expect("linger");
-        pull.bind("tcp://127.0.0.1:*").expect("bind");
-        let ep = |s: &zmq::Socket| s.get_last_endpoint().expect("ep").expect("utf8");
-        let worker = Proc::spawn(
-            "worker",
-            imgpipe().args([
-                "worker",
-                "--ventilator",
-                &ep(&router),
-                "--sink",
-                &ep(&pull),
-                "--threads",
-                "1",
-            ]),
-        );
-        router.set_rcvtimeo(30_000).expect("timeout");
-        pull.set_rcvtimeo(30_000).expect("timeout");
-        let frames = router.recv_multipart(0).expect("the worker asks for work");
-        Self {
-            _ctx: ctx,
-            router,
-            pull,
-            worker,
-            identity: frames[0].clone(),
-        }
-    }
-
-    /// Sends a task and returns the worker's outcome for it.
-    fn run(&self, task: shared::protocol::Task) -> shared::protocol::Outcome {
-        let id = task.id;
-        let mut frames = vec![self.identity.clone()];
-        frames.extend(shared::protocol::encode(
-            &shared::protocol::Message::Task(task).into(),
-        ));
-        self.router.send_multipart(frames, 0).expect("send");
-        loop {
-            let frames = self.pull.recv_multipart(0).expect("a result");
-            if let Ok(shared::protocol::Packet {
-                message: shared::protocol::Message::Result(r),
-                ..
-            }) = shared::protocol::decode(frames)
-            {
-                if r.task_id == id {
-                    return r.outcome;
-                }
-            }
-        }
-    }
-
-    fn stop(mut self) {
-        let mut frames = vec![self.identity.clone()];
-        frames.extend(shared::protocol::encode(
-            &shared::protocol::Message::Stop.into(),
-        ));
-        self.router.send_multipart(frames, 0).expect("send");
-        assert_eq!(self.worker.wait(LIMIT).code(), Some(0));
-    }
-}
-
 fn task(id: u64, rel_path: &str, input: &Path, output: &Path) -> shared::protocol::Task {
     shared::protocol::Task {
         batch: 1,
@@ -399,7 +323,7 @@ fn tasks_escaping_the_roots_are_refused_and_nothing_is_written_outside() {
     std::fs::create_dir_all(input.join("link")).expect("mkdir");
     std::fs::copy(samples().join(&photo), input.join("link/x.jpg")).expect("copy");
 
-    let peers = FakePeers::start();
+    let peers = DrivenWorker::start(None);
     let escape = peers.run(task(1, "../secret.jpg", &input, &output));
     assert!(failed_with(&escape, "escapes its folder"), "{escape:?}");
     let absolute = peers.run(task(2, "/etc/passwd", &input, &output));

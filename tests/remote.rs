@@ -422,22 +422,7 @@ fn a_worker_refuses_forged_and_replayed_tasks() {
     let dir = tempfile::tempdir().expect("tempdir");
     let output = dir.path().join("out");
     std::fs::create_dir_all(&output).expect("mkdir");
-    let ctx = zmq::Context::new();
-    let router = ctx.socket(zmq::ROUTER).expect("router");
-    router.set_linger(0).expect("linger");
-    router.bind("tcp://127.0.0.1:*").expect("bind");
-    let pull = ctx.socket(zmq::PULL).expect("pull");
-    pull.set_linger(0).expect("linger");
-    pull.bind("tcp://127.0.0.1:*").expect("bind");
-    let ep = |s: &zmq::Socket| s.get_last_endpoint().expect("ep").expect("utf8");
-    let mut cmd = imgpipe();
-    cmd.args(["worker", "--ventilator", &ep(&router), "--sink", &ep(&pull)])
-        .args(["--threads", "1"])
-        .env("IMGPIPE_SECRET", SECRET);
-    let worker = Logged::spawn("worker", &mut cmd);
-    router.set_rcvtimeo(30_000).expect("timeout");
-    let hello = router.recv_multipart(0).expect("the worker asks for work");
-    let identity = hello[0].clone();
+    let driven = DrivenWorker::start(Some(SECRET));
 
     let rel = sample_images()[0].to_string_lossy().into_owned();
     let task = |id: u64| -> Packet {
@@ -453,57 +438,31 @@ fn a_worker_refuses_forged_and_replayed_tasks() {
         })
         .into()
     };
-    let send = |frames: Vec<Vec<u8>>| {
-        let mut routed = vec![identity.clone()];
-        routed.extend(frames);
-        router.send_multipart(routed, 0).expect("send");
-    };
-    let results = || -> Vec<u64> {
-        let mut ids = Vec::new();
-        let deadline = Instant::now() + Duration::from_secs(3);
-        while Instant::now() < deadline {
-            if let Ok(frames) = pull.recv_multipart(zmq::DONTWAIT) {
-                let wire = Wire::new(Some(&Secret::new(SECRET).expect("long"))).expect("wire");
-                if let Ok(Packet {
-                    message: Message::Result(r),
-                    ..
-                }) = wire.open(frames)
-                {
-                    ids.push(r.task_id);
-                }
-            } else {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-        }
-        ids
-    };
+    let results = || driven.results_within(Duration::from_secs(3));
 
     let forger = Wire::new(Some(&Secret::new(WRONG_SECRET).expect("long"))).expect("wire");
-    send(forger.frames(&task(1)));
-    send(Wire::new(None).expect("wire").frames(&task(2)));
+    driven.send_frames(forger.frames(&task(1)));
+    driven.send_frames(Wire::new(None).expect("wire").frames(&task(2)));
     assert_eq!(results(), Vec::<u64>::new(), "forged tasks are not run");
     assert!(tree(&output).is_empty(), "nothing written");
 
-    let ventilator = Wire::new(Some(&Secret::new(SECRET).expect("long"))).expect("wire");
-    let genuine = ventilator.frames(&task(3));
-    send(genuine.clone());
+    let genuine = driven.wire.frames(&task(3));
+    driven.send_frames(genuine.clone());
     assert_eq!(results(), vec![3], "a genuine task is run");
     std::fs::remove_dir_all(&output).expect("clear");
     std::fs::create_dir_all(&output).expect("mkdir");
-    send(genuine);
+    driven.send_frames(genuine);
     assert_eq!(results(), Vec::<u64>::new(), "its replay is not");
     assert!(tree(&output).is_empty(), "nothing written by the replay");
     assert!(
-        worker.log().contains("replayed message refused"),
+        driven.worker.log().contains("replayed message refused"),
         "{}",
-        worker.log()
+        driven.worker.log()
     );
     assert!(
-        worker.log().contains("failed authentication"),
+        driven.worker.log().contains("failed authentication"),
         "{}",
-        worker.log()
+        driven.worker.log()
     );
-    send(ventilator.frames(&Message::Stop.into()));
-    let mut worker = worker;
-    assert_eq!(worker.proc.wait(LIMIT).code(), Some(0));
+    driven.stop();
 }

@@ -333,3 +333,109 @@ pub fn tree(dir: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
     }
     found
 }
+
+/// A real worker driven by hand: the test plays its ventilator (a ROUTER the
+/// worker asks for work) and its sink (a PULL it pushes results to), so it
+/// can send tasks no real ventilator would.
+pub struct DrivenWorker {
+    _ctx: zmq::Context,
+    router: zmq::Socket,
+    pull: zmq::Socket,
+    pub worker: Logged,
+    identity: Vec<u8>,
+    /// Seals the test's messages and opens the worker's, with the secret
+    /// the worker was given (or none).
+    pub wire: shared::net::Wire,
+}
+
+impl DrivenWorker {
+    /// Starts `imgpipe worker --threads 1` against the test's sockets, with
+    /// `IMGPIPE_SECRET` set to `secret` when given, and waits for its first
+    /// request for work.
+    pub fn start(secret: Option<&str>) -> Self {
+        let ctx = zmq::Context::new();
+        let bound = |kind| {
+            let s = ctx.socket(kind).expect("socket");
+            s.set_linger(0).expect("linger");
+            s.set_rcvtimeo(30_000).expect("timeout");
+            s.bind("tcp://127.0.0.1:*").expect("bind");
+            s
+        };
+        let (router, pull) = (bound(zmq::ROUTER), bound(zmq::PULL));
+        let ep = |s: &zmq::Socket| s.get_last_endpoint().expect("ep").expect("utf8");
+        let mut cmd = imgpipe();
+        cmd.args(["worker", "--ventilator", &ep(&router), "--sink", &ep(&pull)])
+            .args(["--threads", "1"]);
+        if let Some(secret) = secret {
+            cmd.env("IMGPIPE_SECRET", secret);
+        }
+        let worker = Logged::spawn("worker", &mut cmd);
+        let hello = router.recv_multipart(0).expect("the worker asks for work");
+        let secret = secret.map(|s| shared::auth::Secret::new(s).expect("a long secret"));
+        Self {
+            _ctx: ctx,
+            router,
+            pull,
+            worker,
+            identity: hello[0].clone(),
+            wire: shared::net::Wire::new(secret.as_ref()).expect("wire"),
+        }
+    }
+
+    /// Sends these frames to the worker as they are.
+    pub fn send_frames(&self, frames: Vec<Vec<u8>>) {
+        let mut routed = vec![self.identity.clone()];
+        routed.extend(frames);
+        self.router.send_multipart(routed, 0).expect("send");
+    }
+
+    /// Sends a message sealed with the test's wire.
+    pub fn send(&self, packet: &shared::protocol::Packet) {
+        self.send_frames(self.wire.frames(packet));
+    }
+
+    /// The ids of the results the worker sends within `period`.
+    pub fn results_within(&self, period: Duration) -> Vec<u64> {
+        let mut ids = Vec::new();
+        let deadline = Instant::now() + period;
+        while Instant::now() < deadline {
+            if let Ok(frames) = self.pull.recv_multipart(zmq::DONTWAIT) {
+                if let Ok(shared::protocol::Packet {
+                    message: shared::protocol::Message::Result(r),
+                    ..
+                }) = self.wire.open(frames)
+                {
+                    ids.push(r.task_id);
+                }
+            } else {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        ids
+    }
+
+    /// Sends a task and returns the worker's outcome for it.
+    pub fn run(&self, task: shared::protocol::Task) -> shared::protocol::Outcome {
+        let id = task.id;
+        self.send(&shared::protocol::Message::Task(task).into());
+        loop {
+            let frames = self.pull.recv_multipart(0).expect("a result");
+            if let Ok(shared::protocol::Packet {
+                message: shared::protocol::Message::Result(r),
+                ..
+            }) = self.wire.open(frames)
+            {
+                if r.task_id == id {
+                    return r.outcome;
+                }
+            }
+        }
+    }
+
+    /// Sends the end-of-batch sentinel; the worker must exit with 0.
+    pub fn stop(mut self) {
+        self.send(&shared::protocol::Message::Stop.into());
+        let status = self.worker.proc.wait(Duration::from_secs(60));
+        assert_eq!(status.code(), Some(0), "{}", self.worker.log());
+    }
+}
