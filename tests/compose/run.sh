@@ -188,75 +188,29 @@ grep -E "images written" "$tmp/decode.log" | sed "s/^/    /" || tail -n 5 "$tmp/
 
 # ----------------------------------------------------------------- 5. checks
 log "checks"
-python3 - "$tmp" "$rc" "$left" "$run_s" "$limit" "$photos" "$workers" "$decode_rc" <<'EOF'
-import json, os, re, sys
+python3 - "$root/tests" "$tmp" "$rc" "$left" "$run_s" "$limit" "$photos" "$workers" "$decode_rc" <<'EOF'
+import os, re, sys
 
-tmp, rc, left, run_s, limit, photos, workers, decode_rc = sys.argv[1:]
+sys.path.insert(0, sys.argv[1])
+from batch_checks import Checks
+
+tmp, rc, left, run_s, limit, photos, workers, decode_rc = sys.argv[2:]
 rc, left, run_s, limit = int(rc), int(left), int(run_s), int(limit)
 photos, workers, decode_rc = int(photos), int(workers), int(decode_rc)
-passed = failed = 0
-
-def check(ok, what, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print(f"    ok    {what}")
-    else:
-        failed += 1
-        print(f"    FAIL  {what}" + (f": {detail}" if detail else ""))
-
-check(rc == 0, "docker-compose exited 0 (the sink's code)",
-      "timed out" if rc in (124, 137) else f"exit code {rc}")
-check(rc not in (124, 137) and run_s <= limit,
-      f"the stack stopped by itself within {limit}s", f"took {run_s}s")
-check(left == 0, "no container of the project left running", f"{left} running")
-
-inputs = []
-for d, _, files in os.walk(os.path.join(tmp, "in")):
-    for f in files:
-        inputs.append(os.path.relpath(os.path.join(d, f), os.path.join(tmp, "in")))
-bad = []
-for rel in sorted(inputs):
-    path = os.path.join(tmp, "out", rel)
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read()
-    except OSError as e:
-        bad.append(f"{rel}: {e.strerror}")
-        continue
-    if len(data) < 1000 or data[:3] != b"\xff\xd8\xff" or data[-2:] != b"\xff\xd9":
-        bad.append(f"{rel}: not a complete JPEG ({len(data)} bytes)")
-check(len(inputs) == photos and not bad,
-      f"{len(inputs)} outputs exist, non-empty, JPEG SOI/EOI markers", "; ".join(bad[:5]))
-check(decode_rc == 0, "every output decodes (imgpipe run over them)", f"exit code {decode_rc}")
-
-try:
-    with open(os.path.join(tmp, "out", "report.json")) as fh:
-        report = json.load(fh)
-except (OSError, ValueError) as e:
-    report = None
-    check(False, "JSON report written by the sink", str(e))
-if report is not None:
-    check(report["total"] == photos and report["succeeded"] == photos and not report["failed"],
-          f"report: total == succeeded == {photos}, no failure",
-          f"total {report['total']}, succeeded {report['succeeded']}, failed {len(report['failed'])}")
-    loads = {w["id"]: w["tasks"] for w in report["workers"]}
-    check(len(loads) == workers and all(t > 0 for t in loads.values())
-          and sum(loads.values()) == photos,
-          f"report: {workers} workers, each with tasks > 0", str(loads))
-
+c = Checks()
+c.check(rc == 0, "docker-compose exited 0 (the sink's code)",
+        "timed out" if rc in (124, 137) else f"exit code {rc}")
+c.check(rc not in (124, 137) and run_s <= limit,
+        f"the stack stopped by itself within {limit}s", f"took {run_s}s")
+c.check(left == 0, "no container of the project left running", f"{left} running")
+c.outputs(os.path.join(tmp, "in"), os.path.join(tmp, "out"), photos)
+c.check(decode_rc == 0, "every output decodes (imgpipe run over them)", f"exit code {decode_rc}")
+c.report(os.path.join(tmp, "out", "report.json"), photos, workers)
 with open(os.path.join(tmp, "compose.log"), errors="replace") as fh:
     sink = [l.split("|", 1)[1].strip() for l in fh if re.match(r"^sink_\d+\s+\|", l)]
-check(any(re.match(r"\[sink\] \d+/\d+ images", l) for l in sink), "sink printed progress lines")
-check(any(l.startswith(f"imgpipe: {photos} of {photos} images written, 0 failed") for l in sink),
-      "sink printed the summary")
-print()
-print("    sink's summary:")
-start = next((i for i, l in enumerate(sink) if l.startswith("imgpipe: ")), len(sink))
-for l in sink[start:]:
-    print(f"      {l}")
-with open(os.path.join(tmp, "checks"), "w") as fh:
-    fh.write(f"{passed} {failed}\n")
+c.check(any(re.match(r"\[sink\] \d+/\d+ images", l) for l in sink), "sink printed progress lines")
+c.sink_summary(sink, photos)
+c.save(os.path.join(tmp, "checks"))
 EOF
 read -r passed failed < "$tmp/checks"
 
@@ -287,14 +241,15 @@ set -e
 "${inline_compose[@]}" down -v --remove-orphans --timeout 5 >/dev/null 2>&1 || true
 TIMINGS+=("$(printf '%-34s %5ds' "compose run, inline transport" $((SECONDS - t_run)))")
 grep -E "sink_[0-9]+ +\| +(imgpipe:|\[sink\] inline)" "$tmp/inline.log" | sed 's/^/    /' || true
-python3 - "$tmp" "$inline_rc" "$photos" <<'EOF'
+python3 - "$root/tests" "$tmp" "$inline_rc" "$photos" <<'EOF'
 import filecmp, json, os, sys
-tmp, rc, photos = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-passed = failed = 0
-def check(ok, what, detail=""):
-    global passed, failed
-    passed, failed = passed + ok, failed + (not ok)
-    print(f"    {'ok  ' if ok else 'FAIL'}  {what}" + ("" if ok or not detail else f": {detail}"))
+
+sys.path.insert(0, sys.argv[1])
+from batch_checks import Checks
+
+tmp, rc, photos = sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+c = Checks()
+check = c.check
 check(rc == 0, "inline: docker-compose exited 0", f"exit code {rc}")
 ref, got = os.path.join(tmp, "out"), os.path.join(tmp, "out-inline")
 rels = sorted(os.path.relpath(os.path.join(d, f), ref)
@@ -313,8 +268,7 @@ try:
           f"inline: report {photos} written, no message refused", str(m))
 except (OSError, ValueError, KeyError) as e:
     check(False, "inline: JSON report", str(e))
-with open(os.path.join(tmp, "inline-checks"), "w") as fh:
-    fh.write(f"{passed} {failed}\n")
+c.save(os.path.join(tmp, "inline-checks"))
 EOF
 read -r p2 f2 < "$tmp/inline-checks"
 passed=$((passed + p2)) failed=$((failed + f2))

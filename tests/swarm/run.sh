@@ -325,23 +325,16 @@ failed=0
 # checks RUNDIR PHOTOS WORKERS SINK_RC DECODE_RC LEFT WHAT: the python part
 # appends "passed failed" to RUNDIR/checks.
 checks() {
-    python3 - "$@" <<'EOF'
-import json, os, sys
+    python3 - "$root/tests" "$@" <<'EOF'
+import os, sys
 
-run, photos, workers, sink_rc, decode_rc, left, what = sys.argv[1:]
+sys.path.insert(0, sys.argv[1])
+from batch_checks import Checks
+
+run, photos, workers, sink_rc, decode_rc, left, what = sys.argv[2:]
 photos, workers, sink_rc, decode_rc, left = map(int, (photos, workers, sink_rc, decode_rc, left))
-passed = failed = 0
-
-def check(ok, text, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print(f"    ok    {text}")
-    else:
-        failed += 1
-        print(f"    FAIL  {text}" + (f": {detail}" if detail else ""))
-
-check(sink_rc == 0, "the sink's task exited 0", f"exit code {sink_rc}")
+c = Checks()
+c.check(sink_rc == 0, "the sink's task exited 0", f"exit code {sink_rc}")
 
 # "service|desired|current|error" per task, twice: at the end and a few
 # seconds later (a restart would show up as one more task).
@@ -351,60 +344,25 @@ def tasks(name):
 end, later = tasks("tasks-end"), tasks("tasks-later")
 expect = {"ventilator": 1, "sink": 1, "worker": workers}
 count = {s: sum(1 for t in later if t[0] == s) for s in expect}
-check(count == expect, f"one task per replica, none restarted: {count}", f"expected {expect}")
+c.check(count == expect, f"one task per replica, none restarted: {count}", f"expected {expect}")
 not_done = [t for t in later if not t[2].startswith("Complete")]
-check(not not_done, "every task ended Complete (exit 0)",
-      "; ".join(" ".join(t) for t in not_done[:5]))
-check(len(end) == len(later), "nothing restarted after the batch ended",
-      f"{len(end)} tasks at the end, {len(later)} later")
+c.check(not not_done, "every task ended Complete (exit 0)",
+        "; ".join(" ".join(t) for t in not_done[:5]))
+c.check(len(end) == len(later), "nothing restarted after the batch ended",
+        f"{len(end)} tasks at the end, {len(later)} later")
 
-inputs = []
-for d, _, files in os.walk(os.path.join(run, "in")):
-    for f in files:
-        inputs.append(os.path.relpath(os.path.join(d, f), os.path.join(run, "in")))
-bad = []
-for rel in sorted(inputs):
-    try:
-        with open(os.path.join(run, "out", rel), "rb") as fh:
-            data = fh.read()
-    except OSError as e:
-        bad.append(f"{rel}: {e.strerror}")
-        continue
-    if len(data) < 1000 or data[:3] != b"\xff\xd8\xff" or data[-2:] != b"\xff\xd9":
-        bad.append(f"{rel}: not a complete JPEG ({len(data)} bytes)")
-check(len(inputs) == photos and not bad,
-      f"{len(inputs)} outputs exist, non-empty, JPEG SOI/EOI markers", "; ".join(bad[:5]))
-check(decode_rc == 0, "every output decodes", f"see {what} decode log")
-
-try:
-    with open(os.path.join(run, "out", "report.json")) as fh:
-        report = json.load(fh)
-except (OSError, ValueError) as e:
-    report = None
-    check(False, "JSON report written by the sink", str(e))
+c.outputs(os.path.join(run, "in"), os.path.join(run, "out"), photos)
+c.check(decode_rc == 0, "every output decodes", f"see {what} decode log")
+report = c.report(os.path.join(run, "out", "report.json"), photos, workers)
 if report is not None:
-    check(report["total"] == photos and report["succeeded"] == photos and not report["failed"],
-          f"report: total == succeeded == {photos}, no failure",
-          f"total {report['total']}, succeeded {report['succeeded']}, failed {len(report['failed'])}")
-    loads = {w["id"]: w["tasks"] for w in report["workers"]}
-    check(len(loads) == workers and all(t > 0 for t in loads.values())
-          and sum(loads.values()) == photos,
-          f"report: {workers} workers, each with tasks > 0", str(loads))
-    print(f"    worker task counts: {sorted(loads.values(), reverse=True)} "
+    loads = sorted((w["tasks"] for w in report["workers"]), reverse=True)
+    print(f"    worker task counts: {loads} "
           f"(wall {report['wall_s']:.1f} s, {report['images_per_s']:.1f} images/s)")
-
 with open(os.path.join(run, "sink-raw.log"), errors="replace") as fh:
     sink = [l.strip() for l in fh]
-check(any(l.startswith(f"imgpipe: {photos} of {photos} images written, 0 failed") for l in sink),
-      "sink printed the summary")
-check(left == 0, "docker stack rm left no service, network or container", f"{left} left")
-print()
-print("    sink's summary:")
-start = next((i for i, l in enumerate(sink) if l.startswith("imgpipe: ")), len(sink))
-for l in sink[start:]:
-    print(f"      {l}")
-with open(os.path.join(run, "checks"), "w") as fh:
-    fh.write(f"{passed} {failed}\n")
+c.check(left == 0, "docker stack rm left no service, network or container", f"{left} left")
+c.sink_summary(sink, photos)
+c.save(os.path.join(run, "checks"))
 EOF
 }
 
