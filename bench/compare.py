@@ -77,14 +77,19 @@ def build():
     return binary, floor
 
 
-def timed(cmd, **kw):
-    """Wall seconds of one command (exits with its output if it fails)."""
+def timed(cmd, scratch):
+    """Wall seconds, peak RSS in MB of its largest process (GNU time's %M,
+    as run_peers.sh reports it) and output of one command; exits with that
+    output if the command fails."""
+    rss_file = scratch / "rss"
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kw)
+    proc = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", str(rss_file)] + list(map(str, cmd)),
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     wall = time.perf_counter() - t0
     if proc.returncode != 0:
         sys.exit(f"{' '.join(map(str, cmd))} failed ({proc.returncode}):\n{proc.stdout[-3000:]}")
-    return wall, proc.stdout
+    rss_mb = int(rss_file.read_text().split()[-1]) / 1024
+    return wall, rss_mb, proc.stdout
 
 
 def verify(src, out, workload):
@@ -103,11 +108,13 @@ class Contender:
         self.verify_workload = verify_workload
         self.measure = measure or (lambda wall, out, stdout: wall)  # -> the value recorded
         self.values = []
+        self.rss_mb = []
 
     def run(self, src, scratch):
         out = scratch / "out"
         shutil.rmtree(out, ignore_errors=True)
-        wall, stdout = timed(self.command(out))
+        wall, rss_mb, stdout = timed(self.command(out), scratch)
+        self.rss_mb.append(rss_mb)
         if self.verify_workload:
             verify(src, out, self.verify_workload)
         return self.measure(wall, out, stdout)
@@ -170,8 +177,9 @@ def compare_workloads(binary, src, n, runs, warmup, workloads, peers, lines, log
         per_round = rounds(theirs + ours, src, runs, warmup, log)
         fastest = min(theirs, key=lambda c: statistics.median(c.values)) if theirs else None
         lines += [f"### {wl}: `{ops}`", "",
-                  "| tool | median wall s | min–max s | images/s | vs fastest peer (medians) | per-round ratio, median (min–max) |",
-                  "|---|---:|---:|---:|---:|---:|"]
+                  "| tool | median wall s | min–max s | images/s | vs fastest peer (medians) "
+                  "| per-round ratio, median (min–max) | peak RSS MB, largest process |",
+                  "|---|---:|---:|---:|---:|---:|---:|"]
         for c in sorted(theirs + ours, key=lambda c: statistics.median(c.values)):
             med = statistics.median(c.values)
             ratio, per = "-", "-"
@@ -179,7 +187,8 @@ def compare_workloads(binary, src, n, runs, warmup, workloads, peers, lines, log
                 ratio = f"{statistics.median(fastest.values) / med:.2f}×"
                 rs = [min(r[p.label] for p in theirs) / r[c.label] for r in per_round]
                 per = f"{statistics.median(rs):.2f}× ({fmt_range(rs)})"
-            lines.append(f"| {c.label} | {med:.2f} | {fmt_range(c.values)} | {n / med:.1f} | {ratio} | {per} |")
+            lines.append(f"| {c.label} | {med:.2f} | {fmt_range(c.values)} | {n / med:.1f} | {ratio} | {per} "
+                         f"| {max(c.rss_mb):.0f} |")
         lines.append("")
 
 
@@ -267,7 +276,8 @@ def main():
     compare_workloads(binary, src, n, runs, warmup, workloads, peers, lines, log)
     lines += ["Wall time is the whole command (process start-up included) for every tool; each run's "
               "outputs are verified by the harness's verify.py. Peers: `peers/<name>.sh` of ../shared/bench, "
-              "2 processes each.", ""]
+              "2 processes each. Peak RSS: GNU time's %M over all runs, the largest single process "
+              "(for imgpipe, a worker, the ventilator, the sink or the launcher), not the sum.", ""]
     compare_floor(binary, floor, photos, runs, warmup, core, lines, log)
     if "full" in workloads:
         compare_threads(binary, src, runs, warmup, lines, log)
