@@ -22,7 +22,13 @@ use crate::ops::Chain;
 /// First bytes of every header frame.
 pub const MAGIC: [u8; 4] = *b"IMGP";
 /// Protocol version spoken by this build; other versions are rejected.
-pub const VERSION: u16 = 2;
+pub const VERSION: u16 = 3;
+/// How many worker ids a `BatchEnd` names at most, each of at most
+/// [`MAX_NAMED_WORKER_BYTES`]: 256 KiB in all, well inside
+/// [`MAX_HEADER_BYTES`] whatever peers call themselves.
+pub const MAX_NAMED_WORKERS: usize = 1024;
+/// Longest worker id a `BatchEnd` names.
+pub const MAX_NAMED_WORKER_BYTES: usize = 256;
 /// Largest header frame accepted (the payload frame is bounded by sockets'
 /// `MAXMSGSIZE` instead).
 pub const MAX_HEADER_BYTES: usize = 1 << 20;
@@ -65,6 +71,10 @@ pub enum Message {
         unauthenticated: u64,
         /// Messages the ventilator refused as replays.
         replayed: u64,
+        /// Ids of the workers that asked the ventilator for work during the
+        /// batch (at most [`MAX_NAMED_WORKERS`]), so that the report can
+        /// list those that got no task.
+        workers: Vec<String>,
     },
     /// ventilator → worker: "I do not know you (I restarted, or forgot you
     /// during a partition): tell me how much work you can take."
@@ -503,6 +513,7 @@ mod tests {
                 redispatched: 2,
                 unauthenticated: 3,
                 replayed: 4,
+                workers: vec!["w1".into(), "w2".into()],
             }
             .into(),
         );
@@ -519,8 +530,8 @@ mod tests {
             }
             .into(),
         );
-        // magic, version 2 LE, variant 0, string len 1, "w", credit 2 (varints)
-        assert_eq!(frames, vec![b"IMGP\x02\x00\x00\x01w\x02".to_vec()]);
+        // magic, version 3 LE, variant 0, string len 1, "w", credit 2 (varints)
+        assert_eq!(frames, vec![b"IMGP\x03\x00\x00\x01w\x02".to_vec()]);
         assert_eq!(encode(&Message::Stop.into()), vec![Vec::<u8>::new()]);
         assert_eq!(
             encode(
@@ -529,10 +540,12 @@ mod tests {
                     redispatched: 1,
                     unauthenticated: 0,
                     replayed: 2,
+                    workers: vec!["w".into()],
                 }
                 .into()
             ),
-            vec![b"IMGP\x02\x00\x07\xfb\x2c\x01\x01\x00\x02".to_vec()]
+            // ..., workers: 1 string of length 1, "w"
+            vec![b"IMGP\x03\x00\x07\xfb\x2c\x01\x01\x00\x02\x01\x01w".to_vec()]
         );
     }
 
@@ -552,7 +565,9 @@ mod tests {
             Err(ProtocolError::Version { got: 1 })
         );
         assert!(matches!(
-            decode(vec![b"IMGP\x02\x00\xff\xff\xff".to_vec()]),
+            decode(vec![
+                [&MAGIC[..], &VERSION.to_le_bytes(), b"\xff\xff\xff"].concat()
+            ]),
             Err(ProtocolError::Body(_))
         ));
         assert_eq!(
@@ -583,7 +598,7 @@ mod tests {
     #[test]
     fn oversized_length_prefix_does_not_allocate() {
         // A string claiming 2^60 bytes: must fail on the limit, not try to allocate.
-        let mut header = b"IMGP\x02\x00\x00".to_vec();
+        let mut header = [&MAGIC[..], &VERSION.to_le_bytes(), b"\x00"].concat();
         header.push(0xff);
         header.extend_from_slice(&(1u64 << 60).to_le_bytes());
         assert!(matches!(decode(vec![header]), Err(ProtocolError::Body(_))));

@@ -88,6 +88,14 @@ pub struct Report {
     pub redelivered: u64,
 }
 
+/// Max over mean busy time across `workers` (1 = perfectly even; 0 when
+/// none was busy).
+fn load_imbalance(workers: &[WorkerLoad]) -> f64 {
+    let busy_total: f64 = workers.iter().map(|w| w.busy_s).sum();
+    let busy_max = workers.iter().map(|w| w.busy_s).fold(0.0, f64::max);
+    ratio(busy_max, ratio(busy_total, workers.len() as f64))
+}
+
 fn ratio(a: f64, b: f64) -> f64 {
     if b > 0.0 {
         a / b
@@ -157,8 +165,7 @@ impl Report {
             })
             .collect();
         let busy_total: f64 = workers.iter().map(|w| w.busy_s).sum();
-        let busy_max = workers.iter().map(|w| w.busy_s).fold(0.0, f64::max);
-        let busy_mean = ratio(busy_total, workers.len() as f64);
+        let load_imbalance = load_imbalance(&workers);
         Self {
             ops: batch.ops.clone(),
             input: batch.input_root.clone(),
@@ -172,10 +179,30 @@ impl Report {
             megapixels_per_s: ratio(pixels as f64 / 1e6, wall_s),
             workers,
             effective_parallelism: ratio(busy_total, wall_s),
-            load_imbalance: ratio(busy_max, busy_mean),
+            load_imbalance,
             messages,
             redelivered: 0,
         }
+    }
+
+    /// Adds the workers in `known` that sent no result (they asked for work
+    /// and got none, or none of theirs was done first): 0 tasks, slots 0
+    /// (unknown: only a result says), idle throughout. The load imbalance
+    /// then counts them.
+    pub fn add_idle_workers<'a>(&mut self, known: impl IntoIterator<Item = &'a str>) {
+        for id in known {
+            if !self.workers.iter().any(|w| w.id == id) {
+                self.workers.push(WorkerLoad {
+                    id: id.to_string(),
+                    tasks: 0,
+                    slots: 0,
+                    busy_s: 0.0,
+                    idle_share: 1.0,
+                });
+            }
+        }
+        self.workers.sort_by(|a, b| a.id.cmp(&b.id));
+        self.load_imbalance = load_imbalance(&self.workers);
     }
 
     /// Human summary, several lines.
@@ -220,7 +247,11 @@ impl Report {
                 "    {:<24} {:>6} tasks  {:>2} slots  busy {:>7.2} s  idle {:>3.0}%",
                 w.id,
                 w.tasks,
-                w.slots,
+                if w.slots == 0 {
+                    "-".to_string()
+                } else {
+                    w.slots.to_string()
+                },
                 w.busy_s,
                 w.idle_share * 100.0
             );
@@ -324,6 +355,23 @@ mod tests {
         // b: 1 s busy over 2 slots × 4 s
         assert_eq!(r.workers[1].slots, 2);
         assert!((r.workers[1].idle_share - 0.875).abs() < 1e-9);
+
+        // A third worker the ventilator knew, with no result: listed idle,
+        // and the mean busy time now counts it (4 s / 3 workers).
+        let mut r = r;
+        r.add_idle_workers(["c", "a", "0-first"]);
+        let ids: Vec<&str> = r.workers.iter().map(|w| w.id.as_str()).collect();
+        assert_eq!(ids, ["0-first", "a", "b", "c"]);
+        let c = &r.workers[3];
+        assert_eq!((c.tasks, c.slots, c.busy_s, c.idle_share), (0, 0, 0.0, 1.0));
+        assert_eq!(r.workers[1].tasks, 3, "a known worker is not added twice");
+        assert!(
+            (r.load_imbalance - 3.0).abs() < 1e-9,
+            "{}",
+            r.load_imbalance
+        );
+        assert!((r.effective_parallelism - 1.0).abs() < 1e-9);
+        assert!(r.summary().contains("0 tasks   - slots"), "{}", r.summary());
     }
 
     #[test]

@@ -333,6 +333,8 @@ pub fn run(
     let mut early: Vec<(TaskResult, Option<Vec<u8>>)> = Vec::new();
     let mut early_bytes = 0usize;
     let mut ventilator_refusals = (0, 0);
+    // Every worker the ventilator heard from, with or without results.
+    let mut ventilator_workers: Vec<String> = Vec::new();
     let mut auth_log = log::Throttle::new(Duration::from_secs(5));
     let mut last_hello: Option<Instant> = None;
     let mut collector: Option<Collector> = None;
@@ -449,10 +451,12 @@ pub fn run(
                     redispatched: n,
                     unauthenticated,
                     replayed,
+                    workers,
                 }) => {
                     batch_ended = collector.as_ref().is_some_and(|c| c.batch.batch == batch);
                     redispatched = n;
                     ventilator_refusals = (unauthenticated, replayed);
+                    ventilator_workers = workers;
                 }
                 Ok(other) => {
                     counts.rejected += 1;
@@ -544,6 +548,7 @@ pub fn run(
             report.messages.unauthenticated =
                 wire.refusals().unauthenticated() + ventilator_refusals.0;
             report.messages.replayed = wire.refusals().replayed() + ventilator_refusals.1;
+            report.add_idle_workers(ventilator_workers.iter().map(String::as_str));
             if let Some(events) = &c.events {
                 events.batch_done(&report);
             }

@@ -3,7 +3,7 @@
 //! guide's load-balancing pattern), re-dispatches the tasks of workers that
 //! go silent, and ends the batch once the sink has acknowledged every task.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -20,7 +20,10 @@ use shared::net;
 use shared::net::Wire;
 use shared::ops::Chain;
 use shared::pipeline::output_path;
-use shared::protocol::{BatchStart, Message, Packet, ProtocolError, Source, Task, Transport};
+use shared::protocol::{
+    BatchStart, Message, Packet, ProtocolError, Source, Task, Transport, MAX_NAMED_WORKERS,
+    MAX_NAMED_WORKER_BYTES,
+};
 use shared::shutdown::Shutdown;
 use shared::status::{self, StatusServer};
 
@@ -279,6 +282,8 @@ struct Dispatcher {
     stopped_workers: HashSet<Vec<u8>>,
     /// Workers presumed lost; told to stop at the end all the same.
     forgotten: HashSet<Vec<u8>>,
+    /// Ids of every worker that asked for work, for the sink's report.
+    named: BTreeSet<String>,
     summary: Summary,
 }
 
@@ -349,6 +354,12 @@ impl Dispatcher {
     }
 
     fn on_ready(&mut self, identity: &[u8], worker: String, credit: u32) {
+        if self.named.len() < MAX_NAMED_WORKERS
+            && worker.len() <= MAX_NAMED_WORKER_BYTES
+            && !self.named.contains(&worker)
+        {
+            self.named.insert(worker.clone());
+        }
         let slot = self.workers.entry(identity.to_vec()).or_insert_with(|| {
             log!(Debug, ROLE, "worker {worker} joined");
             WorkerSlot {
@@ -744,6 +755,7 @@ pub fn run(
         workers: HashMap::new(),
         stopped_workers: HashSet::new(),
         forgotten: HashSet::new(),
+        named: BTreeSet::new(),
         summary: Summary {
             tasks: total,
             ..Summary::default()
@@ -881,6 +893,7 @@ pub fn run(
                     redispatched: d.summary.redispatched,
                     unauthenticated: wire.refusals().unauthenticated(),
                     replayed: wire.refusals().replayed(),
+                    workers: d.named.iter().cloned().collect(),
                 };
                 wire.send_to(&socket, sink_identity, &end.into())?;
                 break;
