@@ -130,29 +130,29 @@ fn launcher_processes_a_tree_reports_bad_files_and_exits_1() {
     assert!(err.contains("images written"), "summary printed:\n{err}");
 }
 
-#[test]
-fn roles_as_separate_processes_feed_a_late_joining_worker() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let input = dir.path().join("in");
-    let output = dir.path().join("out");
-    let report_path = dir.path().join("report.json");
-    let images = photo_folder(&input, 8);
-
+/// A ventilator and a sink as separate processes on loopback ports the OS
+/// picks: (ventilator, sink, tasks endpoint, results endpoint).
+fn ventilator_and_sink(
+    input: &Path,
+    output: &Path,
+    report: &Path,
+    ops: &str,
+) -> (Proc, Proc, String, String) {
     let mut ventilator = Proc::spawn(
         "ventilator",
         imgpipe()
             .arg("ventilator")
             .arg("--input")
-            .arg(&input)
+            .arg(input)
             .arg("--output")
-            .arg(&output)
+            .arg(output)
             .args([
                 "--bind",
                 "tcp://127.0.0.1:*",
                 "--status-bind",
                 "tcp://127.0.0.1:*",
             ])
-            .args(["--ops", "blur:6,sharpen:1"])
+            .args(["--ops", ops])
             .stdout(Stdio::piped()),
     );
     let tasks = ventilator.endpoint();
@@ -167,34 +167,57 @@ fn roles_as_separate_processes_feed_a_late_joining_worker() {
                 "tcp://127.0.0.1:*",
             ])
             .args(["--ventilator", &tasks, "--progress", "lines", "--report"])
-            .arg(&report_path)
+            .arg(report)
             .stdout(Stdio::piped()),
     );
     let results = sink.endpoint();
-    let worker = |id: &str| {
-        Proc::spawn(
-            id,
-            imgpipe().args([
-                "worker",
-                "--ventilator",
-                &tasks,
-                "--sink",
-                &results,
-                "--threads",
-                "1",
-                "--id",
-                id,
-            ]),
-        )
-    };
-    let mut early = worker("early");
-    // Join mid-batch: once the first outputs exist.
+    (ventilator, sink, tasks, results)
+}
+
+/// A one-thread worker named `id` for those endpoints.
+fn worker(tasks: &str, results: &str, id: &str, extra: &[&str]) -> Proc {
+    Proc::spawn(
+        id,
+        imgpipe()
+            .args(["worker", "--ventilator", tasks, "--sink", results])
+            .args(["--threads", "1", "--id", id])
+            .args(extra),
+    )
+}
+
+/// Waits until `n` outputs exist in `output`.
+fn wait_for_outputs(output: &Path, n: usize) {
     let started = Instant::now();
-    while walk_count(&output) < 3 {
-        assert!(started.elapsed() < LIMIT, "no output appeared");
+    while walk_count(output) < n {
+        assert!(started.elapsed() < LIMIT, "fewer than {n} outputs appeared");
         std::thread::sleep(Duration::from_millis(10));
     }
-    let mut late = worker("late");
+}
+
+/// Tasks of worker `id` in a report (0 when it is not listed).
+fn tasks_of(report: &serde_json::Value, id: &str) -> u64 {
+    report["workers"]
+        .as_array()
+        .expect("workers")
+        .iter()
+        .find(|w| w["id"] == id)
+        .map_or(0, |w| w["tasks"].as_u64().expect("tasks"))
+}
+
+#[test]
+fn roles_as_separate_processes_feed_a_late_joining_worker() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = dir.path().join("in");
+    let output = dir.path().join("out");
+    let report_path = dir.path().join("report.json");
+    let images = photo_folder(&input, 8);
+
+    let (mut ventilator, mut sink, tasks, results) =
+        ventilator_and_sink(&input, &output, &report_path, "blur:6,sharpen:1");
+    let mut early = worker(&tasks, &results, "early", &[]);
+    // Join mid-batch: once the first outputs exist.
+    wait_for_outputs(&output, 3);
+    let mut late = worker(&tasks, &results, "late", &[]);
 
     assert_eq!(sink.wait(LIMIT).code(), Some(0), "sink: all written");
     assert_eq!(
@@ -215,21 +238,61 @@ fn roles_as_separate_processes_feed_a_late_joining_worker() {
 
     let report = report(&report_path);
     assert_eq!(report["succeeded"], images.len());
-    let by_id = |id: &str| {
-        report["workers"]
-            .as_array()
-            .expect("workers")
-            .iter()
-            .find(|w| w["id"] == id)
-            .map_or(0, |w| w["tasks"].as_u64().expect("tasks"))
-    };
-    assert!(by_id("late") > 0, "the late joiner got tasks: {report:#}");
-    assert_eq!(by_id("early") + by_id("late"), images.len() as u64);
+    assert!(
+        tasks_of(&report, "late") > 0,
+        "the late joiner got tasks: {report:#}"
+    );
+    assert_eq!(
+        tasks_of(&report, "early") + tasks_of(&report, "late"),
+        images.len() as u64
+    );
     for rel in &images {
         let out = image::open(output.join(rel)).expect("output decodes");
         let src = image::open(input.join(rel)).expect("input decodes");
         assert_eq!(out.dimensions(), src.dimensions());
     }
+}
+
+#[test]
+fn a_worker_that_got_no_task_is_listed_idle_in_the_report() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = dir.path().join("in");
+    let output = dir.path().join("out");
+    let report_path = dir.path().join("report.json");
+    let images = photo_folder(&input, 5);
+    assert!(
+        images.len() < 64,
+        "the greedy worker's credit covers the batch"
+    );
+
+    let (mut ventilator, mut sink, tasks, results) =
+        ventilator_and_sink(&input, &output, &report_path, "blur:6,sharpen:1");
+    // "greedy" asks for 64 tasks at once and so holds the whole batch;
+    // "idle" joins while it works, when nothing is left to hand out.
+    let mut greedy = worker(&tasks, &results, "greedy", &["--prefetch", "63"]);
+    wait_for_outputs(&output, 1);
+    let mut idle = worker(&tasks, &results, "idle", &[]);
+
+    assert_eq!(sink.wait(LIMIT).code(), Some(0), "sink: all written");
+    assert_eq!(ventilator.wait(LIMIT).code(), Some(0));
+    assert_eq!(greedy.wait(LIMIT).code(), Some(0));
+    assert_eq!(idle.wait(LIMIT).code(), Some(0), "stopped like the others");
+
+    let report = report(&report_path);
+    assert_eq!(report["succeeded"], images.len(), "{report:#}");
+    assert_eq!(tasks_of(&report, "greedy"), images.len() as u64);
+    let listed = report["workers"]
+        .as_array()
+        .expect("workers")
+        .iter()
+        .find(|w| w["id"] == "idle")
+        .unwrap_or_else(|| panic!("the idle worker is listed: {report:#}"));
+    assert_eq!(listed["tasks"], 0);
+    assert_eq!(listed["slots"], 0, "unknown without a result");
+    assert_eq!(listed["idle_share"], 1.0);
+    // One worker busy, one idle: max/mean busy time is 2.
+    let imbalance = report["load_imbalance"].as_f64().expect("imbalance");
+    assert!((imbalance - 2.0).abs() < 1e-9, "{report:#}");
 }
 
 fn walk_count(dir: &Path) -> usize {
@@ -376,38 +439,8 @@ fn garbage_on_bound_ports_is_counted_not_fatal() {
     let output = dir.path().join("out");
     let report_path = dir.path().join("report.json");
     let images = photo_folder(&input, 1);
-    let mut ventilator = Proc::spawn(
-        "ventilator",
-        imgpipe()
-            .arg("ventilator")
-            .arg("-i")
-            .arg(&input)
-            .arg("-o")
-            .arg(&output)
-            .args([
-                "--bind",
-                "tcp://127.0.0.1:*",
-                "--status-bind",
-                "tcp://127.0.0.1:*",
-            ])
-            .stdout(Stdio::piped()),
-    );
-    let tasks = ventilator.endpoint();
-    let mut sink = Proc::spawn(
-        "sink",
-        imgpipe()
-            .args([
-                "sink",
-                "--bind",
-                "tcp://127.0.0.1:*",
-                "--status-bind",
-                "tcp://127.0.0.1:*",
-            ])
-            .args(["--ventilator", &tasks, "--progress", "none", "--report"])
-            .arg(&report_path)
-            .stdout(Stdio::piped()),
-    );
-    let results = sink.endpoint();
+    let (mut ventilator, mut sink, tasks, results) =
+        ventilator_and_sink(&input, &output, &report_path, "");
 
     let ctx = zmq::Context::new();
     let hostile_dealer = ctx.socket(zmq::DEALER).expect("socket");
