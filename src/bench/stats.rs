@@ -114,8 +114,8 @@ pub fn scaling(t1_median: f64, p: usize, tp: &[f64]) -> Option<Scaling> {
 }
 
 /// Each worker's share of one run's tasks (`tasks[i]` / sum), padded with
-/// zeros to `p` workers (a worker that got nothing is absent from the
-/// report) and sorted largest first. All zeros when no task was counted.
+/// zeros to `p` workers (one that never reached the ventilator before the
+/// batch ended is absent from the report) and sorted largest first. All zeros when no task was counted.
 #[must_use]
 pub fn task_shares(tasks: &[u64], p: usize) -> Vec<f64> {
     let total: u64 = tasks.iter().sum();
