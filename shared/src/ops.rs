@@ -549,21 +549,27 @@ fn luma_bt601_u16(r: u16, g: u16, b: u16) -> u16 {
     ((19_595 * u64::from(r) + 38_470 * u64::from(g) + 7_471 * u64::from(b) + 32_768) >> 16) as u16
 }
 
-fn map_rows<PIn, POut, F>(
+/// Applies `f(input_row, output_row)` to every row of `src`, in parallel,
+/// into a buffer of the output's length from `alloc`: zeroed
+/// ([`zeroed`]) or recycled ([`crate::imageio::take_buffer`], for kernels
+/// that write every output byte).
+fn map_rows<PIn, POut, A, F>(
     src: &ImageBuffer<PIn, Vec<PIn::Subpixel>>,
+    alloc: A,
     f: F,
 ) -> ImageBuffer<POut, Vec<POut::Subpixel>>
 where
     PIn: Pixel + Sync,
     PIn::Subpixel: Sync,
     POut: Pixel + Send,
-    POut::Subpixel: Send + Default + Copy,
+    POut::Subpixel: Send,
+    A: FnOnce(usize) -> Vec<POut::Subpixel>,
     F: Fn(&[PIn::Subpixel], &mut [POut::Subpixel]) + Sync,
 {
     let (w, h) = src.dimensions();
     let in_row = w as usize * PIn::CHANNEL_COUNT as usize;
     let out_row = w as usize * POut::CHANNEL_COUNT as usize;
-    let mut out = vec![POut::Subpixel::default(); out_row * h as usize];
+    let mut out = alloc(out_row * h as usize);
     if in_row > 0 && out_row > 0 {
         out.par_chunks_mut(out_row)
             .zip(src.as_raw().par_chunks(in_row))
@@ -572,23 +578,9 @@ where
     ImageBuffer::from_raw(w, h, out).unwrap_or_else(|| ImageBuffer::new(w, h))
 }
 
-/// [`map_rows`] for 8-bit images, writing into a recycled buffer.
-fn map_rows8<PIn, POut, F>(src: &ImageBuffer<PIn, Vec<u8>>, f: F) -> ImageBuffer<POut, Vec<u8>>
-where
-    PIn: Pixel<Subpixel = u8> + Sync,
-    POut: Pixel<Subpixel = u8> + Send,
-    F: Fn(&[u8], &mut [u8]) + Sync,
-{
-    let (w, h) = src.dimensions();
-    let in_row = w as usize * PIn::CHANNEL_COUNT as usize;
-    let out_row = w as usize * POut::CHANNEL_COUNT as usize;
-    let mut out = crate::imageio::take_buffer(out_row * h as usize);
-    if in_row > 0 && out_row > 0 {
-        out.par_chunks_mut(out_row)
-            .zip(src.as_raw().par_chunks(in_row))
-            .for_each(|(o, i)| f(i, o));
-    }
-    ImageBuffer::from_raw(w, h, out).unwrap_or_else(|| ImageBuffer::new(w, h))
+/// A buffer of `len` default (zero) values.
+fn zeroed<T: Default + Clone>(len: usize) -> Vec<T> {
+    vec![T::default(); len]
 }
 
 /// Converts colour to gray with an 8-bit row kernel (`row::<IN, OUT>(input,
@@ -602,36 +594,49 @@ fn to_gray<R: GrayRow>(image: DynamicImage, pixel16: fn(u16, u16, u16) -> u16) -
         | DynamicImage::ImageLuma16(_)
         | DynamicImage::ImageLumaA16(_) => image,
         DynamicImage::ImageRgb8(rgb) => {
-            let gray = map_rows8::<Rgb<u8>, Luma<u8>, _>(&rgb, |i, o| {
-                R::row::<3, 1>(i, o);
-            });
+            let gray =
+                map_rows::<Rgb<u8>, Luma<u8>, _, _>(&rgb, crate::imageio::take_buffer, |i, o| {
+                    R::row::<3, 1>(i, o);
+                });
             crate::imageio::recycle(rgb.into_raw());
             DynamicImage::ImageLuma8(gray)
         }
         DynamicImage::ImageRgba8(rgba) => {
-            let gray = map_rows8::<Rgba<u8>, LumaA<u8>, _>(&rgba, |i, o| {
-                R::row::<4, 2>(i, o);
-                for (p, y) in i.chunks_exact(4).zip(o.chunks_exact_mut(2)) {
-                    y[1] = p[3];
-                }
-            });
+            let gray = map_rows::<Rgba<u8>, LumaA<u8>, _, _>(
+                &rgba,
+                crate::imageio::take_buffer,
+                |i, o| {
+                    R::row::<4, 2>(i, o);
+                    for (p, y) in i.chunks_exact(4).zip(o.chunks_exact_mut(2)) {
+                        y[1] = p[3];
+                    }
+                },
+            );
             crate::imageio::recycle(rgba.into_raw());
             DynamicImage::ImageLumaA8(gray)
         }
         DynamicImage::ImageRgb16(rgb) => {
-            DynamicImage::ImageLuma16(map_rows::<Rgb<u16>, Luma<u16>, _>(&rgb, |i, o| {
-                for (p, y) in i.chunks_exact(3).zip(o) {
-                    *y = pixel16(p[0], p[1], p[2]);
-                }
-            }))
+            DynamicImage::ImageLuma16(map_rows::<Rgb<u16>, Luma<u16>, _, _>(
+                &rgb,
+                zeroed,
+                |i, o| {
+                    for (p, y) in i.chunks_exact(3).zip(o) {
+                        *y = pixel16(p[0], p[1], p[2]);
+                    }
+                },
+            ))
         }
         DynamicImage::ImageRgba16(rgba) => {
-            DynamicImage::ImageLumaA16(map_rows::<Rgba<u16>, LumaA<u16>, _>(&rgba, |i, o| {
-                for (p, y) in i.chunks_exact(4).zip(o.chunks_exact_mut(2)) {
-                    y[0] = pixel16(p[0], p[1], p[2]);
-                    y[1] = p[3];
-                }
-            }))
+            DynamicImage::ImageLumaA16(map_rows::<Rgba<u16>, LumaA<u16>, _, _>(
+                &rgba,
+                zeroed,
+                |i, o| {
+                    for (p, y) in i.chunks_exact(4).zip(o.chunks_exact_mut(2)) {
+                        y[0] = pixel16(p[0], p[1], p[2]);
+                        y[1] = p[3];
+                    }
+                },
+            ))
         }
         other => to_gray::<R>(DynamicImage::ImageRgba16(other.to_rgba16()), pixel16),
     }
@@ -866,15 +871,19 @@ fn sepia(image: DynamicImage) -> DynamicImage {
     };
     if image.color().has_alpha() {
         let rgba = image.to_rgba8();
-        DynamicImage::ImageRgba8(map_rows::<Rgba<u8>, Rgba<u8>, _>(&rgba, |i, o| {
-            for (p, q) in i.chunks_exact(4).zip(o.chunks_exact_mut(4)) {
-                q[..3].copy_from_slice(&tone(p[0], p[1], p[2]));
-                q[3] = p[3];
-            }
-        }))
+        DynamicImage::ImageRgba8(map_rows::<Rgba<u8>, Rgba<u8>, _, _>(
+            &rgba,
+            zeroed,
+            |i, o| {
+                for (p, q) in i.chunks_exact(4).zip(o.chunks_exact_mut(4)) {
+                    q[..3].copy_from_slice(&tone(p[0], p[1], p[2]));
+                    q[3] = p[3];
+                }
+            },
+        ))
     } else {
         let rgb = image.to_rgb8();
-        DynamicImage::ImageRgb8(map_rows::<Rgb<u8>, Rgb<u8>, _>(&rgb, |i, o| {
+        DynamicImage::ImageRgb8(map_rows::<Rgb<u8>, Rgb<u8>, _, _>(&rgb, zeroed, |i, o| {
             for (p, q) in i.chunks_exact(3).zip(o.chunks_exact_mut(3)) {
                 q.copy_from_slice(&tone(p[0], p[1], p[2]));
             }
