@@ -10,8 +10,8 @@
 #   2. builds the image (docker build; its build stage is tagged
 #      imgpipe/build:cache so that its cargo cache survives the pruning of
 #      the stale images older runs left);
-#   3. makes a temp folder of N photos (copies of the JPEGs in samples/,
-#      distinct names, in three subfolders);
+#   3. makes a temp folder of N photos (hard links to, or copies of, the
+#      JPEGs in samples/, distinct names, in three subfolders);
 #   4. runs `docker-compose up --scale worker=W --exit-code-from sink` under
 #      a unique project name, with a time limit;
 #   5. checks: exit code 0; the stack stopped by itself in time; no container
@@ -57,18 +57,11 @@ done
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$root"
 
-skip() {
-    echo
-    echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"
-    echo "!!! SKIPPED: compose end-to-end test NOT RUN: $*"
-    echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"
-    exit 0
-}
-command -v docker >/dev/null 2>&1 || skip "no docker CLI"
-timeout 30 docker info >/dev/null 2>&1 || skip "no Docker engine answers (docker info failed)"
+TEST_NAME=compose
+. "$root/tests/docker-common.sh"
+require_docker
 command -v docker-compose >/dev/null 2>&1 || skip "no docker-compose"
 
-log()  { printf '\n==> %s\n' "$*"; }
 export DOCKER_BUILDKIT=0   # the legacy builder is what works here (no buildx)
 
 image="imgpipe:compose-test"
@@ -89,13 +82,6 @@ cleanup() {
     return "$rc"
 }
 trap cleanup EXIT
-
-declare -a TIMINGS=()
-timed() {
-    local name=$1 t0=$SECONDS; shift
-    "$@"
-    TIMINGS+=("$(printf '%-34s %5ds' "$name" $((SECONDS - t0)))")
-}
 
 # ------------------------------------------------------------ 1. preparation
 log "docker/prepare.sh --no-out (base images, vendored crates)"
@@ -133,14 +119,7 @@ docker image inspect "$image" --format '    {{.Id}} {{.Size}} bytes' | cut -c1-9
 
 # ------------------------------------------------------------------ 3. photos
 mkdir -p "$tmp/in" "$tmp/out" "$tmp/check"
-mapfile -t jpegs < <(find samples -type f -iname '*.jpg' | sort)
-((${#jpegs[@]})) || { echo "no JPEG in samples/" >&2; exit 1; }
-for ((i = 0; i < photos; i++)); do
-    src=${jpegs[i % ${#jpegs[@]}]}
-    dir="$tmp/in/set-$((i % 3))"
-    mkdir -p "$dir"
-    cp "$src" "$dir/$(printf 'photo-%03d' "$i")-$(basename "$src")"
-done
+make_photos "$tmp/in" "$photos"
 # Containers never run as root: as root here, they run as 1000:1000 and get
 # the output folders; otherwise as the caller.
 if [[ $EUID -eq 0 ]]; then
@@ -174,7 +153,7 @@ timeout --kill-after=15 "$limit" "${compose[@]}" up --no-build --no-color \
 rc=${PIPESTATUS[0]}
 set -e
 run_s=$((SECONDS - t_run))
-TIMINGS+=("$(printf '%-34s %5ds' "compose run ($photos photos, $workers workers)" "$run_s")")
+record_timing "compose run ($photos photos, $workers workers)" "$run_s"
 left=$(docker ps -q --filter "label=com.docker.compose.project=$project" | wc -l)
 
 log "decode check: imgpipe run over the outputs, inside the image"
@@ -239,7 +218,7 @@ timeout --kill-after=15 "$limit" "${inline_compose[@]}" up --no-build --no-color
 inline_rc=$?
 set -e
 "${inline_compose[@]}" down -v --remove-orphans --timeout 5 >/dev/null 2>&1 || true
-TIMINGS+=("$(printf '%-34s %5ds' "compose run, inline transport" $((SECONDS - t_run)))")
+record_timing "compose run, inline transport" $((SECONDS - t_run))
 grep -E "sink_[0-9]+ +\| +(imgpipe:|\[sink\] inline)" "$tmp/inline.log" | sed 's/^/    /' || true
 python3 - "$root/tests" "$tmp" "$inline_rc" "$photos" <<'EOF'
 import filecmp, json, os, sys
@@ -273,8 +252,7 @@ EOF
 read -r p2 f2 < "$tmp/inline-checks"
 passed=$((passed + p2)) failed=$((failed + f2))
 
-log "timings"
-printf '    %s\n' "${TIMINGS[@]}"
+print_timings
 echo
 echo "compose: $passed passed, $failed failed"
 ((failed == 0))

@@ -79,18 +79,11 @@ done
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$root"
 
-skip() {
-    echo
-    echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"
-    echo "!!! SKIPPED: swarm end-to-end test NOT RUN: $*"
-    echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"
-    exit 0
-}
-command -v docker >/dev/null 2>&1 || skip "no docker CLI"
-timeout 30 docker info >/dev/null 2>&1 || skip "no Docker engine answers (docker info failed)"
+TEST_NAME=swarm
+. "$root/tests/docker-common.sh"
+require_docker
 docker stack --help >/dev/null 2>&1 || skip "this docker CLI has no 'docker stack' command"
 
-log()  { printf '\n==> %s\n' "$*"; }
 note() { printf '    %s\n' "$*"; }
 export DOCKER_BUILDKIT=0   # the legacy builder is what works here (no buildx)
 
@@ -142,13 +135,6 @@ cleanup() {
     return "$rc"
 }
 trap cleanup EXIT
-
-declare -a TIMINGS=()
-timed() {
-    local name=$1 t0=$SECONDS; shift
-    "$@"
-    TIMINGS+=("$(printf '%-40s %5ds' "$name" $((SECONDS - t0)))")
-}
 
 # ------------------------------------------------------------------ 1. swarm
 log "swarm"
@@ -212,20 +198,6 @@ if [[ $EUID -eq 0 ]]; then uid=1000 gid=1000; else uid=$(id -u) gid=$(id -g); fi
 unset IN OUT OPS QUALITY FORMAT MAX_PIXELS NO_AUTO_ORIENT SKIP_EXISTING LEASE THREADS PREFETCH LOG \
       REPORT WORKERS TRANSPORT IMGPIPE_SECRET IMGPIPE_IMAGE IMGPIPE_BUILD IMGPIPE_UID IMGPIPE_GID
 
-mapfile -t jpegs < <(find samples -type f -iname '*.jpg' | sort)
-((${#jpegs[@]})) || { echo "no JPEG in samples/" >&2; exit 1; }
-# make_photos DIR N: N photos in three subfolders, hard links where the
-# file system allows (the scaling run's 200 cost no space), copies otherwise.
-make_photos() {
-    local dir=$1 n=$2 i src sub
-    for ((i = 0; i < n; i++)); do
-        src=${jpegs[i % ${#jpegs[@]}]}
-        sub="$dir/set-$((i % 3))"
-        mkdir -p "$sub"
-        ln "$src" "$sub/$(printf 'photo-%03d' "$i")-$(basename "$src")" 2>/dev/null \
-            || cp "$src" "$sub/$(printf 'photo-%03d' "$i")-$(basename "$src")"
-    done
-}
 
 detach=()
 docker stack deploy --help 2>/dev/null | grep -q -- '--detach' && detach=(--detach=true)
@@ -399,7 +371,7 @@ run_batch() {
     if wait_sink "$stack" "$limit"; then
         sink_rc=$(docker inspect -f '{{.State.ExitCode}}' "$(sink_container "$stack")")
     fi
-    TIMINGS+=("$(printf '%-40s %5ds' "$label: deploy to sink exit ($n photos)" $((SECONDS - t0)))")
+    record_timing "$label: deploy to sink exit ($n photos)" $((SECONDS - t0))
     wait_all_done "$stack" 60 || note "some tasks were still running 60 s after the sink"
     tasks "$stack" >"$dir/tasks-end"
     # A restart policy that restarted finished tasks would show within its
@@ -417,7 +389,7 @@ run_batch() {
     local t_rm=$SECONDS
     remove_stack "$stack" || true
     left=$(leftovers "$stack")
-    TIMINGS+=("$(printf '%-40s %5ds' "$label: stack rm until nothing left" $((SECONDS - t_rm)))")
+    record_timing "$label: stack rm until nothing left" $((SECONDS - t_rm))
     stack=""
 
     log "$label: checks"
@@ -440,8 +412,7 @@ if ((scale_run)); then
     run_batch scale "$scale_photos" "$ops" 1 "$workers"
 fi
 
-log "timings"
-printf '    %s\n' "${TIMINGS[@]}"
+print_timings
 echo
 if ((failed > 0)); then
     echo "!!! FAIL: swarm end-to-end test: $failed checks failed"
