@@ -1,13 +1,15 @@
 //! Reading and writing image files: format detection, the libjpeg-turbo fast
-//! path for JPEG (decode straight to gray, DCT-domain shrink-on-load, fast
-//! encode), the `image` crate for every other format, EXIF orientation and
-//! size limits.
+//! path for JPEG ([`jpeg`]: decode straight to gray, DCT-domain
+//! shrink-on-load, fast encode), the `image` crate for every other format,
+//! EXIF orientation and size limits.
 
 use std::fmt;
 use std::path::Path;
 
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader};
 use serde::{Deserialize, Serialize};
+
+pub mod jpeg;
 
 /// Formats imgpipe reads (by file extension, case-insensitive).
 pub const INPUT_EXTENSIONS: &[&str] = &[
@@ -257,18 +259,12 @@ pub fn recycle_image(image: DynamicImage) {
     }
 }
 
-/// Decodes a JPEG with libjpeg-turbo (gray when hinted, DCT-scaled when the
-/// chain shrinks anyway).
+/// Decodes a JPEG (gray when hinted, DCT-scaled when the chain shrinks
+/// anyway) with the [`jpeg::active`] codec.
 fn decode_jpeg(bytes: &[u8], hints: DecodeHints, opts: &OutputOptions) -> Result<Decoded, String> {
-    use turbojpeg::{Colorspace, Decompressor, Image, PixelFormat, ScalingFactor};
-    let mut d = Decompressor::new().map_err(|e| format!("libjpeg-turbo: {e}"))?;
-    let header = d
-        .read_header(bytes)
-        .map_err(|e| format!("decoding JPEG: {e}"))?;
-    let (w, h) = (
-        u32::try_from(header.width).map_err(|_| "JPEG too wide")?,
-        u32::try_from(header.height).map_err(|_| "JPEG too tall")?,
-    );
+    let source = jpeg::active::Source::open(bytes)?;
+    let header = source.header();
+    let (w, h) = (header.width, header.height);
     check_pixels((w, h), opts.max_pixels)?;
     let orientation = if opts.auto_orient {
         jpeg_orientation(bytes)
@@ -280,6 +276,7 @@ fn decode_jpeg(bytes: &[u8], hints: DecodeHints, opts: &OutputOptions) -> Result
     } else {
         (w, h)
     };
+    let mut denom = 1;
     if let Some(target) = hints.shrink_to {
         // Pick the strongest 1/2^k DCT shrink that leaves Lanczos at least
         // a factor of two to do (libvips' rule): a block shrink alone aliases,
@@ -292,38 +289,31 @@ fn decode_jpeg(bytes: &[u8], hints: DecodeHints, opts: &OutputOptions) -> Result
         } else {
             need
         };
-        for denom in [8, 4, 2] {
-            let f = ScalingFactor::new(1, denom);
-            if f.scale(header.width) >= 2 * need.0 as usize
-                && f.scale(header.height) >= 2 * need.1 as usize
-            {
-                d.set_scaling_factor(f)
-                    .map_err(|e| format!("libjpeg-turbo: {e}"))?;
-                break;
-            }
-        }
+        denom = jpeg::SHRINK_DENOMINATORS
+            .into_iter()
+            .find(|&d| {
+                let (sw, sh) = jpeg::scaled_size((w, h), d);
+                u64::from(sw) >= 2 * u64::from(need.0) && u64::from(sh) >= 2 * u64::from(need.1)
+            })
+            .unwrap_or(1);
     }
-    let scaled = d.scaling_factor();
-    let (sw, sh) = (scaled.scale(header.width), scaled.scale(header.height));
-    let gray = hints.gray || header.colorspace == Colorspace::Gray;
-    let (format, channels) = if gray {
-        (PixelFormat::GRAY, 1)
-    } else {
-        (PixelFormat::RGB, 3)
+    let (sw, sh) = jpeg::scaled_size((w, h), denom);
+    // A CMYK JPEG has no luma plane to decode straight to: it becomes RGB
+    // and the chain's own grayscale does the rest.
+    let gray = match header.colour {
+        jpeg::Colour::Gray => true,
+        jpeg::Colour::Colour => hints.gray,
+        jpeg::Colour::Cmyk => false,
     };
-    let mut pixels = take_buffer(sw * sh * channels);
-    d.decompress(
-        bytes,
-        Image {
-            pixels: pixels.as_mut_slice(),
-            width: sw,
-            pitch: sw * channels,
-            height: sh,
-            format,
-        },
-    )
-    .map_err(|e| format!("decoding JPEG: {e}"))?;
-    let (sw, sh) = (sw as u32, sh as u32);
+    let mut pixels = take_buffer(sw as usize * sh as usize * jpeg::channels(gray));
+    if header.colour == jpeg::Colour::Cmyk {
+        // The C libjpeg-turbo (the `c-jpeg` feature) cannot turn CMYK into
+        // RGB; its Rust port can, so CMYK always goes there.
+        drop(source);
+        jpeg::pure_rust::Source::open(bytes)?.decode_into(denom, false, &mut pixels)?;
+    } else {
+        source.decode_into(denom, gray, &mut pixels)?;
+    }
     let mut image = if gray {
         image::GrayImage::from_raw(sw, sh, pixels).map(DynamicImage::ImageLuma8)
     } else {
@@ -404,10 +394,10 @@ fn flatten_on_white(image: &DynamicImage) -> DynamicImage {
     }
 }
 
-/// Encodes a JPEG with libjpeg-turbo (4× faster than the `image` crate's
-/// encoder on a 1920×1280 photo here): gray stays 1-channel, colour is 4:2:0.
+/// Encodes a JPEG with the [`jpeg::active`] codec (libjpeg-turbo's
+/// encoder, 4× faster than the `image` crate's on a 1920×1280 photo here):
+/// gray stays 1-channel, colour is 4:2:0.
 fn encode_jpeg(image: &DynamicImage, quality: u8) -> Result<Vec<u8>, String> {
-    use turbojpeg::{Compressor, Image, PixelFormat, Subsamp};
     // Borrow the pixels when they are already 8-bit gray or RGB (the usual
     // case): a copy of a 1920×1280 RGB image costs about a millisecond.
     let converted;
@@ -426,23 +416,14 @@ fn encode_jpeg(image: &DynamicImage, quality: u8) -> Result<Vec<u8>, String> {
             &converted
         }
     };
-    let (format, subsamp, channels) = match image {
-        DynamicImage::ImageLuma8(_) => (PixelFormat::GRAY, Subsamp::Gray, 1),
-        _ => (PixelFormat::RGB, Subsamp::Sub2x2, 3),
-    };
-    let mut c = Compressor::new().map_err(|e| format!("libjpeg-turbo: {e}"))?;
-    c.set_quality(i32::from(quality.clamp(1, 100)))
-        .and_then(|()| c.set_subsamp(subsamp))
-        .map_err(|e| format!("libjpeg-turbo: {e}"))?;
-    let (w, h) = (image.width() as usize, image.height() as usize);
-    c.compress_to_vec(Image {
-        pixels: image.as_bytes(),
-        width: w,
-        pitch: w * channels,
-        height: h,
-        format,
-    })
-    .map_err(|e| format!("encoding JPEG: {e}"))
+    let gray = matches!(image, DynamicImage::ImageLuma8(_));
+    jpeg::active::encode(
+        image.as_bytes(),
+        image.width(),
+        image.height(),
+        gray,
+        quality,
+    )
 }
 
 /// Encodes `image` as `format`.
@@ -744,6 +725,67 @@ mod tests {
             recycle(vec![1; 2 * mb]);
         }
         SPARE.with_borrow(|spare| assert_eq!(spare.len(), SPARE_BUFFERS));
+    }
+
+    /// Adobe YCCK as ImageMagick writes CMYK: C/libjpeg-turbo refused it
+    /// ("Unsupported color conversion request"); it decodes to RGB, also
+    /// when the chain asked for gray, whose own conversion then runs.
+    #[test]
+    fn a_ycck_jpeg_decodes_to_its_rgb_colours() {
+        let bytes = include_bytes!("../testdata/ycck-adobe-32x32.jpg");
+        for gray in [false, true] {
+            let hints = DecodeHints {
+                gray,
+                shrink_to: None,
+            };
+            let image = decode(bytes, hints, &opts()).expect("decode").image;
+            assert_eq!(image.color(), image::ColorType::Rgb8, "gray hint {gray}");
+            let rgb = image.to_rgb8();
+            for (y, want) in [(4, [200u8, 40, 40]), (27, [40, 160, 220])] {
+                let got = rgb.get_pixel(16, y).0;
+                assert!(
+                    got.iter().zip(want).all(|(g, w)| g.abs_diff(w) <= 12),
+                    "row {y}: {got:?}, want about {want:?}"
+                );
+            }
+        }
+    }
+
+    /// Plain Adobe CMYK (inverted ink values, as Photoshop writes) decodes
+    /// like its YCCK form.
+    #[test]
+    fn a_cmyk_jpeg_decodes_to_rgb() {
+        // Inverted CMYK of rgb(200,40,40): C 0, M 80%, Y 80%, K 22% stored
+        // as 255 - ink.
+        let ink = [0u8, 204, 204, 55];
+        let cmyk: Vec<u8> = std::iter::repeat_n(ink.map(|v| 255 - v), 16 * 16)
+            .flatten()
+            .collect();
+        let bytes = libjpeg_turbo_rs::compress(
+            &cmyk,
+            16,
+            16,
+            libjpeg_turbo_rs::PixelFormat::Cmyk,
+            95,
+            libjpeg_turbo_rs::Subsampling::S444,
+        )
+        .expect("encode CMYK");
+        let header = jpeg::pure_rust::Source::open(&bytes)
+            .expect("header")
+            .header();
+        assert_eq!(header.colour, jpeg::Colour::Cmyk);
+        let got = decode(&bytes, DecodeHints::default(), &opts())
+            .expect("decode")
+            .image
+            .to_rgb8()
+            .get_pixel(8, 8)
+            .0;
+        assert!(
+            got.iter()
+                .zip([200u8, 40, 40])
+                .all(|(g, w)| g.abs_diff(w) <= 6),
+            "{got:?}"
+        );
     }
 
     #[test]
