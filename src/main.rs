@@ -86,6 +86,7 @@ fn print_ops() {
 }
 
 fn main() -> ExitCode {
+    shared::malloc::reexec_tuned();
     match Cli::parse().command {
         Cmd::Run(args) => {
             let shutdown = match shared::shutdown::install_signal_handlers() {

@@ -21,6 +21,7 @@ use shared::pipeline::transform;
 use shared::protocol::{Source, Task};
 
 fn main() -> anyhow::Result<()> {
+    shared::malloc::reexec_tuned(); // as the imgpipe binaries do
     let mut args = std::env::args().skip(1);
     let (Some(reps), Some(chain)) = (args.next(), args.next()) else {
         bail!("usage: codec_floor REPS CHAIN FILE...");

@@ -13,6 +13,7 @@ use shared::ops::Chain;
 use shared::pipeline::decode_hints;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    shared::malloc::reexec_tuned(); // as the imgpipe binaries do
     let mut args = std::env::args().skip(1);
     let dir = PathBuf::from(args.next().ok_or("usage: stages DIR OPS")?);
     let chain = Chain::parse(&args.next().unwrap_or_default())?;

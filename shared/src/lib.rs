@@ -8,6 +8,7 @@ pub mod discover;
 pub mod endpoints;
 pub mod imageio;
 pub mod log;
+pub mod malloc;
 pub mod net;
 pub mod ops;
 pub mod pipeline;

@@ -11,5 +11,6 @@ struct Args {
 }
 
 fn main() -> std::process::ExitCode {
+    shared::malloc::reexec_tuned();
     worker::main_with(Args::parse().cli)
 }
