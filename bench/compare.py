@@ -27,7 +27,9 @@ Environment: RUNS (3 timed rounds), WARMUP (1 untimed round), WORKLOADS
 ("thumb full"), PEERS ("pyvips py-zmq"; "all" for every peer of the harness),
 SKIP_PEERS=1 to time imgpipe alone, IMGPIPE (a release binary of imgpipe;
 default: built here, in $CARGO_TARGET_DIR when set), CORE (1: the core of the
-one-core measurements).
+one-core measurements), ALSO ("label=path ..."; more imgpipe binaries timed
+in the same rounds on both workloads, e.g. a build with `--features c-jpeg`
+or of an older commit, to measure a change side by side).
 Setup once: ../shared/bench/setup.sh && ../shared/bench/make_photos.sh --replicate 200
 """
 
@@ -166,12 +168,25 @@ def fmt_range(values):
     return f"{min(values):.2f}–{max(values):.2f}"
 
 
+def also_binaries():
+    """The ALSO binaries as (label, path) pairs."""
+    pairs = []
+    for item in os.environ.get("ALSO", "").split():
+        label, sep, path = item.partition("=")
+        if not sep or not Path(path).is_file():
+            sys.exit(f"ALSO: `{item}` is not label=path to a binary")
+        pairs.append((label, path))
+    return pairs
+
+
 def compare_workloads(binary, src, n, runs, warmup, workloads, peers, lines, log):
     for wl in workloads:
         ops = WORKLOADS[wl]
         ours = [Contender("imgpipe 2 workers", imgpipe_run(binary, src, ops, 2, 1), wl),
                 Contender("imgpipe 2 workers, grayscale:luma",
                           imgpipe_run(binary, src, ops.replace("grayscale", "grayscale:luma"), 2, 1), wl)]
+        ours += [Contender(f"imgpipe 2 workers ({label})", imgpipe_run(path, src, ops, 2, 1), wl)
+                 for label, path in also_binaries()]
         theirs = [Contender(p, peer_run(p, src, wl), wl) for p in peers]
         print(f"{wl}: {', '.join(c.label for c in theirs + ours)}", file=sys.stderr)
         per_round = rounds(theirs + ours, src, runs, warmup, log)
