@@ -11,14 +11,17 @@
 #                            --variant=minbase), `docker import`ed. Used as
 #                            the runtime stage base. Our own tag, so nobody
 #                            mistakes it for the official `debian` image.
-#   imgpipe/rust:bookworm    FROM imgpipe/debian:bookworm + build-essential,
-#                            cmake, nasm, pkg-config, ca-certificates, curl
-#                            and the HOST's active Rust toolchain (rustup's
-#                            servers are unreachable, so we copy ~/.rustup's
-#                            toolchain directory in). Used as the build stage.
+#   imgpipe/rust:bookworm    FROM imgpipe/debian:bookworm + gcc, g++, libc6-dev,
+#                            ca-certificates, curl and the HOST's active Rust
+#                            toolchain (rustup's servers are unreachable, so
+#                            we copy ~/.rustup's toolchain directory in). Used
+#                            as the build stage, and by tests/fresh-machine/
+#                            as the fresh machine the README promises: no
+#                            cmake, no nasm, no make, no vips.
 #
 # Idempotent: an image whose tag already exists is left alone (seconds on a
-# warm run). `--force` rebuilds both; `--force-rust` rebuilds only the Rust one
+# warm run), unless its packages differ from RUST_PACKAGES below. `--force`
+# rebuilds both; `--force-rust` rebuilds only the Rust one
 # (e.g. after the host's toolchain was updated).
 #
 # Usage: sudo docker/local-base.sh [--force] [--force-rust] [--no-verify]
@@ -91,6 +94,10 @@ timed() {
 }
 
 image_exists() { docker image inspect "$1" >/dev/null 2>&1; }
+
+# What the build image installs: a C/C++ compiler and nothing else that a
+# build could lean on (libzmq and mimalloc are compiled by the cc crate).
+RUST_PACKAGES="gcc g++ libc6-dev ca-certificates curl"
 
 # Scratch directories are removed on exit, whatever happens.
 declare -a CLEANUP=()
@@ -334,7 +341,7 @@ FROM $BASE_TAG
 RUN set -eux; \\
     apt-get update; \\
     DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \\
-        build-essential g++ cmake nasm pkg-config ca-certificates curl; \\
+        $RUST_PACKAGES; \\
     rm -rf /var/lib/apt/lists/* /var/cache/apt/*
 COPY extra-ca/ /usr/local/share/ca-certificates/
 RUN update-ca-certificates
@@ -345,7 +352,8 @@ RUN set -eux; mkdir -p "\$CARGO_HOME/bin"; rustc --version; cargo --version
 LABEL org.opencontainers.image.title=imgpipe-rust \\
       org.opencontainers.image.description="local build image: $BASE_TAG + host toolchain" \\
       imgpipe.rust.version="$rustc_ver" \\
-      imgpipe.rust.host-ca="$host_ca"
+      imgpipe.rust.host-ca="$host_ca" \\
+      imgpipe.rust.packages="$RUST_PACKAGES"
 CMD ["bash"]
 EOF
     local net=()
@@ -410,7 +418,8 @@ main() {
         force_rust=1   # a new base invalidates the build image
     fi
 
-    if image_exists "$RUST_TAG" && ((force_rust == 0)); then
+    if image_exists "$RUST_TAG" && ((force_rust == 0)) \
+        && [[ "$(docker image inspect -f '{{ index .Config.Labels "imgpipe.rust.packages" }}' "$RUST_TAG")" == "$RUST_PACKAGES" ]]; then
         log "$RUST_TAG exists - skipping (use --force or --force-rust to rebuild)"
     else
         build_rust

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The project's test command (README "Testing"): unit and integration tests
 # on loopback, then the Docker Compose and Docker Swarm end-to-end tests
-# where an engine answers (each prints a loud SKIPPED otherwise).
+# where an engine answers (each prints a loud SKIPPED otherwise), with the
+# check that the README's first command builds and runs in a bare Debian
+# image (Rust toolchain and gcc/g++ only).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 cargo test --workspace
@@ -9,7 +11,9 @@ if [ -x tests/compose/run.sh ] || [ -f tests/compose/run.sh ]; then
   bash tests/compose/run.sh
 fi
 # After the compose test: its image build leaves every layer cached, so the
-# swarm test's own build of the same sources only hashes the context.
+# fresh-machine and swarm tests' own builds of the same sources only hash the
+# context.
+bash tests/fresh-machine/run.sh
 if [ -f tests/swarm/run.sh ]; then
   bash tests/swarm/run.sh
 fi
