@@ -127,8 +127,8 @@ fn compare(ops: &str) {
         assert_eq!(ours.dimensions(), r.size, "{ops} {name}: size as libvips'");
         let (x, y, w, h) = r.crop;
         let ours = ours.crop_imm(x, y, w, h);
-        let theirs = image::open(&r.file)
-            .unwrap_or_else(|e| panic!("reference {}: {e}", r.file.display()));
+        let theirs =
+            image::open(&r.file).unwrap_or_else(|e| panic!("reference {}: {e}", r.file.display()));
         assert_eq!(ours.dimensions(), theirs.dimensions(), "{ops} {name}: crop");
         let db = psnr_any(&ours, &theirs);
         eprintln!("{ops:<16} {name:<28} PSNR {db:5.1} dB ({w}x{h} at {x},{y})");
