@@ -16,8 +16,13 @@ use std::time::Duration;
 use common::*;
 use image::GenericImageView;
 
-/// Minimum PSNR against libvips, dB.
-const MIN_PSNR: f64 = 35.0;
+/// Minimum PSNR against libvips, dB. Matches measured 47–59 dB; blur:3
+/// run as σ 3.3 instead still gave 47–54 dB, so a floor of 35 would pass a
+/// filter 10% off. 45 does not.
+const MIN_PSNR: f64 = 45.0;
+/// For `resize:300x200` (a 4–6× shrink, where the two Lanczos
+/// implementations part most: 43–54 dB measured).
+const MIN_PSNR_STRONG_SHRINK: f64 = 40.0;
 
 /// The folder of committed references.
 fn reference_dir() -> PathBuf {
@@ -102,8 +107,8 @@ fn sample_jpegs(dir: &Path) -> Vec<PathBuf> {
 
 /// Runs `ops` through imgpipe on every sample JPEG and compares each output
 /// with libvips' committed one: same full size, and the stored crop within
-/// [`MIN_PSNR`].
-fn compare(ops: &str) {
+/// `min_psnr`.
+fn compare(ops: &str, min_psnr: f64) {
     let dir = tempfile::tempdir().expect("tempdir");
     let input = dir.path().join("in");
     std::fs::create_dir(&input).expect("mkdir");
@@ -132,7 +137,7 @@ fn compare(ops: &str) {
         assert_eq!(ours.dimensions(), theirs.dimensions(), "{ops} {name}: crop");
         let db = psnr_any(&ours, &theirs);
         eprintln!("{ops:<16} {name:<28} PSNR {db:5.1} dB ({w}x{h} at {x},{y})");
-        assert!(db >= MIN_PSNR, "{ops} {name}: PSNR {db:.1} dB < {MIN_PSNR}");
+        assert!(db >= min_psnr, "{ops} {name}: PSNR {db:.1} dB < {min_psnr}");
     }
 }
 
@@ -141,23 +146,23 @@ fn compare(ops: &str) {
 /// box pre-shrink, a second approximation).
 #[test]
 fn resize_matches_vips() {
-    compare("resize:800");
-    compare("resize:300x200");
+    compare("resize:800", MIN_PSNR);
+    compare("resize:300x200", MIN_PSNR_STRONG_SHRINK);
 }
 
 #[test]
 fn grayscale_matches_vips_b_w() {
-    compare("grayscale");
+    compare("grayscale", MIN_PSNR);
 }
 
 /// libvips' `gaussblur` with `--min-ampl 0.001`: a full Gaussian, as ours.
 #[test]
 fn blur_matches_vips_gaussblur() {
-    compare("blur:3");
-    compare("blur:1.5");
+    compare("blur:3", MIN_PSNR);
+    compare("blur:1.5", MIN_PSNR);
 }
 
 #[test]
 fn sharpen_matches_an_unsharp_mask_built_from_vips_ops() {
-    compare("sharpen:1.5");
+    compare("sharpen:1.5", MIN_PSNR);
 }
