@@ -11,6 +11,9 @@
 #
 # Base images (built locally by docker/local-base.sh, called by prepare.sh):
 #   imgpipe/rust:bookworm    build stage: Debian 12 + the host's Rust toolchain
+#                            and gcc/g++, nothing else (no cmake, nasm or make:
+#                            JPEG is the pure-Rust libjpeg-turbo-rs, libzmq is
+#                            compiled by the cc crate)
 #   imgpipe/debian:bookworm  runtime stage: debootstrap minbase Debian 12
 #
 # Two ways to get the binary, chosen with the build argument IMGPIPE_BUILD
@@ -32,9 +35,10 @@
 #             must be glibc-compatible with Debian 12 (it is, on our machines).
 #
 # Measured on our 2-core machine (another build running beside it at times):
-#   vendor    cold 8-11 min (dependencies 4-6 min, then our crates + thin-LTO
-#             link ~2 min); after a source change ~3-3.5 min; unchanged ~12 s
-#             (mostly hashing the 122 MB context). The dependency layer is
+#   vendor    cold ~8 min (2026-12-01, a test build running beside it:
+#             dependencies 4 min 50 s, then our crates + thin-LTO link 3 min
+#             20 s); after a source change ~3-3.5 min; unchanged ~12 s
+#             (mostly hashing the context). The dependency layer is
 #             reused across fresh clones (COPY caches by content, not mtime).
 #   prebuilt  host `cargo build --release` cold 9.5 min, after a source
 #             change 2.9 min, then this build ~30 s.
