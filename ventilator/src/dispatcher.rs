@@ -1,26 +1,28 @@
-//! The dispatch state of one batch: worker credits, leases, heartbeats,
-//! redelivery and the end of the batch.
+//! The dispatch state of one batch as a sans-IO state machine: worker
+//! credits, leases, heartbeats, redelivery, sink resync and the end of the
+//! batch. It performs no I/O and never reads the clock: the caller feeds it
+//! `(now, event)` through [`Dispatcher::handle_event`] and
+//! [`Dispatcher::handle_timeout`], then drains [`Dispatcher::poll_action`]
+//! and performs each [`Action`] (the style of quinn-proto's `Connection`).
+//! [`Dispatcher::poll_timeout`] says when the next lease or heartbeat
+//! deadline falls.
 
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
-use std::path::Path;
 use std::time::{Duration, Instant};
 
-use shared::imageio::OutputOptions;
-use shared::log;
-use shared::net;
-use shared::net::Wire;
-use shared::ops::Chain;
-use shared::protocol::{
-    Message, Packet, Source, Task, Transport, MAX_NAMED_WORKERS, MAX_NAMED_WORKER_BYTES,
-};
+use shared::log::Level;
+use shared::protocol::{Message, ProtocolError, MAX_NAMED_WORKERS, MAX_NAMED_WORKER_BYTES};
 
-use crate::ROLE;
+use crate::Dispatch;
 
 /// Most unused credit one worker may hold, whatever it asks for.
-const MAX_CREDIT_PER_WORKER: usize = 64;
-/// Largest image sent inline (half the sockets' message limit); larger
-/// ones are reported as failures with `--transport inline`.
-pub const MAX_INLINE_BYTES: u64 = (net::MAX_MESSAGE_BYTES as u64) / 2;
+pub(crate) const MAX_CREDIT_PER_WORKER: usize = 64;
+/// A peer whose messages fail authentication is told at most this often
+/// (with a sealed `Welcome` it cannot open, so it logs the mismatch); the
+/// refusals are logged at most this often too.
+const AUTH_NOTICE_INTERVAL: Duration = Duration::from_secs(5);
+/// Peers remembered for [`AUTH_NOTICE_INTERVAL`] before the list is reset.
+const MAX_AUTH_NOTICES: usize = 1024;
 
 /// How a batch went, from the ventilator's side.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -43,88 +45,214 @@ pub struct Summary {
     pub interrupted: bool,
 }
 
+/// What the dispatcher needs to know about a batch.
+#[derive(Debug, Clone)]
+pub(crate) struct DispatcherConfig {
+    /// The batch id (see [`crate::plan::batch_id`]).
+    pub batch: u64,
+    /// Tasks in the batch, numbered `0..tasks`.
+    pub tasks: u64,
+    /// Credit (ROUTER/DEALER) or plain PUSH dispatch.
+    pub dispatch: Dispatch,
+    /// How long a task may stay unacknowledged before it is sent again.
+    pub lease: Duration,
+    /// How long a worker may stay silent before it is presumed dead.
+    pub heartbeat_timeout: Duration,
+}
+
+/// Something that happened, fed to [`Dispatcher::handle_event`].
+#[derive(Debug, PartialEq)]
+pub(crate) enum Event {
+    /// A peer of the tasks socket sent a message (or something undecodable).
+    Message {
+        /// The peer's routing identity.
+        from: Vec<u8>,
+        /// What it said.
+        message: Result<Message, ProtocolError>,
+    },
+    /// [`Action::SendTask`] failed: the worker is gone (ROUTER_MANDATORY).
+    Unreachable {
+        /// The worker the task was for.
+        worker: Vec<u8>,
+        /// The task that was not sent.
+        task: u64,
+    },
+    /// [`Action::PushTask`] would block: the PUSH socket is full until the
+    /// next [`Dispatcher::handle_timeout`].
+    PushFull {
+        /// The task that was not pushed.
+        task: u64,
+    },
+}
+
+/// Something the caller must do, from [`Dispatcher::poll_action`].
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Action {
+    /// Send a control message (`Stop`, `Welcome`); if the peer is gone,
+    /// there is nothing more to do.
+    Notify {
+        /// The peer's routing identity.
+        to: Vec<u8>,
+        /// `Stop` or `Welcome`.
+        message: Message,
+    },
+    /// Send the batch's `BatchStart` to this (new) sink.
+    StartBatch {
+        /// The sink's routing identity.
+        sink: Vec<u8>,
+    },
+    /// Send task `task` to this worker; if that fails, feed back
+    /// [`Event::Unreachable`] before polling again.
+    SendTask {
+        /// The worker's routing identity.
+        to: Vec<u8>,
+        /// The task id.
+        task: u64,
+    },
+    /// Push task `task` on the PUSH socket; if it would block, feed back
+    /// [`Event::PushFull`].
+    PushTask {
+        /// The task id.
+        task: u64,
+    },
+    /// Every task is acknowledged and every worker told to stop: tell the
+    /// sink the batch is over (with these figures).
+    EndBatch {
+        /// The sink's routing identity.
+        sink: Vec<u8>,
+        /// Tasks dispatched again.
+        redispatched: u64,
+        /// Ids of the workers that asked for work, for the report.
+        workers: Vec<String>,
+    },
+    /// A line for the log.
+    Log {
+        /// Its severity.
+        level: Level,
+        /// The line.
+        text: String,
+    },
+}
+
+/// What the dispatcher knows of one worker connection.
+#[derive(Debug)]
 pub(crate) struct WorkerSlot {
-    pub(crate) name: String,
-    pub(crate) credit: usize,
-    pub(crate) last_seen: Instant,
-    pub(crate) in_flight: HashSet<u64>,
+    /// The id the worker gave.
+    pub name: String,
+    /// Unused credit: tasks it asked for and has not been sent.
+    pub credit: usize,
+    /// When it was last heard from.
+    pub last_seen: Instant,
+    /// Tasks sent to it and not yet acknowledged by the sink.
+    pub in_flight: HashSet<u64>,
 }
 
 /// The dispatch state of one batch.
+#[derive(Debug)]
 pub(crate) struct Dispatcher {
-    pub(crate) batch: u64,
+    config: DispatcherConfig,
     /// When each task in flight was last sent.
-    pub(crate) leases: HashMap<u64, Instant>,
-    pub(crate) synthetic: bool,
-    pub(crate) transport: Transport,
-    pub(crate) tasks: Vec<String>,
-    pub(crate) input_root: String,
-    pub(crate) output_root: String,
-    pub(crate) chain: Chain,
-    pub(crate) output: OutputOptions,
-    pub(crate) pending: VecDeque<u64>,
-    pub(crate) done: Vec<bool>,
-    pub(crate) done_count: u64,
+    leases: HashMap<u64, Instant>,
+    pending: VecDeque<u64>,
+    done: Vec<bool>,
+    done_count: u64,
     /// One entry per credit, oldest first: the next task goes to the front.
-    pub(crate) ready: VecDeque<Vec<u8>>,
-    pub(crate) workers: HashMap<Vec<u8>, WorkerSlot>,
-    pub(crate) stopped_workers: HashSet<Vec<u8>>,
+    ready: VecDeque<Vec<u8>>,
+    workers: HashMap<Vec<u8>, WorkerSlot>,
+    stopped_workers: HashSet<Vec<u8>>,
     /// Workers presumed lost; told to stop at the end all the same.
-    pub(crate) forgotten: HashSet<Vec<u8>>,
+    forgotten: HashSet<Vec<u8>>,
     /// Ids of every worker that asked for work, for the sink's report.
-    pub(crate) named: BTreeSet<String>,
-    pub(crate) summary: Summary,
+    named: BTreeSet<String>,
+    sink: Option<Vec<u8>>,
+    /// Nothing is dispatched until the sink has answered the batch with
+    /// what it already holds (everything, after a ventilator restart).
+    sink_synced: bool,
+    /// The PUSH socket was full: no more pushes until the next timeout.
+    push_blocked: bool,
+    /// The batch is over: `EndBatch` was queued.
+    finished: bool,
+    /// When each peer failing authentication was last told so.
+    auth_notices: HashMap<Vec<u8>, Instant>,
+    auth_logged: Option<Instant>,
+    actions: VecDeque<Action>,
+    summary: Summary,
 }
 
 impl Dispatcher {
-    /// Task `id` and, with the inline transport, the image bytes it
-    /// carries (read now, so only tasks being sent are held in memory).
-    pub(crate) fn packet(&self, id: u64) -> Packet {
-        let rel_path = &self.tasks[id as usize];
-        let (source, payload) = if self.synthetic {
-            (Source::Synthetic, None)
-        } else if self.transport == Transport::Path {
-            (Source::Path, None)
-        } else {
-            match read_inline(Path::new(&self.input_root), rel_path) {
-                Ok(bytes) => (Source::Inline, Some(bytes)),
-                Err(error) => (Source::Unreadable { error }, None),
-            }
-        };
-        Packet {
-            message: Message::Task(self.task(id, source)),
-            payload,
+    /// A batch of `config.tasks` tasks, none sent yet.
+    pub(crate) fn new(config: DispatcherConfig) -> Self {
+        let total = config.tasks;
+        Self {
+            leases: HashMap::new(),
+            pending: (0..total).collect(),
+            done: vec![false; usize::try_from(total).unwrap_or(usize::MAX)],
+            done_count: 0,
+            ready: VecDeque::new(),
+            workers: HashMap::new(),
+            stopped_workers: HashSet::new(),
+            forgotten: HashSet::new(),
+            named: BTreeSet::new(),
+            sink: None,
+            sink_synced: false,
+            push_blocked: false,
+            finished: false,
+            auth_notices: HashMap::new(),
+            auth_logged: None,
+            actions: VecDeque::new(),
+            summary: Summary {
+                tasks: total,
+                ..Summary::default()
+            },
+            config,
         }
     }
 
-    pub(crate) fn task(&self, id: u64, source: Source) -> Task {
-        Task {
-            batch: self.batch,
-            id,
-            rel_path: self.tasks[id as usize].clone(),
-            source,
-            input_root: self.input_root.clone(),
-            output_root: self.output_root.clone(),
-            chain: self.chain.clone(),
-            output: self.output,
-        }
+    /// Tasks the sink has acknowledged.
+    pub(crate) fn acknowledged(&self) -> u64 {
+        self.done_count
     }
 
+    /// True once every task is acknowledged.
     pub(crate) fn complete(&self) -> bool {
-        self.done_count == self.tasks.len() as u64
+        self.done_count == self.config.tasks
     }
 
-    pub(crate) fn status(&self, sink_connected: bool) -> serde_json::Value {
-        let state = match (sink_connected, self.complete()) {
+    /// True once the batch is over (`EndBatch` was queued).
+    pub(crate) fn finished(&self) -> bool {
+        self.finished
+    }
+
+    /// True until a sink has connected and answered the batch.
+    pub(crate) fn waiting_for_sink(&self) -> bool {
+        !self.sink_synced
+    }
+
+    /// Counts so far, with `workers` filled in.
+    pub(crate) fn summary(&self) -> Summary {
+        Summary {
+            workers: self.workers.len() + self.stopped_workers.len(),
+            ..self.summary.clone()
+        }
+    }
+
+    /// Marks the batch as interrupted by a shutdown request.
+    pub(crate) fn interrupt(&mut self) {
+        self.summary.interrupted = true;
+    }
+
+    /// What the status socket reports.
+    pub(crate) fn status(&self, now: Instant) -> serde_json::Value {
+        let state = match (self.sink_synced, self.complete()) {
             (false, _) => "waiting-for-sink",
             (true, false) => "dispatching",
             (true, true) => "done",
         };
         serde_json::json!({
-            "role": ROLE,
+            "role": crate::ROLE,
             "state": state,
-            "batch": self.batch,
-            "tasks": self.tasks.len(),
+            "batch": self.config.batch,
+            "tasks": self.config.tasks,
             "pending": self.pending.len(),
             "in_flight": self.workers.values().map(|w| w.in_flight.len()).sum::<usize>(),
             "done": self.done_count,
@@ -134,47 +262,213 @@ impl Dispatcher {
                 "id": w.name,
                 "in_flight": w.in_flight.len(),
                 "credit": w.credit,
-                "last_seen_ms": w.last_seen.elapsed().as_millis() as u64,
+                "last_seen_ms": u64::try_from(now.saturating_duration_since(w.last_seen).as_millis()).unwrap_or(u64::MAX),
             })).collect::<Vec<_>>(),
             "rejected_messages": self.summary.rejected_messages,
-            "refused_unauthenticated": self.summary.unauthenticated,
-            "transport": self.transport.to_string(),
         })
     }
 
-    pub(crate) fn on_ready(&mut self, identity: &[u8], worker: String, credit: u32) {
+    /// The next moment [`Self::handle_timeout`] has something to do: a
+    /// worker's heartbeat deadline or a lease's expiry.
+    pub(crate) fn poll_timeout(&self) -> Option<Instant> {
+        if self.finished {
+            return None;
+        }
+        let heartbeats = self
+            .workers
+            .values()
+            .map(|w| w.last_seen + self.config.heartbeat_timeout);
+        let leases = self.leases.values().map(|at| *at + self.config.lease);
+        heartbeats.chain(leases).min()
+    }
+
+    /// Feeds one event. Drain [`Self::poll_action`] afterwards.
+    pub(crate) fn handle_event(&mut self, now: Instant, event: Event) {
+        match event {
+            Event::Message { from, message } => self.on_message(now, from, message),
+            Event::Unreachable { worker, task } => {
+                // The send never happened: undo it, keep the task, forget the worker.
+                self.summary.dispatched = self.summary.dispatched.saturating_sub(1);
+                self.leases.remove(&task);
+                if let Some(slot) = self.workers.get_mut(&worker) {
+                    slot.in_flight.remove(&task);
+                }
+                self.pending.push_front(task);
+                self.forget_worker(&worker);
+            }
+            Event::PushFull { task } => {
+                self.summary.dispatched = self.summary.dispatched.saturating_sub(1);
+                self.pending.push_front(task);
+                self.push_blocked = true;
+            }
+        }
+    }
+
+    /// Lets time pass: presumes silent workers dead, expires leases, and
+    /// ends the batch once every task is acknowledged. Call it after every
+    /// round of events, then drain [`Self::poll_action`].
+    pub(crate) fn handle_timeout(&mut self, now: Instant) {
+        if self.finished {
+            return;
+        }
+        self.push_blocked = false;
+        self.reap_silent_workers(now);
+        self.expire_leases(now);
+        if self.sink_synced && self.complete() {
+            self.end_batch();
+        }
+    }
+
+    /// The next thing to do: queued messages first, then tasks for workers
+    /// with credit (or for the PUSH socket) while the sink is synced.
+    pub(crate) fn poll_action(&mut self, now: Instant) -> Option<Action> {
+        if let Some(action) = self.actions.pop_front() {
+            return Some(action);
+        }
+        if self.finished || !self.sink_synced {
+            return None;
+        }
+        match self.config.dispatch {
+            Dispatch::Credit => self.next_send(now),
+            Dispatch::Push => {
+                if self.push_blocked {
+                    return None;
+                }
+                let task = self.next_pending()?;
+                self.summary.dispatched += 1;
+                Some(Action::PushTask { task })
+            }
+        }
+    }
+
+    fn log(&mut self, level: Level, text: String) {
+        self.actions.push_back(Action::Log { level, text });
+    }
+
+    fn notify(&mut self, to: Vec<u8>, message: Message) {
+        self.actions.push_back(Action::Notify { to, message });
+    }
+
+    fn on_message(&mut self, now: Instant, from: Vec<u8>, message: Result<Message, ProtocolError>) {
+        match message {
+            Ok(Message::Ready { worker, credit }) => {
+                if self.stopped_workers.contains(&from) || (self.sink_synced && self.complete()) {
+                    self.notify(from, Message::Stop);
+                } else if credit == 0 && !self.workers.contains_key(&from) {
+                    // A heartbeat from a worker this ventilator does not
+                    // know (it restarted, or forgot the worker during a
+                    // partition): ask for its credit again.
+                    self.notify(from.clone(), Message::Welcome);
+                    self.on_ready(now, from, worker, 0);
+                } else {
+                    // Push mode: workers only heartbeat here; credit is moot.
+                    let credit = match self.config.dispatch {
+                        Dispatch::Credit => credit,
+                        Dispatch::Push => 0,
+                    };
+                    self.on_ready(now, from, worker, credit);
+                }
+            }
+            Ok(Message::SinkReady) => {
+                // The sink repeats this every second: news only from a new sink.
+                if self.sink.as_ref() != Some(&from) {
+                    if self.sink.is_some() {
+                        self.log(
+                            Level::Warn,
+                            "a new sink connected; in-flight tasks go out again".into(),
+                        );
+                        self.requeue_in_flight();
+                    }
+                    self.actions
+                        .push_back(Action::StartBatch { sink: from.clone() });
+                    self.sink = Some(from);
+                    self.sink_synced = false;
+                }
+            }
+            Ok(Message::Ack { batch, task_ids }) if batch == self.config.batch => {
+                self.on_ack(&task_ids);
+                if self.sink.as_ref() == Some(&from) && !self.sink_synced {
+                    self.sink_synced = true;
+                    if self.done_count > 0 {
+                        let text = format!(
+                            "resuming: the sink already holds {} of {} results",
+                            self.done_count, self.config.tasks
+                        );
+                        self.log(Level::Info, text);
+                    }
+                }
+            }
+            Ok(other) => {
+                self.summary.rejected_messages += 1;
+                self.log(
+                    Level::Debug,
+                    format!("ignored unexpected message {other:?}"),
+                );
+            }
+            Err(ProtocolError::Auth(e)) => {
+                // Counted by the wire. Tell the peer (at most every few
+                // seconds): it cannot open the answer and logs the mismatch.
+                let due = |at: &Option<Instant>| {
+                    at.is_none_or(|at| now.saturating_duration_since(at) > AUTH_NOTICE_INTERVAL)
+                };
+                if self
+                    .auth_logged
+                    .is_none_or(|at| now.saturating_duration_since(at) >= AUTH_NOTICE_INTERVAL)
+                {
+                    self.auth_logged = Some(now);
+                    self.log(Level::Warn, format!("refused a message: {e}"));
+                }
+                if due(&self.auth_notices.get(&from).copied()) {
+                    self.notify(from.clone(), Message::Welcome);
+                    if self.auth_notices.len() > MAX_AUTH_NOTICES {
+                        self.auth_notices.clear();
+                    }
+                    self.auth_notices.insert(from, now);
+                }
+            }
+            Err(e) => {
+                self.summary.rejected_messages += 1;
+                self.log(Level::Warn, format!("rejected a malformed message: {e}"));
+            }
+        }
+    }
+
+    fn on_ready(&mut self, now: Instant, identity: Vec<u8>, worker: String, credit: u32) {
         if self.named.len() < MAX_NAMED_WORKERS
             && worker.len() <= MAX_NAMED_WORKER_BYTES
             && !self.named.contains(&worker)
         {
             self.named.insert(worker.clone());
         }
-        let slot = self.workers.entry(identity.to_vec()).or_insert_with(|| {
-            log!(Debug, ROLE, "worker {worker} joined");
-            WorkerSlot {
+        if !self.workers.contains_key(&identity) {
+            self.log(Level::Debug, format!("worker {worker} joined"));
+        }
+        let slot = self
+            .workers
+            .entry(identity.clone())
+            .or_insert_with(|| WorkerSlot {
                 name: worker,
                 credit: 0,
-                last_seen: Instant::now(),
+                last_seen: now,
                 in_flight: HashSet::new(),
-            }
-        });
-        slot.last_seen = Instant::now();
+            });
+        slot.last_seen = now;
         // Cap what is outstanding, not what is in flight: in-flight tasks may
         // be finished already and merely not yet acknowledged by the sink.
         let room = MAX_CREDIT_PER_WORKER.saturating_sub(slot.credit);
-        let add = (credit as usize).min(room);
+        let add = usize::try_from(credit).unwrap_or(usize::MAX).min(room);
         slot.credit += add;
         for _ in 0..add {
-            self.ready.push_back(identity.to_vec());
+            self.ready.push_back(identity.clone());
         }
     }
 
-    pub(crate) fn on_ack(&mut self, task_ids: &[u64]) {
+    fn on_ack(&mut self, task_ids: &[u64]) {
         for id in task_ids {
             self.leases.remove(id);
         }
         for &id in task_ids {
-            if let Some(done) = self.done.get_mut(id as usize) {
+            if let Some(done) = usize::try_from(id).ok().and_then(|i| self.done.get_mut(i)) {
                 if !*done {
                     *done = true;
                     self.done_count += 1;
@@ -188,41 +482,29 @@ impl Dispatcher {
         }
     }
 
+    fn is_done(&self, id: u64) -> bool {
+        usize::try_from(id)
+            .ok()
+            .and_then(|i| self.done.get(i))
+            .copied()
+            .unwrap_or(true)
+    }
+
     /// Next pending task not yet acknowledged (a re-dispatched task may have
     /// been finished by its first worker meanwhile).
-    pub(crate) fn next_pending(&mut self) -> Option<u64> {
+    fn next_pending(&mut self) -> Option<u64> {
         while let Some(id) = self.pending.pop_front() {
-            if !self.done[id as usize] {
+            if !self.is_done(id) {
                 return Some(id);
             }
         }
         None
     }
 
-    /// Plain PUSH dispatch (the guide's taskvent): everything goes into the
-    /// socket as fast as it takes it, round-robin over connected workers,
-    /// with no idea who holds what.
-    pub(crate) fn push_all(&mut self, push: &zmq::Socket, wire: &Wire) -> zmq::Result<()> {
-        while let Some(id) = self.next_pending() {
-            let frames = wire.frames(&self.packet(id));
-            match push.send_multipart(frames, zmq::DONTWAIT) {
-                Ok(()) => self.summary.dispatched += 1,
-                Err(zmq::Error::EAGAIN) => {
-                    self.pending.push_front(id);
-                    break;
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(())
-    }
-
-    /// Gives pending tasks to workers with credit, oldest credit first.
-    pub(crate) fn dispatch(&mut self, socket: &zmq::Socket, wire: &Wire) {
+    /// Gives the next pending task to the worker with the oldest credit.
+    fn next_send(&mut self, now: Instant) -> Option<Action> {
         while !self.pending.is_empty() {
-            let Some(identity) = self.ready.pop_front() else {
-                break;
-            };
+            let identity = self.ready.pop_front()?;
             let Some(slot) = self.workers.get_mut(&identity) else {
                 continue;
             };
@@ -230,55 +512,41 @@ impl Dispatcher {
                 continue;
             }
             slot.credit -= 1;
-            let Some(id) = self.next_pending() else {
+            let Some(task) = self.next_pending() else {
                 // Give the credit back: nothing left to send.
                 if let Some(slot) = self.workers.get_mut(&identity) {
                     slot.credit += 1;
                 }
                 self.ready.push_front(identity);
-                break;
+                return None;
             };
-            let packet = self.packet(id);
-            match wire.send_to(socket, &identity, &packet) {
-                Ok(()) => {
-                    self.summary.dispatched += 1;
-                    self.leases.insert(id, Instant::now());
-                    if let Some(slot) = self.workers.get_mut(&identity) {
-                        slot.in_flight.insert(id);
-                    }
-                }
-                Err(e) => {
-                    // ROUTER_MANDATORY: the peer is gone; forget it, keep the task.
-                    log!(
-                        Warn,
-                        ROLE,
-                        "worker unreachable ({e}); task {id} goes to another"
-                    );
-                    self.pending.push_front(id);
-                    self.forget_worker(&identity);
-                }
+            self.summary.dispatched += 1;
+            self.leases.insert(task, now);
+            if let Some(slot) = self.workers.get_mut(&identity) {
+                slot.in_flight.insert(task);
             }
+            return Some(Action::SendTask { to: identity, task });
         }
+        None
     }
 
-    pub(crate) fn forget_worker(&mut self, identity: &[u8]) {
+    fn forget_worker(&mut self, identity: &[u8]) {
         if let Some(slot) = self.workers.remove(identity) {
             self.forgotten.insert(identity.to_vec());
             self.ready.retain(|i| i != identity);
             let mut lost: Vec<u64> = slot
                 .in_flight
                 .into_iter()
-                .filter(|id| !self.done[*id as usize])
+                .filter(|id| !self.is_done(*id))
                 .collect();
             lost.sort_unstable();
             if !lost.is_empty() {
-                log!(
-                    Warn,
-                    ROLE,
+                let text = format!(
                     "worker {} lost with {} tasks in flight; re-dispatching them",
                     slot.name,
                     lost.len()
                 );
+                self.log(Level::Warn, text);
             }
             self.summary.redispatched += lost.len() as u64;
             for id in lost.into_iter().rev() {
@@ -289,23 +557,25 @@ impl Dispatcher {
 
     /// Sends again, to any worker, the tasks whose lease ran out: a hung
     /// filter, or a result lost on its way to the sink.
-    pub(crate) fn expire_leases(&mut self, lease: Duration) {
+    fn expire_leases(&mut self, now: Instant) {
+        let lease = self.config.lease;
         let mut expired: Vec<u64> = self
             .leases
             .iter()
-            .filter(|(id, since)| since.elapsed() > lease && !self.done[**id as usize])
+            .filter(|(id, since)| {
+                now.saturating_duration_since(**since) > lease && !self.is_done(**id)
+            })
             .map(|(id, _)| *id)
             .collect();
         if expired.is_empty() {
             return;
         }
         expired.sort_unstable();
-        log!(
-            Warn,
-            ROLE,
+        let text = format!(
             "{} tasks outlived their {lease:?} lease; dispatching them again",
             expired.len()
         );
+        self.log(Level::Warn, text);
         self.summary.redispatched += expired.len() as u64;
         for id in expired.into_iter().rev() {
             self.leases.remove(&id);
@@ -316,12 +586,12 @@ impl Dispatcher {
     /// A new sink connected: results on their way to the old one may be
     /// lost, so every unacknowledged task in flight goes out again (the
     /// sink drops the duplicates).
-    pub(crate) fn requeue_in_flight(&mut self) {
+    fn requeue_in_flight(&mut self) {
         let mut ids: Vec<u64> = self
             .workers
             .values()
             .flat_map(|w| w.in_flight.iter().copied())
-            .filter(|id| !self.done[*id as usize])
+            .filter(|id| !self.is_done(*id))
             .collect();
         ids.sort_unstable();
         ids.dedup();
@@ -332,31 +602,42 @@ impl Dispatcher {
         }
     }
 
-    pub(crate) fn reap_silent_workers(&mut self, timeout: Duration) {
+    fn reap_silent_workers(&mut self, now: Instant) {
+        let timeout = self.config.heartbeat_timeout;
         let silent: Vec<Vec<u8>> = self
             .workers
             .iter()
-            .filter(|(_, s)| s.last_seen.elapsed() > timeout)
+            .filter(|(_, s)| now.saturating_duration_since(s.last_seen) > timeout)
             .map(|(id, _)| id.clone())
             .collect();
         for identity in silent {
             self.forget_worker(&identity);
         }
     }
-}
 
-/// Reads an image to send inline, refusing files over [`MAX_INLINE_BYTES`]
-/// before reading them.
-fn read_inline(input_root: &Path, rel_path: &str) -> Result<Vec<u8>, String> {
-    let path = shared::discover::safe_join(input_root, rel_path)?;
-    let size = std::fs::metadata(&path)
-        .map_err(|e| format!("reading {}: {e}", path.display()))?
-        .len();
-    if size > MAX_INLINE_BYTES {
-        return Err(format!(
-            "{} has {size} bytes, over the {MAX_INLINE_BYTES}-byte limit of the inline transport",
-            path.display()
-        ));
+    /// Every task is acknowledged: stop every worker (forgotten ones too:
+    /// one frozen or cut off may come back) and tell the sink.
+    fn end_batch(&mut self) {
+        let Some(sink) = self.sink.clone() else {
+            return;
+        };
+        let mut everyone: Vec<Vec<u8>> = self
+            .workers
+            .keys()
+            .chain(&self.forgotten)
+            .cloned()
+            .collect();
+        everyone.sort_unstable();
+        everyone.dedup();
+        for identity in everyone {
+            self.notify(identity, Message::Stop);
+        }
+        self.stopped_workers.extend(self.workers.keys().cloned());
+        self.actions.push_back(Action::EndBatch {
+            sink,
+            redispatched: self.summary.redispatched,
+            workers: self.named.iter().cloned().collect(),
+        });
+        self.finished = true;
     }
-    std::fs::read(&path).map_err(|e| format!("reading {}: {e}", path.display()))
 }

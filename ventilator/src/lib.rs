@@ -7,12 +7,14 @@ mod cli;
 mod dispatcher;
 mod plan;
 mod run;
+mod tasks;
 
 pub use cli::{
     Cli, Config, Dispatch, JobArgs, ModeArgs, SelectionArgs, HEARTBEAT, WORKER_TIMEOUT_S,
 };
-pub use dispatcher::{Summary, MAX_INLINE_BYTES};
+pub use dispatcher::Summary;
 pub use plan::{dry_run, plan, Plan};
 pub use run::{main_with, run, Bound};
+pub use tasks::MAX_INLINE_BYTES;
 
 const ROLE: &str = "ventilator";

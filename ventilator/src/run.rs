@@ -1,10 +1,10 @@
 //! The ventilator's run loop: binds the sockets, plans the batch, and
-//! moves messages between the sockets and the [`Dispatcher`].
+//! moves messages between the sockets and the sans-IO [`Dispatcher`]:
+//! poll until the core's next deadline, decode, feed, perform its actions.
 
-use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::Context as _;
 
@@ -13,12 +13,13 @@ use shared::endpoints;
 use shared::log;
 use shared::net;
 use shared::net::Wire;
-use shared::protocol::{BatchStart, Message, ProtocolError};
+use shared::protocol::{BatchStart, Message};
 use shared::shutdown::Shutdown;
 use shared::status::StatusServer;
 
-use crate::dispatcher::{Dispatcher, Summary};
+use crate::dispatcher::{Action, Dispatcher, DispatcherConfig, Event, Summary};
 use crate::plan::{batch_id, dry_run, plan, Plan};
+use crate::tasks::BatchTasks;
 use crate::{Cli, Config, Dispatch, ROLE};
 
 /// Largest message the tasks socket accepts: workers and the sink only send
@@ -28,9 +29,8 @@ const MAX_CONTROL_MESSAGE_BYTES: i64 = 2 * shared::protocol::MAX_HEADER_BYTES as
 /// from it: with [`MAX_CONTROL_MESSAGE_BYTES`], bounds what one connection
 /// can make it hold (legitimate peers send a few small messages a second).
 const CONTROL_RCVHWM: i32 = 256;
-/// A peer whose messages fail authentication is told at most this often
-/// (with a sealed `Welcome` it cannot open, so it logs the mismatch).
-const AUTH_NOTICE_INTERVAL: Duration = Duration::from_secs(5);
+/// How often "waiting for the sink" is repeated.
+const WAITING_LOG_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Endpoints the ventilator bound (ports resolved).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,53 +41,155 @@ pub struct Bound {
     pub push: Option<String>,
 }
 
-/// Runs one batch: checks the folders, binds, calls `on_bound` with the
-/// endpoint actually bound, walks the input, waits for the sink, dispatches,
-/// and returns once the sink has acknowledged every task (or on shutdown).
-///
-/// # Errors
-/// Setup errors: a missing input folder, an output folder inside it, a bind
-/// that fails.
-pub fn run(
-    config: &Config,
-    shutdown: &Shutdown,
-    on_bound: impl FnOnce(&Bound),
-) -> anyhow::Result<Summary> {
-    let synthetic = config.mode.synthetic;
-    let (input, output) = match synthetic {
-        Some(_) => (PathBuf::new(), PathBuf::new()),
-        None => {
-            let (input, output) =
-                check_roots(&config.input, &config.output).map_err(anyhow::Error::msg)?;
-            std::fs::create_dir_all(&output)
-                .with_context(|| format!("creating output folder {}", output.display()))?;
-            (input, output)
-        }
-    };
-    let wire = Wire::configured(ROLE, config.secret_file.as_deref())?;
-    let ctx = zmq::Context::new();
-    let socket = net::socket(&ctx, zmq::ROUTER)?;
-    socket.set_maxmsgsize(MAX_CONTROL_MESSAGE_BYTES)?;
-    socket.set_rcvhwm(CONTROL_RCVHWM)?;
-    // Sends to a vanished worker fail instead of being dropped silently, so
-    // its task can go to another.
-    socket.set_router_mandatory(true)?;
-    let endpoint = net::bind(&socket, &config.bind)?;
-    let (status, status_endpoint) = StatusServer::bind(&ctx, &config.status_bind)?;
-    let push = match config.mode.dispatch {
-        Dispatch::Credit => None,
-        Dispatch::Push => {
-            let push = net::socket(&ctx, zmq::PUSH)?;
-            let bound = net::bind(&push, &config.mode.push_bind)?;
-            Some((push, bound))
-        }
-    };
-    on_bound(&Bound {
-        tasks: endpoint.clone(),
-        push: push.as_ref().map(|(_, e)| e.clone()),
-    });
-    log!(Debug, ROLE, "status on {status_endpoint}");
+/// The ventilator's sockets and what it needs to perform the dispatcher's
+/// actions on them.
+struct Sockets {
+    wire: Wire,
+    /// ROUTER: workers' credits and heartbeats, the sink's acks.
+    tasks: zmq::Socket,
+    status: StatusServer,
+    /// PUSH, with `--dispatch push`.
+    push: Option<zmq::Socket>,
+    bound: Bound,
+    /// Kept last: dropped after the sockets.
+    _ctx: zmq::Context,
+}
 
+impl Sockets {
+    fn bind(config: &Config) -> anyhow::Result<Self> {
+        let wire = Wire::configured(ROLE, config.secret_file.as_deref())?;
+        let ctx = zmq::Context::new();
+        let tasks = net::socket(&ctx, zmq::ROUTER)?;
+        tasks.set_maxmsgsize(MAX_CONTROL_MESSAGE_BYTES)?;
+        tasks.set_rcvhwm(CONTROL_RCVHWM)?;
+        // Sends to a vanished worker fail instead of being dropped silently,
+        // so its task can go to another.
+        tasks.set_router_mandatory(true)?;
+        let endpoint = net::bind(&tasks, &config.bind)?;
+        let (status, status_endpoint) = StatusServer::bind(&ctx, &config.status_bind)?;
+        log!(Debug, ROLE, "status on {status_endpoint}");
+        let (push, push_endpoint) = match config.mode.dispatch {
+            Dispatch::Credit => (None, None),
+            Dispatch::Push => {
+                let push = net::socket(&ctx, zmq::PUSH)?;
+                let bound = net::bind(&push, &config.mode.push_bind)?;
+                (Some(push), Some(bound))
+            }
+        };
+        Ok(Self {
+            wire,
+            tasks,
+            status,
+            push,
+            bound: Bound {
+                tasks: endpoint,
+                push: push_endpoint,
+            },
+            _ctx: ctx,
+        })
+    }
+
+    /// Performs one action of the dispatcher; a failed task send is fed
+    /// back to it. Errors: sends to the sink that fail, a broken socket.
+    fn perform(
+        &self,
+        action: Action,
+        d: &mut Dispatcher,
+        batch: &Batch,
+        now: Instant,
+    ) -> anyhow::Result<()> {
+        match action {
+            Action::Notify { to, message } => {
+                let _ = self.wire.send_to(&self.tasks, &to, &message.into());
+            }
+            Action::StartBatch { sink } => {
+                let start = Message::BatchStart(batch.start.clone());
+                self.wire.send_to(&self.tasks, &sink, &start.into())?;
+            }
+            Action::SendTask { to, task } => {
+                let sent = match batch.tasks.packet(task) {
+                    Some(packet) => self.wire.send_to(&self.tasks, &to, &packet),
+                    None => Err(zmq::Error::EINVAL),
+                };
+                if let Err(e) = sent {
+                    // ROUTER_MANDATORY: the peer is gone; forget it, keep the task.
+                    log!(
+                        Warn,
+                        ROLE,
+                        "worker unreachable ({e}); task {task} goes to another"
+                    );
+                    d.handle_event(now, Event::Unreachable { worker: to, task });
+                }
+            }
+            Action::PushTask { task } => {
+                let push = self.push.as_ref().context("no PUSH socket")?;
+                let packet = batch.tasks.packet(task).context("task outside the batch")?;
+                match push.send_multipart(self.wire.frames(&packet), zmq::DONTWAIT) {
+                    Ok(()) => {}
+                    Err(zmq::Error::EAGAIN) => d.handle_event(now, Event::PushFull { task }),
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            Action::EndBatch {
+                sink,
+                redispatched,
+                workers,
+            } => {
+                if !batch.tasks.synthetic {
+                    let swept = shared::pipeline::sweep_temporaries(&batch.output);
+                    if swept > 0 {
+                        log!(
+                            Info,
+                            ROLE,
+                            "removed {swept} temporary files left by lost workers"
+                        );
+                    }
+                }
+                let end = Message::BatchEnd {
+                    batch: batch.start.batch,
+                    redispatched,
+                    unauthenticated: self.wire.refusals().unauthenticated(),
+                    replayed: self.wire.refusals().replayed(),
+                    workers,
+                };
+                self.wire.send_to(&self.tasks, &sink, &end.into())?;
+            }
+            Action::Log { level, text } => shared::log::write(ROLE, level, format_args!("{text}")),
+        }
+        Ok(())
+    }
+
+    /// Waits for a message until `deadline` (at most [`net::POLL_MS`], so a
+    /// shutdown request is seen) and answers status queries.
+    fn wait(&self, d: &Dispatcher, batch: &Batch) -> anyhow::Result<()> {
+        let deadline = d.poll_timeout();
+        let timeout_ms = deadline.map_or(net::POLL_MS, |at| {
+            let left = at.saturating_duration_since(Instant::now());
+            i64::try_from(left.as_millis() + 1)
+                .unwrap_or(net::POLL_MS)
+                .min(net::POLL_MS)
+        });
+        net::poll_readable(&[&self.tasks, self.status.socket()], timeout_ms)?;
+        self.status.serve(|| {
+            let mut status = d.status(Instant::now());
+            status["refused_unauthenticated"] = self.wire.refusals().unauthenticated().into();
+            status["transport"] = batch.tasks.transport.to_string().into();
+            status
+        });
+        Ok(())
+    }
+}
+
+/// A planned batch: its tasks, how the sink hears of it, where outputs go.
+struct Batch {
+    tasks: BatchTasks,
+    start: BatchStart,
+    output: PathBuf,
+}
+
+/// Walks the input (or makes `--synthetic` tasks) and describes the batch.
+fn plan_batch(config: &Config, input: &Path, output: &Path, endpoint: &str) -> Batch {
+    let synthetic = config.mode.synthetic;
     let plan = match synthetic {
         Some(n) => Plan {
             found: Discovery {
@@ -96,7 +198,7 @@ pub fn run(
             },
             up_to_date: Vec::new(),
         },
-        None => plan(&input, &output, config),
+        None => plan(input, output, config),
     };
     for r in &plan.found.rejected {
         log!(Warn, ROLE, "{}: {}", r.path, r.error);
@@ -114,193 +216,110 @@ pub fn run(
             format!(" ({} up to date, skipped)", plan.up_to_date.len())
         }
     );
-    let mut d = Dispatcher {
-        batch: batch_id(&input, &output, config, &found.images),
-        leases: HashMap::new(),
+    let tasks = BatchTasks {
+        batch: batch_id(input, output, config, &found.images),
         synthetic: synthetic.is_some(),
         transport: config.mode.transport,
+        rel_paths: found.images,
         input_root: input.to_string_lossy().into_owned(),
         output_root: output.to_string_lossy().into_owned(),
         chain: config.chain.clone(),
         output: config.output_options,
-        pending: (0..total).collect(),
-        done: vec![false; found.images.len()],
-        done_count: 0,
-        tasks: found.images,
-        ready: VecDeque::new(),
-        workers: HashMap::new(),
-        stopped_workers: HashSet::new(),
-        forgotten: HashSet::new(),
-        named: BTreeSet::new(),
-        summary: Summary {
-            tasks: total,
-            ..Summary::default()
-        },
     };
-    let batch_start = BatchStart {
-        batch: d.batch,
+    let start = BatchStart {
+        batch: tasks.batch,
         total,
         rejected: found.rejected,
         skipped: plan.up_to_date.len() as u64,
         ops: config.chain.to_string(),
-        input_root: d.input_root.clone(),
-        output_root: d.output_root.clone(),
+        input_root: tasks.input_root.clone(),
+        output_root: tasks.output_root.clone(),
         transport: config.mode.transport,
     };
-    let mut auth_notices: HashMap<Vec<u8>, Instant> = HashMap::new();
-    let mut auth_log = log::Throttle::new(AUTH_NOTICE_INTERVAL);
-    let mut sink: Option<Vec<u8>> = None;
-    // Nothing is dispatched until the sink has answered the batch with what
-    // it already holds (everything, after a ventilator restart).
-    let mut sink_synced = false;
+    Batch {
+        tasks,
+        start,
+        output: output.to_path_buf(),
+    }
+}
+
+/// Runs one batch: checks the folders, binds, calls `on_bound` with the
+/// endpoint actually bound, walks the input, waits for the sink, dispatches,
+/// and returns once the sink has acknowledged every task (or on shutdown).
+///
+/// # Errors
+/// Setup errors: a missing input folder, an output folder inside it, a bind
+/// that fails.
+pub fn run(
+    config: &Config,
+    shutdown: &Shutdown,
+    on_bound: impl FnOnce(&Bound),
+) -> anyhow::Result<Summary> {
+    let (input, output) = match config.mode.synthetic {
+        Some(_) => (PathBuf::new(), PathBuf::new()),
+        None => {
+            let (input, output) =
+                check_roots(&config.input, &config.output).map_err(anyhow::Error::msg)?;
+            std::fs::create_dir_all(&output)
+                .with_context(|| format!("creating output folder {}", output.display()))?;
+            (input, output)
+        }
+    };
+    let sockets = Sockets::bind(config)?;
+    on_bound(&sockets.bound);
+    let batch = plan_batch(config, &input, &output, &sockets.bound.tasks);
+    let mut d = Dispatcher::new(DispatcherConfig {
+        batch: batch.start.batch,
+        tasks: batch.start.total,
+        dispatch: config.mode.dispatch,
+        lease: std::time::Duration::from_secs(config.mode.lease.max(1)),
+        heartbeat_timeout: std::time::Duration::from_secs(config.mode.heartbeat_timeout.max(1)),
+    });
     let mut waiting_logged = Instant::now();
-    loop {
+    while !d.finished() {
         if shutdown.requested() {
-            d.summary.interrupted = true;
+            d.interrupt();
+            let (done, total) = (d.acknowledged(), batch.start.total);
             log!(
                 Warn,
                 ROLE,
-                "interrupted: {} of {total} tasks acknowledged",
-                d.done_count
+                "interrupted: {done} of {total} tasks acknowledged"
             );
             break;
         }
-        net::poll_readable(&[&socket, status.socket()], net::POLL_MS)?;
-        status.serve(|| d.status(sink_synced));
-        while let Some((identity, packet)) = wire.try_recv_routed(&socket)? {
-            match packet.map(|p| p.message) {
-                Ok(Message::Ready { worker, credit }) => {
-                    if d.stopped_workers.contains(&identity) || (sink_synced && d.complete()) {
-                        let _ = wire.send_to(&socket, &identity, &Message::Stop.into());
-                    } else if credit == 0 && !d.workers.contains_key(&identity) {
-                        // A heartbeat from a worker this ventilator does not
-                        // know (it restarted, or forgot the worker during a
-                        // partition): ask for its credit again.
-                        let _ = wire.send_to(&socket, &identity, &Message::Welcome.into());
-                        d.on_ready(&identity, worker, 0);
-                    } else {
-                        // Push mode: workers only heartbeat here; credit is moot.
-                        let credit = if push.is_some() { 0 } else { credit };
-                        d.on_ready(&identity, worker, credit);
-                    }
-                }
-                Ok(Message::SinkReady) => {
-                    // The sink repeats this every second: news only from a new sink.
-                    if sink.as_ref() != Some(&identity) {
-                        if sink.is_some() {
-                            log!(
-                                Warn,
-                                ROLE,
-                                "a new sink connected; in-flight tasks go out again"
-                            );
-                            d.requeue_in_flight();
-                        }
-                        wire.send_to(
-                            &socket,
-                            &identity,
-                            &Message::BatchStart(batch_start.clone()).into(),
-                        )?;
-                        sink = Some(identity);
-                        sink_synced = false;
-                    }
-                }
-                Ok(Message::Ack { batch, task_ids }) if batch == d.batch => {
-                    d.on_ack(&task_ids);
-                    if sink.as_ref() == Some(&identity) && !sink_synced {
-                        sink_synced = true;
-                        if d.done_count > 0 {
-                            log!(
-                                Info,
-                                ROLE,
-                                "resuming: the sink already holds {} of {total} results",
-                                d.done_count
-                            );
-                        }
-                    }
-                }
-                Ok(other) => {
-                    d.summary.rejected_messages += 1;
-                    log!(Debug, ROLE, "ignored unexpected message {other:?}");
-                }
-                Err(ProtocolError::Auth(e)) => {
-                    // Counted by the wire. Tell the peer (at most every few
-                    // seconds): it cannot open the answer and logs the mismatch.
-                    let due = auth_notices
-                        .get(&identity)
-                        .is_none_or(|at| at.elapsed() > AUTH_NOTICE_INTERVAL);
-                    if auth_log.ready() {
-                        log!(Warn, ROLE, "refused a message: {e}");
-                    }
-                    if due {
-                        let _ = wire.send_to(&socket, &identity, &Message::Welcome.into());
-                        if auth_notices.len() > 1024 {
-                            auth_notices.clear();
-                        }
-                        auth_notices.insert(identity, Instant::now());
-                    }
-                }
-                Err(e) => {
-                    d.summary.rejected_messages += 1;
-                    log!(Warn, ROLE, "rejected a malformed message: {e}");
-                }
-            }
+        sockets.wait(&d, &batch)?;
+        while let Some((from, packet)) = sockets.wire.try_recv_routed(&sockets.tasks)? {
+            let message = packet.map(|p| p.message);
+            d.handle_event(Instant::now(), Event::Message { from, message });
         }
-        d.reap_silent_workers(Duration::from_secs(config.mode.heartbeat_timeout.max(1)));
-        d.expire_leases(Duration::from_secs(config.mode.lease.max(1)));
-        match &sink {
-            Some(sink_identity) if sink_synced && d.complete() => {
-                // Forgotten workers too: one frozen or cut off may come back.
-                for identity in d.workers.keys().chain(&d.forgotten) {
-                    let _ = wire.send_to(&socket, identity, &Message::Stop.into());
-                }
-                if !d.synthetic {
-                    let swept = shared::pipeline::sweep_temporaries(&output);
-                    if swept > 0 {
-                        log!(
-                            Info,
-                            ROLE,
-                            "removed {swept} temporary files left by lost workers"
-                        );
-                    }
-                }
-                d.stopped_workers.extend(d.workers.keys().cloned());
-                let end = Message::BatchEnd {
-                    batch: d.batch,
-                    redispatched: d.summary.redispatched,
-                    unauthenticated: wire.refusals().unauthenticated(),
-                    replayed: wire.refusals().replayed(),
-                    workers: d.named.iter().cloned().collect(),
-                };
-                wire.send_to(&socket, sink_identity, &end.into())?;
-                break;
-            }
-            Some(_) if sink_synced => match &push {
-                Some((push, _)) => d.push_all(push, &wire)?,
-                None => d.dispatch(&socket, &wire),
-            },
-            _ => {
-                if waiting_logged.elapsed() > Duration::from_secs(5) {
-                    log!(Info, ROLE, "waiting for the sink to connect to {endpoint}");
-                    waiting_logged = Instant::now();
-                }
-            }
+        let now = Instant::now();
+        d.handle_timeout(now);
+        while let Some(action) = d.poll_action(now) {
+            sockets.perform(action, &mut d, &batch, now)?;
+        }
+        if d.waiting_for_sink() && waiting_logged.elapsed() > WAITING_LOG_INTERVAL {
+            let endpoint = &sockets.bound.tasks;
+            log!(Info, ROLE, "waiting for the sink to connect to {endpoint}");
+            waiting_logged = Instant::now();
         }
     }
-    d.summary.workers = d.workers.len() + d.stopped_workers.len();
-    d.summary.unauthenticated = wire.refusals().unauthenticated();
-    d.summary.replayed = wire.refusals().replayed();
+    let summary = Summary {
+        unauthenticated: sockets.wire.refusals().unauthenticated(),
+        replayed: sockets.wire.refusals().replayed(),
+        ..d.summary()
+    };
     log!(
         Info,
         ROLE,
         "done: {} tasks, {} dispatches ({} re-dispatched), {} malformed messages, {} refused by authentication, {} replays refused",
-        d.summary.tasks,
-        d.summary.dispatched,
-        d.summary.redispatched,
-        d.summary.rejected_messages,
-        d.summary.unauthenticated,
-        d.summary.replayed
+        summary.tasks,
+        summary.dispatched,
+        summary.redispatched,
+        summary.rejected_messages,
+        summary.unauthenticated,
+        summary.replayed
     );
-    Ok(d.summary)
+    Ok(summary)
 }
 
 /// Entry point shared by the `ventilator` binary and `imgpipe ventilator`:
