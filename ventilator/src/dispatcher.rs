@@ -77,6 +77,12 @@ pub(crate) enum Event {
         /// The task that was not sent.
         task: u64,
     },
+    /// [`Action::StartBatch`] failed: that sink is gone (it restarted
+    /// while its `SinkReady` was still queued here).
+    SinkUnreachable {
+        /// The sink's routing identity.
+        sink: Vec<u8>,
+    },
     /// [`Action::PushTask`] would block: the PUSH socket is full until the
     /// next [`Dispatcher::handle_timeout`].
     PushFull {
@@ -96,7 +102,8 @@ pub(crate) enum Action {
         /// `Stop` or `Welcome`.
         message: Message,
     },
-    /// Send the batch's `BatchStart` to this (new) sink.
+    /// Send the batch's `BatchStart` to this (new) sink; if that fails,
+    /// feed back [`Event::SinkUnreachable`].
     StartBatch {
         /// The sink's routing identity.
         sink: Vec<u8>,
@@ -295,6 +302,17 @@ impl Dispatcher {
                 }
                 self.pending.push_front(task);
                 self.forget_worker(&worker);
+            }
+            Event::SinkUnreachable { sink } => {
+                if self.sink.as_ref() == Some(&sink) {
+                    // Wait for the next sink to say hello; it gets the batch then.
+                    self.log(
+                        Level::Warn,
+                        "the sink vanished before it got the batch; waiting for it".into(),
+                    );
+                    self.sink = None;
+                    self.sink_synced = false;
+                }
             }
             Event::PushFull { task } => {
                 self.summary.dispatched = self.summary.dispatched.saturating_sub(1);
@@ -641,3 +659,86 @@ impl Dispatcher {
         self.finished = true;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dispatcher(tasks: u64) -> Dispatcher {
+        Dispatcher::new(DispatcherConfig {
+            batch: 1,
+            tasks,
+            dispatch: Dispatch::Credit,
+            lease: Duration::from_secs(60),
+            heartbeat_timeout: Duration::from_secs(5),
+        })
+    }
+
+    fn drain(d: &mut Dispatcher, now: Instant) -> Vec<Action> {
+        std::iter::from_fn(|| d.poll_action(now))
+            .filter(|a| !matches!(a, Action::Log { .. }))
+            .collect()
+    }
+
+    fn hear(d: &mut Dispatcher, now: Instant, from: &[u8], message: Message) {
+        let from = from.to_vec();
+        d.handle_event(
+            now,
+            Event::Message {
+                from,
+                message: Ok(message),
+            },
+        );
+    }
+
+    /// Regression (found by the model test): a sink that restarted while
+    /// its first `SinkReady` was still queued got the `BatchStart`, the send
+    /// failed (ROUTER_MANDATORY) and `run` returned the error, so the
+    /// ventilator died. Now the sink is forgotten and the next one synced.
+    #[test]
+    fn a_sink_gone_before_its_batch_start_is_forgotten_and_the_next_one_served() {
+        let now = Instant::now();
+        let mut d = dispatcher(1);
+        hear(&mut d, now, b"old-sink", Message::SinkReady);
+        hear(&mut d, now, b"new-sink", Message::SinkReady);
+        let starts = drain(&mut d, now);
+        assert_eq!(
+            starts,
+            [
+                Action::StartBatch {
+                    sink: b"old-sink".to_vec()
+                },
+                Action::StartBatch {
+                    sink: b"new-sink".to_vec()
+                }
+            ]
+        );
+        // Both hellos were read before either send; the old sink's fails.
+        let gone = b"old-sink".to_vec();
+        d.handle_event(now, Event::SinkUnreachable { sink: gone });
+        assert!(d.waiting_for_sink());
+        let ack = |task_ids| Message::Ack { batch: 1, task_ids };
+        hear(&mut d, now, b"new-sink", ack(vec![]));
+        assert!(!d.waiting_for_sink(), "the new sink was not synced");
+
+        // The other order: the stale hello is read after the live sink's.
+        let mut d = dispatcher(1);
+        hear(&mut d, now, b"new-sink", Message::SinkReady);
+        hear(&mut d, now, b"old-sink", Message::SinkReady);
+        drain(&mut d, now);
+        let gone = b"old-sink".to_vec();
+        d.handle_event(now, Event::SinkUnreachable { sink: gone });
+        // The live sink repeats its hello every second and is served again.
+        hear(&mut d, now, b"new-sink", Message::SinkReady);
+        let start = drain(&mut d, now);
+        let sink = b"new-sink".to_vec();
+        assert_eq!(start, [Action::StartBatch { sink }]);
+        hear(&mut d, now, b"new-sink", ack(vec![]));
+        let worker = "w".to_string();
+        hear(&mut d, now, b"w", Message::Ready { worker, credit: 1 });
+        d.handle_timeout(now);
+        let to = b"w".to_vec();
+        assert_eq!(drain(&mut d, now), [Action::SendTask { to, task: 0 }]);
+    }
+}
+

@@ -90,7 +90,7 @@ impl Sockets {
     }
 
     /// Performs one action of the dispatcher; a failed task send is fed
-    /// back to it. Errors: sends to the sink that fail, a broken socket.
+    /// back to it (and a failed `BatchStart`). Errors: a broken PUSH socket.
     fn perform(
         &self,
         action: Action,
@@ -103,8 +103,11 @@ impl Sockets {
                 let _ = self.wire.send_to(&self.tasks, &to, &message.into());
             }
             Action::StartBatch { sink } => {
-                let start = Message::BatchStart(batch.start.clone());
-                self.wire.send_to(&self.tasks, &sink, &start.into())?;
+                let start = Message::BatchStart(batch.start.clone()).into();
+                if let Err(e) = self.wire.send_to(&self.tasks, &sink, &start) {
+                    log!(Warn, ROLE, "sink unreachable ({e})");
+                    d.handle_event(now, Event::SinkUnreachable { sink });
+                }
             }
             Action::SendTask { to, task } => {
                 let sent = match batch.tasks.packet(task) {
@@ -152,7 +155,11 @@ impl Sockets {
                     replayed: self.wire.refusals().replayed(),
                     workers,
                 };
-                self.wire.send_to(&self.tasks, &sink, &end.into())?;
+                // Every result is in: a sink gone now resumes from its
+                // journal and finds the batch complete.
+                if let Err(e) = self.wire.send_to(&self.tasks, &sink, &end.into()) {
+                    log!(Warn, ROLE, "could not tell the sink the batch is over: {e}");
+                }
             }
             Action::Log { level, text } => shared::log::write(ROLE, level, format_args!("{text}")),
         }
