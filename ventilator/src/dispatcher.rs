@@ -742,3 +742,38 @@ mod tests {
     }
 }
 
+#[cfg(test)]
+impl Dispatcher {
+    /// Panics if the bookkeeping contradicts itself: one ready entry per
+    /// unit of credit, credit within its cap, every unacknowledged task
+    /// either pending or leased (so none can be forgotten), nothing
+    /// acknowledged still in flight.
+    fn check_invariants(&self) {
+        let mut entries: HashMap<&[u8], usize> = HashMap::new();
+        for identity in &self.ready {
+            *entries.entry(identity.as_slice()).or_default() += 1;
+        }
+        for (identity, slot) in &self.workers {
+            let queued = entries.remove(identity.as_slice()).unwrap_or(0);
+            assert_eq!(queued, slot.credit, "ready entries do not match credit");
+            assert!(slot.credit <= MAX_CREDIT_PER_WORKER);
+            for id in &slot.in_flight {
+                assert!(!self.is_done(*id), "acknowledged task {id} still in flight");
+            }
+        }
+        assert!(entries.is_empty(), "credit left for a forgotten worker");
+        if self.config.dispatch == Dispatch::Credit {
+            for id in 0..self.config.tasks {
+                assert!(
+                    self.is_done(id) || self.pending.contains(&id) || self.leases.contains_key(&id),
+                    "task {id} is neither done, pending nor leased"
+                );
+            }
+        }
+        let done = self.done.iter().filter(|d| **d).count() as u64;
+        assert_eq!(done, self.done_count);
+    }
+}
+
+#[cfg(test)]
+mod model_tests;
