@@ -10,6 +10,7 @@
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::time::{Duration, Instant};
 
+use shared::auth::AuthError;
 use shared::log::Level;
 use shared::protocol::{Message, ProtocolError, MAX_NAMED_WORKERS, MAX_NAMED_WORKER_BYTES};
 
@@ -387,22 +388,7 @@ impl Dispatcher {
                     self.on_ready(now, from, worker, credit);
                 }
             }
-            Ok(Message::SinkReady) => {
-                // The sink repeats this every second: news only from a new sink.
-                if self.sink.as_ref() != Some(&from) {
-                    if self.sink.is_some() {
-                        self.log(
-                            Level::Warn,
-                            "a new sink connected; in-flight tasks go out again".into(),
-                        );
-                        self.requeue_in_flight();
-                    }
-                    self.actions
-                        .push_back(Action::StartBatch { sink: from.clone() });
-                    self.sink = Some(from);
-                    self.sink_synced = false;
-                }
-            }
+            Ok(Message::SinkReady) => self.on_sink_ready(from),
             Ok(Message::Ack { batch, task_ids }) if batch == self.config.batch => {
                 self.on_ack(&task_ids);
                 if self.sink.as_ref() == Some(&from) && !self.sink_synced {
@@ -423,31 +409,53 @@ impl Dispatcher {
                     format!("ignored unexpected message {other:?}"),
                 );
             }
-            Err(ProtocolError::Auth(e)) => {
-                // Counted by the wire. Tell the peer (at most every few
-                // seconds): it cannot open the answer and logs the mismatch.
-                let due = |at: &Option<Instant>| {
-                    at.is_none_or(|at| now.saturating_duration_since(at) > AUTH_NOTICE_INTERVAL)
-                };
-                if self
-                    .auth_logged
-                    .is_none_or(|at| now.saturating_duration_since(at) >= AUTH_NOTICE_INTERVAL)
-                {
-                    self.auth_logged = Some(now);
-                    self.log(Level::Warn, format!("refused a message: {e}"));
-                }
-                if due(&self.auth_notices.get(&from).copied()) {
-                    self.notify(from.clone(), Message::Welcome);
-                    if self.auth_notices.len() > MAX_AUTH_NOTICES {
-                        self.auth_notices.clear();
-                    }
-                    self.auth_notices.insert(from, now);
-                }
-            }
+            Err(ProtocolError::Auth(e)) => self.on_refused(now, from, &e),
             Err(e) => {
                 self.summary.rejected_messages += 1;
                 self.log(Level::Warn, format!("rejected a malformed message: {e}"));
             }
+        }
+    }
+
+    /// A sink says hello; it repeats this every second, so it is news only
+    /// from a new sink.
+    fn on_sink_ready(&mut self, from: Vec<u8>) {
+        if self.sink.as_ref() == Some(&from) {
+            return;
+        }
+        if self.sink.is_some() {
+            self.log(
+                Level::Warn,
+                "a new sink connected; in-flight tasks go out again".into(),
+            );
+            self.requeue_in_flight();
+        }
+        self.actions
+            .push_back(Action::StartBatch { sink: from.clone() });
+        self.sink = Some(from);
+        self.sink_synced = false;
+    }
+
+    /// A message failed authentication (the wire counted it). Tell the
+    /// peer, at most every few seconds: it cannot open the answer and logs
+    /// the mismatch.
+    fn on_refused(&mut self, now: Instant, from: Vec<u8>, error: &AuthError) {
+        let due = |at: Option<Instant>| {
+            at.is_none_or(|at| now.saturating_duration_since(at) > AUTH_NOTICE_INTERVAL)
+        };
+        if self
+            .auth_logged
+            .is_none_or(|at| now.saturating_duration_since(at) >= AUTH_NOTICE_INTERVAL)
+        {
+            self.auth_logged = Some(now);
+            self.log(Level::Warn, format!("refused a message: {error}"));
+        }
+        if due(self.auth_notices.get(&from).copied()) {
+            self.notify(from.clone(), Message::Welcome);
+            if self.auth_notices.len() > MAX_AUTH_NOTICES {
+                self.auth_notices.clear();
+            }
+            self.auth_notices.insert(from, now);
         }
     }
 
