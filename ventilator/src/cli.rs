@@ -1,0 +1,194 @@
+//! The ventilator's command line and the plain [`Config`] it becomes: what
+//! to do to each image, which images, and how tasks reach workers.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+
+use shared::auth::SecretArgs;
+use shared::endpoints;
+use shared::imageio::{OutputFormat, OutputOptions, DEFAULT_MAX_PIXELS, DEFAULT_QUALITY};
+use shared::ops::Chain;
+use shared::protocol::Transport;
+use shared::status;
+
+/// Workers send a heartbeat (`Ready` with no credit) this often.
+pub const HEARTBEAT: Duration = Duration::from_secs(1);
+/// Default seconds a worker may stay silent before it is presumed dead and
+/// its tasks go to others (five missed heartbeats).
+pub const WORKER_TIMEOUT_S: u64 = 5;
+
+/// What to do to each image: the chain and how to write the result.
+#[derive(Debug, Clone, Args)]
+pub struct JobArgs {
+    /// Filter chain, comma-separated steps `name[:arg[:arg]]` applied in
+    /// order, e.g. `resize:800,grayscale,blur:1.5`. `imgpipe ops` lists them.
+    /// Empty: just re-encode.
+    #[arg(long, env = "IMGPIPE_OPS", default_value = "", value_parser = Chain::parse)]
+    pub ops: Chain,
+    /// JPEG quality (1-100).
+    #[arg(long, env = "IMGPIPE_QUALITY", default_value_t = DEFAULT_QUALITY,
+          value_parser = clap::value_parser!(u8).range(1..=100))]
+    pub quality: u8,
+    /// Output format (jpeg, png, webp, tiff, gif, bmp); default: the input's.
+    #[arg(long, env = "IMGPIPE_FORMAT")]
+    pub format: Option<OutputFormat>,
+    /// Refuse images with more pixels than this (reported as failures).
+    #[arg(long, env = "IMGPIPE_MAX_PIXELS", default_value_t = DEFAULT_MAX_PIXELS)]
+    pub max_pixels: u64,
+    /// Keep the stored pixel order instead of applying EXIF orientation.
+    #[arg(long, env = "IMGPIPE_NO_AUTO_ORIENT")]
+    pub no_auto_orient: bool,
+}
+
+impl JobArgs {
+    /// Encoder settings these arguments give.
+    #[must_use]
+    pub fn output_options(&self) -> OutputOptions {
+        OutputOptions {
+            format: self.format,
+            quality: self.quality,
+            auto_orient: !self.no_auto_orient,
+            max_pixels: self.max_pixels,
+        }
+    }
+}
+
+/// Command-line interface of the ventilator.
+#[derive(Debug, Clone, Args)]
+pub struct Cli {
+    /// Folder of images to process (walked recursively).
+    #[arg(long, short, env = "IMGPIPE_INPUT")]
+    pub input: PathBuf,
+    /// Folder the outputs go to, mirroring the input tree (created if missing).
+    #[arg(long, short, env = "IMGPIPE_OUTPUT")]
+    pub output: PathBuf,
+    /// Endpoint to bind the tasks socket to (workers and the sink connect here).
+    #[arg(long, env = endpoints::ENV_TASKS_BIND, default_value = endpoints::TASKS_BIND)]
+    pub bind: String,
+    /// Endpoint of the status socket (REQ/REP, JSON; `imgpipe status` asks it).
+    #[arg(long, env = status::ENV_STATUS_BIND, default_value = status::VENTILATOR_STATUS_BIND)]
+    pub status_bind: String,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub job: JobArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub selection: SelectionArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub mode: ModeArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub secret: SecretArgs,
+}
+
+/// How tasks reach workers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum Dispatch {
+    /// Workers ask for work (ROUTER/DEALER credits): fair, feeds late
+    /// joiners, re-dispatches the tasks of lost workers.
+    #[default]
+    Credit,
+    /// The ZeroMQ guide's plain PUSH/PULL (taskvent/taskwork), for
+    /// comparison: round-robin regardless of speed; queued tasks of a lost
+    /// worker are lost.
+    Push,
+}
+
+/// Dispatch mode, leases and the messaging-only benchmark.
+#[derive(Debug, Clone, Args)]
+pub struct ModeArgs {
+    /// How images reach workers: `path` (workers share the input and output
+    /// folders) or `inline` (image bytes travel with tasks and results; the
+    /// sink writes the outputs; workers need no shared folder).
+    #[arg(long, env = "IMGPIPE_TRANSPORT", value_enum, default_value_t = Transport::Path)]
+    pub transport: Transport,
+    /// Dispatch strategy.
+    #[arg(long, env = "IMGPIPE_DISPATCH", value_enum, default_value_t = Dispatch::Credit)]
+    pub dispatch: Dispatch,
+    /// With `--dispatch push`: endpoint of the PUSH socket workers pull from.
+    #[arg(long, env = "IMGPIPE_PUSH_BIND", default_value = endpoints::PUSH_BIND)]
+    pub push_bind: String,
+    /// Seconds a task may stay unacknowledged before it is dispatched again
+    /// to another worker (a hung filter, a lost result).
+    #[arg(
+        long,
+        env = "IMGPIPE_LEASE",
+        default_value_t = 60,
+        value_name = "SECONDS"
+    )]
+    pub lease: u64,
+    /// Seconds without a heartbeat after which a worker is presumed dead and
+    /// its tasks go to others (workers heartbeat every second).
+    #[arg(long, env = "IMGPIPE_HEARTBEAT_TIMEOUT", default_value_t = WORKER_TIMEOUT_S, value_name = "SECONDS")]
+    pub heartbeat_timeout: u64,
+    /// Messaging-only benchmark: dispatch N synthetic tasks that touch no
+    /// image (workers answer at once); the input folder is not read.
+    #[arg(long, value_name = "N")]
+    pub synthetic: Option<u64>,
+}
+
+impl Default for ModeArgs {
+    fn default() -> Self {
+        Self {
+            transport: Transport::Path,
+            dispatch: Dispatch::Credit,
+            push_bind: endpoints::PUSH_BIND.to_string(),
+            lease: 60,
+            heartbeat_timeout: WORKER_TIMEOUT_S,
+            synthetic: None,
+        }
+    }
+}
+
+/// Which images of the folder a batch takes.
+#[derive(Debug, Clone, Copy, Default, Args)]
+pub struct SelectionArgs {
+    /// Skip images whose output exists and is newer than the input.
+    #[arg(long, env = "IMGPIPE_SKIP_EXISTING")]
+    pub skip_existing: bool,
+    /// List what would be done and exit without processing anything.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// Everything the ventilator needs.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Input folder.
+    pub input: PathBuf,
+    /// Output folder.
+    pub output: PathBuf,
+    /// Bind endpoint of the tasks socket.
+    pub bind: String,
+    /// Bind endpoint of the status socket.
+    pub status_bind: String,
+    /// Filters.
+    pub chain: Chain,
+    /// Encoder settings.
+    pub output_options: OutputOptions,
+    /// Skip images whose output is up to date.
+    pub skip_existing: bool,
+    /// Transport, dispatch strategy, push endpoint, synthetic tasks.
+    pub mode: ModeArgs,
+    /// File holding the shared secret (else `IMGPIPE_SECRET`).
+    pub secret_file: Option<PathBuf>,
+}
+
+impl From<Cli> for Config {
+    fn from(cli: Cli) -> Self {
+        Self {
+            input: cli.input,
+            output: cli.output,
+            bind: cli.bind,
+            status_bind: cli.status_bind,
+            output_options: cli.job.output_options(),
+            skip_existing: cli.selection.skip_existing,
+            chain: cli.job.ops,
+            mode: cli.mode,
+            secret_file: cli.secret.secret_file,
+        }
+    }
+}

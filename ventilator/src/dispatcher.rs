@@ -1,0 +1,787 @@
+//! The dispatch state of one batch as a sans-IO state machine: worker
+//! credits, leases, heartbeats, redelivery, sink resync and the end of the
+//! batch. It performs no I/O and never reads the clock: the caller feeds it
+//! `(now, event)` through [`Dispatcher::handle_event`] and
+//! [`Dispatcher::handle_timeout`], then drains [`Dispatcher::poll_action`]
+//! and performs each [`Action`] (the style of quinn-proto's `Connection`).
+//! [`Dispatcher::poll_timeout`] says when the next lease or heartbeat
+//! deadline falls.
+
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+use std::time::{Duration, Instant};
+
+use shared::auth::AuthError;
+use shared::log::Level;
+use shared::protocol::{Message, ProtocolError, MAX_NAMED_WORKERS, MAX_NAMED_WORKER_BYTES};
+
+use crate::Dispatch;
+
+/// Most unused credit one worker may hold, whatever it asks for.
+pub(crate) const MAX_CREDIT_PER_WORKER: usize = 64;
+/// A peer whose messages fail authentication is told at most this often
+/// (with a sealed `Welcome` it cannot open, so it logs the mismatch); the
+/// refusals are logged at most this often too.
+const AUTH_NOTICE_INTERVAL: Duration = Duration::from_secs(5);
+/// Peers remembered for [`AUTH_NOTICE_INTERVAL`] before the list is reset.
+const MAX_AUTH_NOTICES: usize = 1024;
+
+/// How a batch went, from the ventilator's side.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// Tasks in the batch.
+    pub tasks: u64,
+    /// Task dispatches, re-dispatches included.
+    pub dispatched: u64,
+    /// Tasks sent again because their worker went silent or vanished.
+    pub redispatched: u64,
+    /// Distinct workers that asked for work.
+    pub workers: usize,
+    /// Messages that could not be decoded or made no sense here.
+    pub rejected_messages: u64,
+    /// Messages refused for failing authentication.
+    pub unauthenticated: u64,
+    /// Messages refused as replays.
+    pub replayed: u64,
+    /// True if the batch ended because of a shutdown request.
+    pub interrupted: bool,
+}
+
+/// What the dispatcher needs to know about a batch.
+#[derive(Debug, Clone)]
+pub(crate) struct DispatcherConfig {
+    /// The batch id (see [`crate::plan::batch_id`]).
+    pub batch: u64,
+    /// Tasks in the batch, numbered `0..tasks`.
+    pub tasks: u64,
+    /// Credit (ROUTER/DEALER) or plain PUSH dispatch.
+    pub dispatch: Dispatch,
+    /// How long a task may stay unacknowledged before it is sent again.
+    pub lease: Duration,
+    /// How long a worker may stay silent before it is presumed dead.
+    pub heartbeat_timeout: Duration,
+}
+
+/// Something that happened, fed to [`Dispatcher::handle_event`].
+#[derive(Debug, PartialEq)]
+pub(crate) enum Event {
+    /// A peer of the tasks socket sent a message (or something undecodable).
+    Message {
+        /// The peer's routing identity.
+        from: Vec<u8>,
+        /// What it said.
+        message: Result<Message, ProtocolError>,
+    },
+    /// [`Action::SendTask`] failed: the worker is gone (ROUTER_MANDATORY).
+    Unreachable {
+        /// The worker the task was for.
+        worker: Vec<u8>,
+        /// The task that was not sent.
+        task: u64,
+    },
+    /// [`Action::StartBatch`] failed: that sink is gone (it restarted
+    /// while its `SinkReady` was still queued here).
+    SinkUnreachable {
+        /// The sink's routing identity.
+        sink: Vec<u8>,
+    },
+    /// [`Action::PushTask`] would block: the PUSH socket is full until the
+    /// next [`Dispatcher::handle_timeout`].
+    PushFull {
+        /// The task that was not pushed.
+        task: u64,
+    },
+}
+
+/// Something the caller must do, from [`Dispatcher::poll_action`].
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Action {
+    /// Send a control message (`Stop`, `Welcome`); if the peer is gone,
+    /// there is nothing more to do.
+    Notify {
+        /// The peer's routing identity.
+        to: Vec<u8>,
+        /// `Stop` or `Welcome`.
+        message: Message,
+    },
+    /// Send the batch's `BatchStart` to this (new) sink; if that fails,
+    /// feed back [`Event::SinkUnreachable`].
+    StartBatch {
+        /// The sink's routing identity.
+        sink: Vec<u8>,
+    },
+    /// Send task `task` to this worker; if that fails, feed back
+    /// [`Event::Unreachable`] before polling again.
+    SendTask {
+        /// The worker's routing identity.
+        to: Vec<u8>,
+        /// The task id.
+        task: u64,
+    },
+    /// Push task `task` on the PUSH socket; if it would block, feed back
+    /// [`Event::PushFull`].
+    PushTask {
+        /// The task id.
+        task: u64,
+    },
+    /// Every task is acknowledged and every worker told to stop: tell the
+    /// sink the batch is over (with these figures).
+    EndBatch {
+        /// The sink's routing identity.
+        sink: Vec<u8>,
+        /// Tasks dispatched again.
+        redispatched: u64,
+        /// Ids of the workers that asked for work, for the report.
+        workers: Vec<String>,
+    },
+    /// A line for the log.
+    Log {
+        /// Its severity.
+        level: Level,
+        /// The line.
+        text: String,
+    },
+}
+
+/// What the dispatcher knows of one worker connection.
+#[derive(Debug)]
+pub(crate) struct WorkerSlot {
+    /// The id the worker gave.
+    pub name: String,
+    /// Unused credit: tasks it asked for and has not been sent.
+    pub credit: usize,
+    /// When it was last heard from.
+    pub last_seen: Instant,
+    /// Tasks sent to it and not yet acknowledged by the sink.
+    pub in_flight: HashSet<u64>,
+}
+
+/// The dispatch state of one batch.
+#[derive(Debug)]
+pub(crate) struct Dispatcher {
+    config: DispatcherConfig,
+    /// When each task in flight was last sent.
+    leases: HashMap<u64, Instant>,
+    pending: VecDeque<u64>,
+    done: Vec<bool>,
+    done_count: u64,
+    /// One entry per credit, oldest first: the next task goes to the front.
+    ready: VecDeque<Vec<u8>>,
+    workers: HashMap<Vec<u8>, WorkerSlot>,
+    stopped_workers: HashSet<Vec<u8>>,
+    /// Workers presumed lost; told to stop at the end all the same.
+    forgotten: HashSet<Vec<u8>>,
+    /// Ids of every worker that asked for work, for the sink's report.
+    named: BTreeSet<String>,
+    sink: Option<Vec<u8>>,
+    /// Nothing is dispatched until the sink has answered the batch with
+    /// what it already holds (everything, after a ventilator restart).
+    sink_synced: bool,
+    /// The PUSH socket was full: no more pushes until the next timeout.
+    push_blocked: bool,
+    /// The batch is over: `EndBatch` was queued.
+    finished: bool,
+    /// When each peer failing authentication was last told so.
+    auth_notices: HashMap<Vec<u8>, Instant>,
+    auth_logged: Option<Instant>,
+    actions: VecDeque<Action>,
+    summary: Summary,
+}
+
+impl Dispatcher {
+    /// A batch of `config.tasks` tasks, none sent yet.
+    pub(crate) fn new(config: DispatcherConfig) -> Self {
+        let total = config.tasks;
+        Self {
+            leases: HashMap::new(),
+            pending: (0..total).collect(),
+            done: vec![false; usize::try_from(total).unwrap_or(usize::MAX)],
+            done_count: 0,
+            ready: VecDeque::new(),
+            workers: HashMap::new(),
+            stopped_workers: HashSet::new(),
+            forgotten: HashSet::new(),
+            named: BTreeSet::new(),
+            sink: None,
+            sink_synced: false,
+            push_blocked: false,
+            finished: false,
+            auth_notices: HashMap::new(),
+            auth_logged: None,
+            actions: VecDeque::new(),
+            summary: Summary {
+                tasks: total,
+                ..Summary::default()
+            },
+            config,
+        }
+    }
+
+    /// Tasks the sink has acknowledged.
+    pub(crate) fn acknowledged(&self) -> u64 {
+        self.done_count
+    }
+
+    /// True once every task is acknowledged.
+    pub(crate) fn complete(&self) -> bool {
+        self.done_count == self.config.tasks
+    }
+
+    /// True once the batch is over (`EndBatch` was queued).
+    pub(crate) fn finished(&self) -> bool {
+        self.finished
+    }
+
+    /// True until a sink has connected and answered the batch.
+    pub(crate) fn waiting_for_sink(&self) -> bool {
+        !self.sink_synced
+    }
+
+    /// Counts so far, with `workers` filled in.
+    pub(crate) fn summary(&self) -> Summary {
+        Summary {
+            workers: self.workers.len() + self.stopped_workers.len(),
+            ..self.summary.clone()
+        }
+    }
+
+    /// Marks the batch as interrupted by a shutdown request.
+    pub(crate) fn interrupt(&mut self) {
+        self.summary.interrupted = true;
+    }
+
+    /// What the status socket reports.
+    pub(crate) fn status(&self, now: Instant) -> serde_json::Value {
+        let state = match (self.sink_synced, self.complete()) {
+            (false, _) => "waiting-for-sink",
+            (true, false) => "dispatching",
+            (true, true) => "done",
+        };
+        serde_json::json!({
+            "role": crate::ROLE,
+            "state": state,
+            "batch": self.config.batch,
+            "tasks": self.config.tasks,
+            "pending": self.pending.len(),
+            "in_flight": self.workers.values().map(|w| w.in_flight.len()).sum::<usize>(),
+            "done": self.done_count,
+            "dispatched": self.summary.dispatched,
+            "redispatched": self.summary.redispatched,
+            "workers": self.workers.values().map(|w| serde_json::json!({
+                "id": w.name,
+                "in_flight": w.in_flight.len(),
+                "credit": w.credit,
+                "last_seen_ms": u64::try_from(now.saturating_duration_since(w.last_seen).as_millis()).unwrap_or(u64::MAX),
+            })).collect::<Vec<_>>(),
+            "rejected_messages": self.summary.rejected_messages,
+        })
+    }
+
+    /// The next moment [`Self::handle_timeout`] has something to do: a
+    /// worker's heartbeat deadline or a lease's expiry.
+    pub(crate) fn poll_timeout(&self) -> Option<Instant> {
+        if self.finished {
+            return None;
+        }
+        let heartbeats = self
+            .workers
+            .values()
+            .map(|w| w.last_seen + self.config.heartbeat_timeout);
+        let leases = self.leases.values().map(|at| *at + self.config.lease);
+        heartbeats.chain(leases).min()
+    }
+
+    /// Feeds one event. Drain [`Self::poll_action`] afterwards.
+    pub(crate) fn handle_event(&mut self, now: Instant, event: Event) {
+        match event {
+            Event::Message { from, message } => self.on_message(now, from, message),
+            Event::Unreachable { worker, task } => {
+                // The send never happened: undo it, keep the task, forget the worker.
+                self.summary.dispatched = self.summary.dispatched.saturating_sub(1);
+                self.leases.remove(&task);
+                if let Some(slot) = self.workers.get_mut(&worker) {
+                    slot.in_flight.remove(&task);
+                }
+                self.pending.push_front(task);
+                self.forget_worker(&worker);
+            }
+            Event::SinkUnreachable { sink } => {
+                if self.sink.as_ref() == Some(&sink) {
+                    // Wait for the next sink to say hello; it gets the batch then.
+                    self.log(
+                        Level::Warn,
+                        "the sink vanished before it got the batch; waiting for it".into(),
+                    );
+                    self.sink = None;
+                    self.sink_synced = false;
+                }
+            }
+            Event::PushFull { task } => {
+                self.summary.dispatched = self.summary.dispatched.saturating_sub(1);
+                self.pending.push_front(task);
+                self.push_blocked = true;
+            }
+        }
+    }
+
+    /// Lets time pass: presumes silent workers dead, expires leases, and
+    /// ends the batch once every task is acknowledged. Call it after every
+    /// round of events, then drain [`Self::poll_action`].
+    pub(crate) fn handle_timeout(&mut self, now: Instant) {
+        if self.finished {
+            return;
+        }
+        self.push_blocked = false;
+        self.reap_silent_workers(now);
+        self.expire_leases(now);
+        if self.sink_synced && self.complete() {
+            self.end_batch();
+        }
+    }
+
+    /// The next thing to do: queued messages first, then tasks for workers
+    /// with credit (or for the PUSH socket) while the sink is synced.
+    pub(crate) fn poll_action(&mut self, now: Instant) -> Option<Action> {
+        if let Some(action) = self.actions.pop_front() {
+            return Some(action);
+        }
+        if self.finished || !self.sink_synced {
+            return None;
+        }
+        match self.config.dispatch {
+            Dispatch::Credit => self.next_send(now),
+            Dispatch::Push => {
+                if self.push_blocked {
+                    return None;
+                }
+                let task = self.next_pending()?;
+                self.summary.dispatched += 1;
+                Some(Action::PushTask { task })
+            }
+        }
+    }
+
+    fn log(&mut self, level: Level, text: String) {
+        self.actions.push_back(Action::Log { level, text });
+    }
+
+    fn notify(&mut self, to: Vec<u8>, message: Message) {
+        self.actions.push_back(Action::Notify { to, message });
+    }
+
+    fn on_message(&mut self, now: Instant, from: Vec<u8>, message: Result<Message, ProtocolError>) {
+        match message {
+            Ok(Message::Ready { worker, credit }) => {
+                if self.stopped_workers.contains(&from) || (self.sink_synced && self.complete()) {
+                    self.notify(from, Message::Stop);
+                } else if credit == 0 && !self.workers.contains_key(&from) {
+                    // A heartbeat from a worker this ventilator does not
+                    // know (it restarted, or forgot the worker during a
+                    // partition): ask for its credit again.
+                    self.notify(from.clone(), Message::Welcome);
+                    self.on_ready(now, from, worker, 0);
+                } else {
+                    // Push mode: workers only heartbeat here; credit is moot.
+                    let credit = match self.config.dispatch {
+                        Dispatch::Credit => credit,
+                        Dispatch::Push => 0,
+                    };
+                    self.on_ready(now, from, worker, credit);
+                }
+            }
+            Ok(Message::SinkReady) => self.on_sink_ready(from),
+            Ok(Message::Ack { batch, task_ids }) if batch == self.config.batch => {
+                self.on_ack(&task_ids);
+                if self.sink.as_ref() == Some(&from) && !self.sink_synced {
+                    self.sink_synced = true;
+                    if self.done_count > 0 {
+                        let text = format!(
+                            "resuming: the sink already holds {} of {} results",
+                            self.done_count, self.config.tasks
+                        );
+                        self.log(Level::Info, text);
+                    }
+                }
+            }
+            Ok(other) => {
+                self.summary.rejected_messages += 1;
+                self.log(
+                    Level::Debug,
+                    format!("ignored unexpected message {other:?}"),
+                );
+            }
+            Err(ProtocolError::Auth(e)) => self.on_refused(now, from, &e),
+            Err(e) => {
+                self.summary.rejected_messages += 1;
+                self.log(Level::Warn, format!("rejected a malformed message: {e}"));
+            }
+        }
+    }
+
+    /// A sink says hello; it repeats this every second, so it is news only
+    /// from a new sink.
+    fn on_sink_ready(&mut self, from: Vec<u8>) {
+        if self.sink.as_ref() == Some(&from) {
+            return;
+        }
+        if self.sink.is_some() {
+            self.log(
+                Level::Warn,
+                "a new sink connected; in-flight tasks go out again".into(),
+            );
+            self.requeue_in_flight();
+        }
+        self.actions
+            .push_back(Action::StartBatch { sink: from.clone() });
+        self.sink = Some(from);
+        self.sink_synced = false;
+    }
+
+    /// A message failed authentication (the wire counted it). Tell the
+    /// peer, at most every few seconds: it cannot open the answer and logs
+    /// the mismatch.
+    fn on_refused(&mut self, now: Instant, from: Vec<u8>, error: &AuthError) {
+        let due = |at: Option<Instant>| {
+            at.is_none_or(|at| now.saturating_duration_since(at) > AUTH_NOTICE_INTERVAL)
+        };
+        if self
+            .auth_logged
+            .is_none_or(|at| now.saturating_duration_since(at) >= AUTH_NOTICE_INTERVAL)
+        {
+            self.auth_logged = Some(now);
+            self.log(Level::Warn, format!("refused a message: {error}"));
+        }
+        if due(self.auth_notices.get(&from).copied()) {
+            self.notify(from.clone(), Message::Welcome);
+            if self.auth_notices.len() > MAX_AUTH_NOTICES {
+                self.auth_notices.clear();
+            }
+            self.auth_notices.insert(from, now);
+        }
+    }
+
+    fn on_ready(&mut self, now: Instant, identity: Vec<u8>, worker: String, credit: u32) {
+        if self.named.len() < MAX_NAMED_WORKERS
+            && worker.len() <= MAX_NAMED_WORKER_BYTES
+            && !self.named.contains(&worker)
+        {
+            self.named.insert(worker.clone());
+        }
+        if !self.workers.contains_key(&identity) {
+            self.log(Level::Debug, format!("worker {worker} joined"));
+        }
+        let slot = self
+            .workers
+            .entry(identity.clone())
+            .or_insert_with(|| WorkerSlot {
+                name: worker,
+                credit: 0,
+                last_seen: now,
+                in_flight: HashSet::new(),
+            });
+        slot.last_seen = now;
+        // Cap what is outstanding, not what is in flight: in-flight tasks may
+        // be finished already and merely not yet acknowledged by the sink.
+        let room = MAX_CREDIT_PER_WORKER.saturating_sub(slot.credit);
+        let add = usize::try_from(credit).unwrap_or(usize::MAX).min(room);
+        slot.credit += add;
+        for _ in 0..add {
+            self.ready.push_back(identity.clone());
+        }
+    }
+
+    fn on_ack(&mut self, task_ids: &[u64]) {
+        for id in task_ids {
+            self.leases.remove(id);
+        }
+        for &id in task_ids {
+            if let Some(done) = usize::try_from(id).ok().and_then(|i| self.done.get_mut(i)) {
+                if !*done {
+                    *done = true;
+                    self.done_count += 1;
+                }
+            }
+        }
+        for slot in self.workers.values_mut() {
+            for id in task_ids {
+                slot.in_flight.remove(id);
+            }
+        }
+    }
+
+    fn is_done(&self, id: u64) -> bool {
+        usize::try_from(id)
+            .ok()
+            .and_then(|i| self.done.get(i))
+            .copied()
+            .unwrap_or(true)
+    }
+
+    /// Next pending task not yet acknowledged (a re-dispatched task may have
+    /// been finished by its first worker meanwhile).
+    fn next_pending(&mut self) -> Option<u64> {
+        while let Some(id) = self.pending.pop_front() {
+            if !self.is_done(id) {
+                return Some(id);
+            }
+        }
+        None
+    }
+
+    /// Gives the next pending task to the worker with the oldest credit.
+    fn next_send(&mut self, now: Instant) -> Option<Action> {
+        while !self.pending.is_empty() {
+            let identity = self.ready.pop_front()?;
+            let Some(slot) = self.workers.get_mut(&identity) else {
+                continue;
+            };
+            if slot.credit == 0 {
+                continue;
+            }
+            slot.credit -= 1;
+            let Some(task) = self.next_pending() else {
+                // Give the credit back: nothing left to send.
+                if let Some(slot) = self.workers.get_mut(&identity) {
+                    slot.credit += 1;
+                }
+                self.ready.push_front(identity);
+                return None;
+            };
+            self.summary.dispatched += 1;
+            self.leases.insert(task, now);
+            if let Some(slot) = self.workers.get_mut(&identity) {
+                slot.in_flight.insert(task);
+            }
+            return Some(Action::SendTask { to: identity, task });
+        }
+        None
+    }
+
+    fn forget_worker(&mut self, identity: &[u8]) {
+        if let Some(slot) = self.workers.remove(identity) {
+            self.forgotten.insert(identity.to_vec());
+            self.ready.retain(|i| i != identity);
+            let mut lost: Vec<u64> = slot
+                .in_flight
+                .into_iter()
+                .filter(|id| !self.is_done(*id))
+                .collect();
+            lost.sort_unstable();
+            if !lost.is_empty() {
+                let text = format!(
+                    "worker {} lost with {} tasks in flight; re-dispatching them",
+                    slot.name,
+                    lost.len()
+                );
+                self.log(Level::Warn, text);
+            }
+            self.summary.redispatched += lost.len() as u64;
+            for id in lost.into_iter().rev() {
+                self.pending.push_front(id);
+            }
+        }
+    }
+
+    /// Sends again, to any worker, the tasks whose lease ran out: a hung
+    /// filter, or a result lost on its way to the sink.
+    fn expire_leases(&mut self, now: Instant) {
+        let lease = self.config.lease;
+        let mut expired: Vec<u64> = self
+            .leases
+            .iter()
+            .filter(|(id, since)| {
+                now.saturating_duration_since(**since) > lease && !self.is_done(**id)
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        if expired.is_empty() {
+            return;
+        }
+        expired.sort_unstable();
+        let text = format!(
+            "{} tasks outlived their {lease:?} lease; dispatching them again",
+            expired.len()
+        );
+        self.log(Level::Warn, text);
+        self.summary.redispatched += expired.len() as u64;
+        for id in expired.into_iter().rev() {
+            self.leases.remove(&id);
+            self.pending.push_front(id);
+        }
+    }
+
+    /// A new sink connected: results on their way to the old one may be
+    /// lost, so every unacknowledged task in flight goes out again (the
+    /// sink drops the duplicates).
+    fn requeue_in_flight(&mut self) {
+        let mut ids: Vec<u64> = self
+            .workers
+            .values()
+            .flat_map(|w| w.in_flight.iter().copied())
+            .filter(|id| !self.is_done(*id))
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        self.summary.redispatched += ids.len() as u64;
+        for id in ids.into_iter().rev() {
+            self.leases.remove(&id);
+            self.pending.push_front(id);
+        }
+    }
+
+    fn reap_silent_workers(&mut self, now: Instant) {
+        let timeout = self.config.heartbeat_timeout;
+        let silent: Vec<Vec<u8>> = self
+            .workers
+            .iter()
+            .filter(|(_, s)| now.saturating_duration_since(s.last_seen) > timeout)
+            .map(|(id, _)| id.clone())
+            .collect();
+        for identity in silent {
+            self.forget_worker(&identity);
+        }
+    }
+
+    /// Every task is acknowledged: stop every worker (forgotten ones too:
+    /// one frozen or cut off may come back) and tell the sink.
+    fn end_batch(&mut self) {
+        let Some(sink) = self.sink.clone() else {
+            return;
+        };
+        let mut everyone: Vec<Vec<u8>> = self
+            .workers
+            .keys()
+            .chain(&self.forgotten)
+            .cloned()
+            .collect();
+        everyone.sort_unstable();
+        everyone.dedup();
+        for identity in everyone {
+            self.notify(identity, Message::Stop);
+        }
+        self.stopped_workers.extend(self.workers.keys().cloned());
+        self.actions.push_back(Action::EndBatch {
+            sink,
+            redispatched: self.summary.redispatched,
+            workers: self.named.iter().cloned().collect(),
+        });
+        self.finished = true;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dispatcher(tasks: u64) -> Dispatcher {
+        Dispatcher::new(DispatcherConfig {
+            batch: 1,
+            tasks,
+            dispatch: Dispatch::Credit,
+            lease: Duration::from_secs(60),
+            heartbeat_timeout: Duration::from_secs(5),
+        })
+    }
+
+    fn drain(d: &mut Dispatcher, now: Instant) -> Vec<Action> {
+        std::iter::from_fn(|| d.poll_action(now))
+            .filter(|a| !matches!(a, Action::Log { .. }))
+            .collect()
+    }
+
+    fn hear(d: &mut Dispatcher, now: Instant, from: &[u8], message: Message) {
+        let from = from.to_vec();
+        d.handle_event(
+            now,
+            Event::Message {
+                from,
+                message: Ok(message),
+            },
+        );
+    }
+
+    /// Regression (found by the model test): a sink that restarted while
+    /// its first `SinkReady` was still queued got the `BatchStart`, the send
+    /// failed (ROUTER_MANDATORY) and `run` returned the error, so the
+    /// ventilator died. Now the sink is forgotten and the next one synced.
+    #[test]
+    fn a_sink_gone_before_its_batch_start_is_forgotten_and_the_next_one_served() {
+        let now = Instant::now();
+        let mut d = dispatcher(1);
+        hear(&mut d, now, b"old-sink", Message::SinkReady);
+        hear(&mut d, now, b"new-sink", Message::SinkReady);
+        let starts = drain(&mut d, now);
+        assert_eq!(
+            starts,
+            [
+                Action::StartBatch {
+                    sink: b"old-sink".to_vec()
+                },
+                Action::StartBatch {
+                    sink: b"new-sink".to_vec()
+                }
+            ]
+        );
+        // Both hellos were read before either send; the old sink's fails.
+        let gone = b"old-sink".to_vec();
+        d.handle_event(now, Event::SinkUnreachable { sink: gone });
+        assert!(d.waiting_for_sink());
+        let ack = |task_ids| Message::Ack { batch: 1, task_ids };
+        hear(&mut d, now, b"new-sink", ack(vec![]));
+        assert!(!d.waiting_for_sink(), "the new sink was not synced");
+
+        // The other order: the stale hello is read after the live sink's.
+        let mut d = dispatcher(1);
+        hear(&mut d, now, b"new-sink", Message::SinkReady);
+        hear(&mut d, now, b"old-sink", Message::SinkReady);
+        drain(&mut d, now);
+        let gone = b"old-sink".to_vec();
+        d.handle_event(now, Event::SinkUnreachable { sink: gone });
+        // The live sink repeats its hello every second and is served again.
+        hear(&mut d, now, b"new-sink", Message::SinkReady);
+        let start = drain(&mut d, now);
+        let sink = b"new-sink".to_vec();
+        assert_eq!(start, [Action::StartBatch { sink }]);
+        hear(&mut d, now, b"new-sink", ack(vec![]));
+        let worker = "w".to_string();
+        hear(&mut d, now, b"w", Message::Ready { worker, credit: 1 });
+        d.handle_timeout(now);
+        let to = b"w".to_vec();
+        assert_eq!(drain(&mut d, now), [Action::SendTask { to, task: 0 }]);
+    }
+}
+
+#[cfg(test)]
+impl Dispatcher {
+    /// Panics if the bookkeeping contradicts itself: one ready entry per
+    /// unit of credit, credit within its cap, every unacknowledged task
+    /// either pending or leased (so none can be forgotten), nothing
+    /// acknowledged still in flight.
+    fn check_invariants(&self) {
+        let mut entries: HashMap<&[u8], usize> = HashMap::new();
+        for identity in &self.ready {
+            *entries.entry(identity.as_slice()).or_default() += 1;
+        }
+        for (identity, slot) in &self.workers {
+            let queued = entries.remove(identity.as_slice()).unwrap_or(0);
+            assert_eq!(queued, slot.credit, "ready entries do not match credit");
+            assert!(slot.credit <= MAX_CREDIT_PER_WORKER);
+            for id in &slot.in_flight {
+                assert!(!self.is_done(*id), "acknowledged task {id} still in flight");
+            }
+        }
+        assert!(entries.is_empty(), "credit left for a forgotten worker");
+        if self.config.dispatch == Dispatch::Credit {
+            for id in 0..self.config.tasks {
+                assert!(
+                    self.is_done(id) || self.pending.contains(&id) || self.leases.contains_key(&id),
+                    "task {id} is neither done, pending nor leased"
+                );
+            }
+        }
+        let done = self.done.iter().filter(|d| **d).count() as u64;
+        assert_eq!(done, self.done_count);
+    }
+}
+
+#[cfg(test)]
+mod model_tests;

@@ -1,0 +1,83 @@
+//! The tasks of a batch as they go on the wire: each task id becomes a
+//! [`Task`] message, with the image's bytes when the transport is inline
+//! (read only when the task is sent, so only tasks in flight are held).
+
+use std::path::Path;
+
+use shared::imageio::OutputOptions;
+use shared::net;
+use shared::ops::Chain;
+use shared::protocol::{Message, Packet, Source, Task, Transport};
+
+/// Largest image sent inline (half the sockets' message limit); larger
+/// ones are reported as failures with `--transport inline`.
+pub const MAX_INLINE_BYTES: u64 = (net::MAX_MESSAGE_BYTES as u64) / 2;
+
+/// Everything a task message carries besides its id.
+#[derive(Debug, Clone)]
+pub(crate) struct BatchTasks {
+    /// The batch id.
+    pub batch: u64,
+    /// Messaging-only benchmark: tasks touch no image.
+    pub synthetic: bool,
+    /// How images travel.
+    pub transport: Transport,
+    /// Relative path of each task's image, indexed by task id.
+    pub rel_paths: Vec<String>,
+    /// Input root, as workers see it.
+    pub input_root: String,
+    /// Output root, as workers see it.
+    pub output_root: String,
+    /// Filters.
+    pub chain: Chain,
+    /// Encoder settings.
+    pub output: OutputOptions,
+}
+
+impl BatchTasks {
+    /// Task `id` and, with the inline transport, the image bytes it
+    /// carries; `None` for an id outside the batch.
+    pub(crate) fn packet(&self, id: u64) -> Option<Packet> {
+        let rel_path = self.rel_paths.get(usize::try_from(id).ok()?)?;
+        let (source, payload) = if self.synthetic {
+            (Source::Synthetic, None)
+        } else if self.transport == Transport::Path {
+            (Source::Path, None)
+        } else {
+            match read_inline(Path::new(&self.input_root), rel_path) {
+                Ok(bytes) => (Source::Inline, Some(bytes)),
+                Err(error) => (Source::Unreadable { error }, None),
+            }
+        };
+        let task = Task {
+            batch: self.batch,
+            id,
+            rel_path: rel_path.clone(),
+            source,
+            input_root: self.input_root.clone(),
+            output_root: self.output_root.clone(),
+            chain: self.chain.clone(),
+            output: self.output,
+        };
+        Some(Packet {
+            message: Message::Task(task),
+            payload,
+        })
+    }
+}
+
+/// Reads an image to send inline, refusing files over [`MAX_INLINE_BYTES`]
+/// before reading them.
+fn read_inline(input_root: &Path, rel_path: &str) -> Result<Vec<u8>, String> {
+    let path = shared::discover::safe_join(input_root, rel_path)?;
+    let size = std::fs::metadata(&path)
+        .map_err(|e| format!("reading {}: {e}", path.display()))?
+        .len();
+    if size > MAX_INLINE_BYTES {
+        return Err(format!(
+            "{} has {size} bytes, over the {MAX_INLINE_BYTES}-byte limit of the inline transport",
+            path.display()
+        ));
+    }
+    std::fs::read(&path).map_err(|e| format!("reading {}: {e}", path.display()))
+}
