@@ -306,14 +306,7 @@ fn decode_jpeg(bytes: &[u8], hints: DecodeHints, opts: &OutputOptions) -> Result
         jpeg::Colour::Cmyk => false,
     };
     let mut pixels = take_buffer(sw as usize * sh as usize * jpeg::channels(gray));
-    if header.colour == jpeg::Colour::Cmyk {
-        // The C libjpeg-turbo (the `c-jpeg` feature) cannot turn CMYK into
-        // RGB; its Rust port can, so CMYK always goes there.
-        drop(source);
-        jpeg::pure_rust::Source::open(bytes)?.decode_into(denom, false, &mut pixels)?;
-    } else {
-        source.decode_into(denom, gray, &mut pixels)?;
-    }
+    source.decode_into(denom, gray, &mut pixels)?;
     let mut image = if gray {
         image::GrayImage::from_raw(sw, sh, pixels).map(DynamicImage::ImageLuma8)
     } else {

@@ -46,12 +46,17 @@ impl<'a> Source<'a> {
     }
 
     /// Decodes at 1/`denom` scale to gray or RGB into `out`, which holds
-    /// exactly [`super::scaled_size`] × [`super::channels`] bytes.
+    /// exactly [`super::scaled_size`] × [`super::channels`] bytes. A CMYK
+    /// JPEG goes to the Rust port instead: libjpeg-turbo's API cannot turn
+    /// CMYK into RGB.
     ///
     /// # Errors
-    /// Corrupt or truncated data, or a conversion libjpeg-turbo refuses
-    /// (it cannot turn CMYK into RGB).
+    /// Corrupt or truncated data, or a conversion the codec refuses.
     pub fn decode_into(mut self, denom: u32, gray: bool, out: &mut [u8]) -> Result<(), String> {
+        if self.header.colour == Colour::Cmyk {
+            return super::pure_rust::Source::open(self.bytes)?.decode_into(denom, gray, out);
+        }
+        let (w, h) = super::scaled_size((self.header.width, self.header.height), denom);
         let denom = usize::try_from(denom).map_err(|_| "bad scale")?;
         self.decompressor
             .set_scaling_factor(ScalingFactor::new(1, denom))
@@ -61,7 +66,6 @@ impl<'a> Source<'a> {
         } else {
             (PixelFormat::RGB, 3)
         };
-        let (w, h) = super::scaled_size((self.header.width, self.header.height), denom as u32);
         let (w, h) = (w as usize, h as usize);
         self.decompressor
             .decompress(
