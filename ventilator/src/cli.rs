@@ -18,6 +18,8 @@ pub const HEARTBEAT: Duration = Duration::from_secs(1);
 /// Default seconds a worker may stay silent before it is presumed dead and
 /// its tasks go to others (five missed heartbeats).
 pub const WORKER_TIMEOUT_S: u64 = 5;
+/// Default attempts per task before it fails (`--max-attempts`).
+pub const DEFAULT_MAX_ATTEMPTS: u32 = 3;
 
 /// What to do to each image: the chain and how to write the result.
 #[derive(Debug, Clone, Args)]
@@ -124,6 +126,14 @@ pub struct ModeArgs {
     /// its tasks go to others (workers heartbeat every second).
     #[arg(long, env = "IMGPIPE_HEARTBEAT_TIMEOUT", default_value_t = WORKER_TIMEOUT_S, value_name = "SECONDS")]
     pub heartbeat_timeout: u64,
+    /// Attempts per task: a task is blamed when a worker dies or goes
+    /// silent while holding only it (tasks lost together are retried one at
+    /// a time first, so an innocent one is not blamed), or when its lease
+    /// runs out; after this many it fails with its reason and the batch
+    /// goes on.
+    #[arg(long, env = "IMGPIPE_MAX_ATTEMPTS", default_value_t = DEFAULT_MAX_ATTEMPTS,
+          value_parser = clap::value_parser!(u32).range(1..), value_name = "N")]
+    pub max_attempts: u32,
     /// Messaging-only benchmark: dispatch N synthetic tasks that touch no
     /// image (workers answer at once); the input folder is not read.
     #[arg(long, value_name = "N")]
@@ -138,6 +148,7 @@ impl Default for ModeArgs {
             push_bind: endpoints::PUSH_BIND.to_string(),
             lease: 60,
             heartbeat_timeout: WORKER_TIMEOUT_S,
+            max_attempts: DEFAULT_MAX_ATTEMPTS,
             synthetic: None,
         }
     }

@@ -133,6 +133,23 @@ impl Sockets {
                     Err(e) => return Err(e.into()),
                 }
             }
+            Action::FailTask { sink, task, reason } => {
+                let rel_path = batch.tasks.rel_path(task).unwrap_or_default().to_string();
+                let result = shared::protocol::TaskResult {
+                    batch: batch.start.batch,
+                    task_id: task,
+                    rel_path,
+                    worker: ROLE.to_string(),
+                    outcome: shared::protocol::Outcome::Failed { error: reason },
+                    busy_us: 0,
+                    worker_slots: 0,
+                };
+                let message = Message::Result(result).into();
+                if let Err(e) = self.wire.send_to(&self.tasks, &sink, &message) {
+                    log!(Warn, ROLE, "sink unreachable ({e})");
+                    d.handle_event(now, Event::SinkUnreachable { sink });
+                }
+            }
             Action::EndBatch {
                 sink,
                 redispatched,
@@ -281,6 +298,7 @@ pub fn run(
         dispatch: config.mode.dispatch,
         lease: std::time::Duration::from_secs(config.mode.lease.max(1)),
         heartbeat_timeout: std::time::Duration::from_secs(config.mode.heartbeat_timeout.max(1)),
+        max_attempts: config.mode.max_attempts,
     });
     let mut waiting_logged = Instant::now();
     while !d.finished() {

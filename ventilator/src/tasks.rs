@@ -37,6 +37,13 @@ pub(crate) struct BatchTasks {
 impl BatchTasks {
     /// Task `id` and, with the inline transport, the image bytes it
     /// carries; `None` for an id outside the batch.
+    /// The input path of task `id`, relative to the input root.
+    pub(crate) fn rel_path(&self, id: u64) -> Option<&str> {
+        self.rel_paths
+            .get(usize::try_from(id).ok()?)
+            .map(String::as_str)
+    }
+
     pub(crate) fn packet(&self, id: u64) -> Option<Packet> {
         let rel_path = self.rel_paths.get(usize::try_from(id).ok()?)?;
         let (source, payload) = if self.synthetic {
