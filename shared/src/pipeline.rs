@@ -235,6 +235,8 @@ pub struct TaskRun {
 /// output to the shared folder or, inline, hands it back for the result.
 #[must_use]
 pub fn run_task(task: &Task, payload: Option<&[u8]>, roots: &RootOverrides) -> TaskRun {
+    #[cfg(debug_assertions)]
+    abort_if_told(&task.rel_path);
     let started = Instant::now();
     let (outcome, payload) = match try_run_task(task, payload, roots) {
         Ok(done) => done,
@@ -244,6 +246,18 @@ pub fn run_task(task: &Task, payload: Option<&[u8]>, roots: &RootOverrides) -> T
         outcome,
         payload,
         busy_us: started.elapsed().as_micros() as u64,
+    }
+}
+
+/// Fault injection for the tests (debug builds only: release binaries
+/// never read it): a worker whose `IMGPIPE_TEST_ABORT_ON` names this
+/// task's file dies on it, as one killed by an image would.
+#[cfg(debug_assertions)]
+fn abort_if_told(rel_path: &str) {
+    let name = rel_path.rsplit('/').next().unwrap_or(rel_path);
+    if std::env::var_os("IMGPIPE_TEST_ABORT_ON").is_some_and(|v| v == name) {
+        eprintln!("[worker] IMGPIPE_TEST_ABORT_ON: dying on {rel_path}");
+        std::process::abort();
     }
 }
 

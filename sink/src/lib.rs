@@ -458,6 +458,14 @@ pub fn run(
                     ventilator_refusals = (unauthenticated, replayed);
                     ventilator_workers = workers;
                 }
+                // A task the ventilator gave up on (it kept killing its
+                // workers): recorded and acknowledged like a worker's
+                // failed result. Only failures come this way.
+                Ok(Message::Result(r)) if matches!(r.outcome, TaskOutcome::Failed { .. }) => {
+                    if let Some(c) = &mut collector {
+                        c.accept(r, None);
+                    }
+                }
                 Ok(other) => {
                     counts.rejected += 1;
                     log!(Debug, ROLE, "ignored unexpected message {other:?}");

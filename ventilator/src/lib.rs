@@ -10,7 +10,8 @@ mod run;
 mod tasks;
 
 pub use cli::{
-    Cli, Config, Dispatch, JobArgs, ModeArgs, SelectionArgs, HEARTBEAT, WORKER_TIMEOUT_S,
+    Cli, Config, Dispatch, JobArgs, ModeArgs, SelectionArgs, DEFAULT_MAX_ATTEMPTS, HEARTBEAT,
+    WORKER_TIMEOUT_S,
 };
 pub use dispatcher::Summary;
 pub use plan::{dry_run, plan, Plan};
