@@ -171,7 +171,7 @@ pub fn transform(bytes: &[u8], rel_path: &str, task: &Task) -> Result<Transforme
         .unwrap_or(OutputFormat::Png);
     let output_size = (image.width(), image.height());
     let encoded = imageio::encode(&image, format, task.output.quality)?;
-    imageio::recycle_image(image);
+    crate::pool::recycle_image(image);
     Ok(Transformed {
         encoded,
         input_size: decoded.original_size,
