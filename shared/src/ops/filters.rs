@@ -3,7 +3,7 @@
 use image::{DynamicImage, ImageBuffer, Rgb, Rgba};
 use rayon::prelude::*;
 
-use super::gray::grayscale;
+use super::gray::gray_by_luma;
 use super::{map_rows, zeroed, ApplyError};
 use crate::pool;
 
@@ -132,9 +132,10 @@ pub(super) fn sepia(image: DynamicImage) -> DynamicImage {
     }
 }
 
-/// Sobel gradient magnitude of the luma, clamped to 255; borders replicate.
+/// Sobel gradient magnitude of the BT.601 luma, clamped to 255; borders
+/// replicate.
 pub(super) fn sobel(image: &DynamicImage) -> DynamicImage {
-    let gray = match grayscale(image.clone()) {
+    let gray = match gray_by_luma(image.clone()) {
         DynamicImage::ImageLuma8(g) => g,
         other => other.to_luma8(),
     };

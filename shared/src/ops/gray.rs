@@ -7,13 +7,16 @@ use image::{DynamicImage, Luma, LumaA, Rgb, Rgba};
 use super::{map_rows, zeroed};
 use crate::pool;
 
-/// BT.601 luma of an 8-bit RGB pixel, in fixed point (what JPEG stores as Y).
+/// BT.601 luma of an 8-bit gamma-encoded RGB pixel (what JPEG stores as Y):
+/// `Y' = (19595 R' + 38470 G' + 7471 B' + 2^15) >> 16`, that is
+/// `0.299 R' + 0.587 G' + 0.114 B'` rounded.
 #[inline]
 #[must_use]
 pub fn luma_bt601(r: u8, g: u8, b: u8) -> u8 {
     ((19_595 * u32::from(r) + 38_470 * u32::from(g) + 7_471 * u32::from(b) + 32_768) >> 16) as u8
 }
 
+/// [`luma_bt601`] of a 16-bit pixel: the same weights and rounding.
 #[inline]
 fn luma_bt601_u16(r: u16, g: u16, b: u16) -> u16 {
     ((19_595 * u64::from(r) + 38_470 * u64::from(g) + 7_471 * u64::from(b) + 32_768) >> 16) as u16
@@ -91,8 +94,11 @@ impl GrayRow for LumaRow {
     }
 }
 
-/// BT.601 luma of the encoded values (JPEG's Y).
-pub(super) fn grayscale(image: DynamicImage) -> DynamicImage {
+/// Gray by BT.601 luma of the gamma-encoded values, as JPEG's Y channel and
+/// Pillow's `convert("L")`: `Y' = 0.299 R' + 0.587 G' + 0.114 B'` (in
+/// 1/65536 fixed point, rounded), with no conversion to linear light. What
+/// [`Op::Luma`](super::Op::Luma) computes.
+pub(super) fn gray_by_luma(image: DynamicImage) -> DynamicImage {
     to_gray::<LumaRow>(image, luma_bt601_u16)
 }
 
@@ -184,20 +190,26 @@ impl GrayRow for LuminanceRow {
     }
 }
 
-/// Luminance of one 8-bit sRGB pixel, encoded back to 8-bit sRGB.
+/// Rec. 709 luminance of one 8-bit sRGB pixel, encoded back to 8-bit sRGB:
+/// `Y = 0.2126 R + 0.7152 G + 0.0722 B` on linear light, by table
+/// ([`LuminanceLut`]).
 #[must_use]
 pub fn luminance_srgb8(r: u8, g: u8, b: u8) -> u8 {
     LuminanceLut::get().pixel(r, g, b)
 }
 
+/// [`luminance_srgb8`] of a 16-bit pixel, computed in `f64`.
 fn luminance_srgb16(r: u16, g: u16, b: u16) -> u16 {
     let l = |v: u16| srgb_to_linear(f64::from(v) / 65_535.0);
     let y = 0.2126 * l(r) + 0.7152 * l(g) + 0.0722 * l(b);
     (linear_to_srgb(y) * 65_535.0).round() as u16
 }
 
-/// Gray by luminance in linear light, as libvips' `colourspace b-w`.
-pub(super) fn luminance(image: DynamicImage) -> DynamicImage {
+/// Gray by Rec. 709 luminance in linear light, as libvips' `colourspace
+/// b-w`: `Y = 0.2126 R + 0.7152 G + 0.0722 B` on the sRGB-decoded (linear)
+/// channels, encoded back with the sRGB curve. What
+/// [`Op::Grayscale`](super::Op::Grayscale) computes.
+pub(super) fn gray_by_luminance(image: DynamicImage) -> DynamicImage {
     to_gray::<LuminanceRow>(image, luminance_srgb16)
 }
 

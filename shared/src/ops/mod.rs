@@ -18,7 +18,7 @@ mod parse;
 
 use filters::{gaussian_blur, sepia, sharpen, sobel};
 use geometry::resize;
-use gray::{grayscale, luminance};
+use gray::{gray_by_luma, gray_by_luminance};
 
 pub use filters::gaussian_kernel_size;
 pub use geometry::{resize_plan, ResizePlan};
@@ -171,8 +171,8 @@ impl Op {
             Op::Rotate(_) => image.rotate270(),
             Op::Flip(Axis::Horizontal) => image.fliph(),
             Op::Flip(Axis::Vertical) => image.flipv(),
-            Op::Grayscale => luminance(image),
-            Op::Luma => grayscale(image),
+            Op::Grayscale => gray_by_luminance(image),
+            Op::Luma => gray_by_luma(image),
             Op::Blur(sigma) => gaussian_blur(image, *sigma)?,
             Op::Sharpen { sigma, threshold } => sharpen(image, *sigma, *threshold)?,
             Op::Brightness(n) => image.brighten(*n),
