@@ -23,7 +23,7 @@ use gray::{gray_by_luma, gray_by_luminance};
 pub use filters::gaussian_kernel_size;
 pub use geometry::{resize_plan, ResizePlan};
 pub use gray::{luma_bt601, luminance_srgb8};
-pub use parse::{OpHelp, ParseError, OPS_HELP};
+pub use parse::{OpHelp, ParseError, MAX_RESIZE_SIDE, MAX_SIGMA, OPS_HELP};
 
 /// How `resize` maps the image onto its W×H box.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -102,7 +102,12 @@ pub enum Op {
 }
 
 /// A chain of ops, applied in order.
+///
+/// Deserializing one (a task from a peer) applies the checks of
+/// [`Chain::parse`] ([`Op::check`]) and fails on an op out of range; the
+/// bytes are those of a plain newtype either way.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(try_from = "parse::Unchecked")]
 pub struct Chain(pub Vec<Op>);
 
 /// An op that cannot be applied to a given image.

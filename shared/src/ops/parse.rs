@@ -54,12 +54,87 @@ fn parse_num<T: std::str::FromStr>(arg: Option<&str>, what: &str) -> Result<T, S
         .map_err(|_| format!("{what} `{arg}` is not a valid number"))
 }
 
-fn parse_sigma(arg: Option<&str>) -> Result<f32, String> {
-    let sigma: f32 = parse_num(arg, "SIGMA")?;
-    if sigma.is_finite() && sigma > 0.0 && sigma <= 200.0 {
-        Ok(sigma)
-    } else {
-        Err(format!("SIGMA must be in (0, 200], got {sigma}"))
+/// Largest resize box side.
+pub const MAX_RESIZE_SIDE: u32 = 65_535;
+/// Largest blur or sharpen sigma: its kernel is 2⌈3σ⌉+1 = 1201 wide.
+pub const MAX_SIGMA: f32 = 200.0;
+
+impl Op {
+    /// Checks that the op's arguments are within the ranges its text syntax
+    /// accepts: what [`Chain::parse`] applies to what is typed, and decoding
+    /// a [`Chain`] (from a task) to what a peer sends, so that no op reaches
+    /// a kernel with an argument that would panic or allocate without bound
+    /// (`Resize { width: u32::MAX, .. }`, `Blur(1e30)`).
+    ///
+    /// # Errors
+    /// What is out of range, e.g. `SIGMA must be in (0, 200], got 1e30`.
+    pub fn check(&self) -> Result<(), String> {
+        let sigma = |sigma: f32| {
+            if sigma.is_finite() && sigma > 0.0 && sigma <= MAX_SIGMA {
+                Ok(())
+            } else {
+                Err(format!("SIGMA must be in (0, {MAX_SIGMA}], got {sigma}"))
+            }
+        };
+        match *self {
+            Op::Resize { width, height, .. } => {
+                let side = 1..=MAX_RESIZE_SIDE;
+                if side.contains(&width) && side.contains(&height) {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "size {width}x{height} must be within 1..={MAX_RESIZE_SIDE}"
+                    ))
+                }
+            }
+            Op::Crop { width, height, .. } if width == 0 || height == 0 => {
+                Err("W and H must be at least 1".into())
+            }
+            Op::Rotate(a) if !matches!(a, 90 | 180 | 270) => {
+                Err(format!("angle {a} must be 90, 180 or 270"))
+            }
+            Op::Blur(s) | Op::Sharpen { sigma: s, .. } => sigma(s),
+            Op::Brightness(n) if !(-255..=255).contains(&n) => {
+                Err(format!("N must be within -255..=255, got {n}"))
+            }
+            Op::Contrast(n) if !n.is_finite() || n <= -100.0 || n > 1000.0 => {
+                Err(format!("N must be within (-100, 1000], got {n}"))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+impl Chain {
+    /// Checks every op ([`Op::check`]).
+    ///
+    /// # Errors
+    /// A [`ParseError`] naming the first op out of range, as its text.
+    pub fn check(&self) -> Result<(), ParseError> {
+        for (i, op) in self.0.iter().enumerate() {
+            op.check().map_err(|reason| ParseError {
+                index: i + 1,
+                step: op.to_string(),
+                reason,
+            })?;
+        }
+        Ok(())
+    }
+}
+
+/// A chain as it arrives from a peer, before [`Chain::check`]: deserialized
+/// exactly like [`Chain`] (a newtype of the same name), so that checking it
+/// changes no byte on the wire.
+#[derive(serde::Deserialize)]
+#[serde(rename = "Chain")]
+pub(super) struct Unchecked(Vec<Op>);
+
+impl TryFrom<Unchecked> for Chain {
+    type Error = ParseError;
+    fn try_from(unchecked: Unchecked) -> Result<Self, ParseError> {
+        let chain = Chain(unchecked.0);
+        chain.check()?;
+        Ok(chain)
     }
 }
 
@@ -72,9 +147,6 @@ fn parse_resize(args: &[&str]) -> Result<Op, String> {
             (n, n)
         }
     };
-    if w == 0 || h == 0 || w > 65_535 || h > 65_535 {
-        return Err(format!("size {w}x{h} must be within 1..=65535"));
-    }
     let mut mode = ResizeMode::Fit;
     let mut upscale = false;
     for flag in &args[1..] {
@@ -115,23 +187,16 @@ fn parse_step(step: &str) -> Result<Op, String> {
         "crop" => {
             expect_args(&args, 4, "crop:X:Y:W:H")?;
             let n = |i: usize, what| parse_num::<u32>(args.get(i).copied(), what);
-            let (width, height) = (n(2, "W")?, n(3, "H")?);
-            if width == 0 || height == 0 {
-                return Err("W and H must be at least 1".into());
-            }
             Op::Crop {
                 x: n(0, "X")?,
                 y: n(1, "Y")?,
-                width,
-                height,
+                width: n(2, "W")?,
+                height: n(3, "H")?,
             }
         }
         "rotate" => {
             expect_args(&args, 1, "rotate:90|180|270")?;
-            match parse_num::<u16>(args.first().copied(), "angle")? {
-                a @ (90 | 180 | 270) => Op::Rotate(a),
-                a => return Err(format!("angle {a} must be 90, 180 or 270")),
-            }
+            Op::Rotate(parse_num(args.first().copied(), "angle")?)
         }
         "flip" => {
             expect_args(&args, 1, "flip:h|v")?;
@@ -149,13 +214,13 @@ fn parse_step(step: &str) -> Result<Op, String> {
         },
         "blur" => {
             expect_args(&args, 1, "blur:SIGMA")?;
-            Op::Blur(parse_sigma(args.first().copied())?)
+            Op::Blur(parse_num(args.first().copied(), "SIGMA")?)
         }
         "sharpen" => {
             if args.is_empty() || args.len() > 2 {
                 return Err("expected sharpen:SIGMA[:THRESHOLD]".into());
             }
-            let sigma = parse_sigma(args.first().copied())?;
+            let sigma = parse_num(args.first().copied(), "SIGMA")?;
             let threshold = match args.get(1) {
                 Some(t) => parse_num::<u8>(Some(t), "THRESHOLD (0-255)")?,
                 None => 0,
@@ -164,19 +229,11 @@ fn parse_step(step: &str) -> Result<Op, String> {
         }
         "brightness" => {
             expect_args(&args, 1, "brightness:N")?;
-            let n: i32 = parse_num(args.first().copied(), "N")?;
-            if !(-255..=255).contains(&n) {
-                return Err(format!("N must be within -255..=255, got {n}"));
-            }
-            Op::Brightness(n)
+            Op::Brightness(parse_num(args.first().copied(), "N")?)
         }
         "contrast" => {
             expect_args(&args, 1, "contrast:N")?;
-            let n: f32 = parse_num(args.first().copied(), "N")?;
-            if !n.is_finite() || n <= -100.0 || n > 1000.0 {
-                return Err(format!("N must be within (-100, 1000], got {n}"));
-            }
-            Op::Contrast(n)
+            Op::Contrast(parse_num(args.first().copied(), "N")?)
         }
         "invert" => {
             expect_args(&args, 0, "no arguments")?;
@@ -202,6 +259,7 @@ fn parse_step(step: &str) -> Result<Op, String> {
             ));
         }
     };
+    op.check()?;
     Ok(op)
 }
 
@@ -341,6 +399,128 @@ mod tests {
                 err.to_string().contains(&format!("bad step {index}")),
                 "{err}"
             );
+        }
+    }
+
+    /// Ops a peer could put in a task, each out of range, with the reason
+    /// decoding gives: before decoding checked them, the first two panicked
+    /// in resize and blur, and `Rotate(45)` silently rotated by 270.
+    fn out_of_range_ops() -> Vec<(Op, &'static str)> {
+        let resize = |width, height| Op::Resize {
+            width,
+            height,
+            mode: ResizeMode::Exact,
+            upscale: true,
+        };
+        vec![
+            (
+                resize(u32::MAX, u32::MAX),
+                "size 4294967295x4294967295 must be within 1..=65535",
+            ),
+            (Op::Blur(1e30), "SIGMA must be in (0, 200], got 1000000"),
+            (resize(0, 10), "size 0x10 must be within 1..=65535"),
+            (
+                resize(800, 65_536),
+                "size 800x65536 must be within 1..=65535",
+            ),
+            (
+                Op::Crop {
+                    x: 0,
+                    y: 0,
+                    width: 0,
+                    height: 5,
+                },
+                "W and H must be at least 1",
+            ),
+            (Op::Rotate(45), "angle 45 must be 90, 180 or 270"),
+            (Op::Blur(0.0), "SIGMA must be in (0, 200], got 0"),
+            (Op::Blur(f32::NAN), "SIGMA must be in (0, 200], got NaN"),
+            (Op::Blur(200.5), "SIGMA must be in (0, 200], got 200.5"),
+            (
+                Op::Sharpen {
+                    sigma: f32::INFINITY,
+                    threshold: 3,
+                },
+                "SIGMA must be in (0, 200], got inf",
+            ),
+            (
+                Op::Brightness(i32::MIN),
+                "N must be within -255..=255, got -2147483648",
+            ),
+            (
+                Op::Contrast(-100.0),
+                "N must be within (-100, 1000], got -100",
+            ),
+            (
+                Op::Contrast(f32::NEG_INFINITY),
+                "N must be within (-100, 1000], got -inf",
+            ),
+        ]
+    }
+
+    fn task(chain: Chain) -> crate::protocol::Task {
+        crate::protocol::Task {
+            batch: 1,
+            id: 2,
+            rel_path: "a.jpg".into(),
+            source: crate::protocol::Source::Path,
+            input_root: "/in".into(),
+            output_root: "/out".into(),
+            chain,
+            output: crate::imageio::OutputOptions::default(),
+        }
+    }
+
+    #[test]
+    fn decoding_a_task_refuses_each_out_of_range_op() {
+        use crate::protocol::{decode, encode, Message, ProtocolError};
+        for (op, reason) in out_of_range_ops() {
+            let text = op.to_string();
+            let forged = Chain(vec![Op::Grayscale, op]);
+            let frames = encode(&Message::Task(task(forged.clone())).into());
+            let expected = format!("bad step 2 `{text}`: {reason}");
+            match decode(frames) {
+                Err(ProtocolError::Body(error)) => {
+                    assert!(error.starts_with(&expected), "{error} vs {expected}");
+                    assert_eq!(
+                        format!("{}", ProtocolError::Body(error.clone())),
+                        format!("malformed message body: {error}")
+                    );
+                }
+                other => panic!("{text}: decoded as {other:?}"),
+            }
+            // JSON too (it writes NaN and infinities as null, a type error).
+            let json = serde_json::to_string(&forged).expect("json");
+            if !json.contains("null") {
+                let error = serde_json::from_str::<Chain>(&json).expect_err(&text);
+                assert!(error.to_string().starts_with(&expected), "{error}");
+            }
+            // The same check, applied to the op's text by `parse`.
+            let error = Chain::parse(&format!("grayscale,{text}")).expect_err(&text);
+            assert!(error.to_string().starts_with(&expected), "{error}");
+        }
+    }
+
+    #[test]
+    fn valid_chains_round_trip_through_decoding_unchanged() {
+        use crate::protocol::{decode, encode, Message};
+        let every_op = chain(
+            "resize:65535x1:fill:up,crop:0:0:1:1,rotate:270,flip:v,grayscale,grayscale:luma,\
+             blur:200,sharpen:0.1:255,brightness:-255,contrast:1000,invert,sepia,edges",
+        );
+        for chain in [every_op, chain(""), chain("resize:800,blur:1.5")] {
+            let packet = Message::Task(task(chain.clone())).into();
+            let frames = encode(&packet);
+            assert_eq!(decode(frames.clone()).as_ref(), Ok(&packet));
+            // Checking on decode changed no byte: a chain is encoded as
+            // its list of ops, as before.
+            let ops = bincode::serde::encode_to_vec(&chain.0, bincode::config::standard())
+                .expect("bincode");
+            let whole = bincode::serde::encode_to_vec(&chain, bincode::config::standard())
+                .expect("bincode");
+            assert_eq!(ops, whole);
+            let json = serde_json::to_string(&chain).expect("json");
+            assert_eq!(serde_json::from_str::<Chain>(&json).ok(), Some(chain));
         }
     }
 }
