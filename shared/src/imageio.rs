@@ -194,7 +194,12 @@ fn check_pixels((w, h): (u32, u32), max: u64) -> Result<(), String> {
 
 /// Decodes a JPEG (gray when hinted, DCT-scaled when the chain shrinks
 /// anyway) with the [`jpeg::active`] codec.
-fn decode_jpeg(bytes: &[u8], hints: DecodeHints, opts: &OutputOptions) -> Result<Decoded, String> {
+fn decode_jpeg(
+    bytes: &[u8],
+    hints: DecodeHints,
+    opts: &OutputOptions,
+    check: SizeCheck,
+) -> Result<Decoded, String> {
     let source = jpeg::active::Source::open(bytes)?;
     let header = source.header();
     let (w, h) = (header.width, header.height);
@@ -209,6 +214,7 @@ fn decode_jpeg(bytes: &[u8], hints: DecodeHints, opts: &OutputOptions) -> Result
     } else {
         (w, h)
     };
+    check(oriented)?;
     let mut denom = 1;
     if let Some(target) = hints.shrink_to {
         // Pick the strongest 1/2^k DCT shrink that leaves Lanczos at least
@@ -253,17 +259,35 @@ fn decode_jpeg(bytes: &[u8], hints: DecodeHints, opts: &OutputOptions) -> Result
     })
 }
 
+/// A check of an image's size (after orientation), made once its header is
+/// read and before any pixel buffer is allocated.
+pub type SizeCheck<'a> = &'a dyn Fn((u32, u32)) -> Result<(), String>;
+
 /// Decodes any supported format.
 ///
 /// # Errors
 /// A message naming the stage that failed (unknown format, corrupt data,
 /// over the pixel limit).
 pub fn decode(bytes: &[u8], hints: DecodeHints, opts: &OutputOptions) -> Result<Decoded, String> {
+    decode_checked(bytes, hints, opts, &|_| Ok(()))
+}
+
+/// [`decode`], refusing the image when `check` refuses its size (the
+/// pipeline checks there that the chain's output fits `--max-pixels`).
+///
+/// # Errors
+/// As [`decode`], or `check`'s message.
+pub fn decode_checked(
+    bytes: &[u8],
+    hints: DecodeHints,
+    opts: &OutputOptions,
+    check: SizeCheck,
+) -> Result<Decoded, String> {
     if bytes.is_empty() {
         return Err("file is empty".into());
     }
     if is_jpeg(bytes) {
-        return decode_jpeg(bytes, hints, opts);
+        return decode_jpeg(bytes, hints, opts, check);
     }
     let reader = ImageReader::new(std::io::Cursor::new(bytes))
         .with_guessed_format()
@@ -286,6 +310,13 @@ pub fn decode(bytes: &[u8], hints: DecodeHints, opts: &OutputOptions) -> Result<
     } else {
         image::metadata::Orientation::NoTransforms
     };
+    let (w, h) = decoder.dimensions();
+    let oriented = if swaps_axes(orientation) {
+        (h, w)
+    } else {
+        (w, h)
+    };
+    check(oriented)?;
     let mut image = DynamicImage::from_decoder(decoder).map_err(|e| format!("decoding: {e}"))?;
     image.apply_orientation(orientation);
     let original_size = (image.width(), image.height());

@@ -157,19 +157,10 @@ impl Op {
                 mode,
                 upscale,
             } => resize(image, (*width, *height), *mode, *upscale)?,
-            Op::Crop {
-                x,
-                y,
-                width,
-                height,
-            } => {
-                let (w, h) = image.dimensions();
-                if *x >= w || *y >= h {
-                    return Err(ApplyError(format!(
-                        "crop origin ({x},{y}) lies outside the {w}x{h} image"
-                    )));
-                }
-                image.crop_imm(*x, *y, (*width).min(w - x), (*height).min(h - y))
+            Op::Crop { x, y, .. } => {
+                // Clamped to the image, or refused when it starts outside.
+                let (width, height) = self.output_size(image.dimensions())?;
+                image.crop_imm(*x, *y, width, height)
             }
             Op::Rotate(90) => image.rotate90(),
             Op::Rotate(180) => image.rotate180(),
