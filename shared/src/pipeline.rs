@@ -157,7 +157,11 @@ pub struct Transformed {
 /// # Errors
 /// A message naming the failing stage.
 pub fn transform(bytes: &[u8], rel_path: &str, task: &Task) -> Result<Transformed, String> {
-    let decoded = imageio::decode(bytes, decode_hints(&task.chain), &task.output)?;
+    // Refuse a chain that would make an image over --max-pixels (as the
+    // decoder refuses such an input) before any pixel is allocated.
+    let max_pixels = task.output.max_pixels;
+    let check = |size| task.chain.check_output_size(size, max_pixels).map(drop);
+    let decoded = imageio::decode_checked(bytes, decode_hints(&task.chain), &task.output, &check)?;
     let chain = if (decoded.image.width(), decoded.image.height()) == decoded.original_size {
         task.chain.clone()
     } else {
@@ -171,7 +175,7 @@ pub fn transform(bytes: &[u8], rel_path: &str, task: &Task) -> Result<Transforme
         .unwrap_or(OutputFormat::Png);
     let output_size = (image.width(), image.height());
     let encoded = imageio::encode(&image, format, task.output.quality)?;
-    imageio::recycle_image(image);
+    crate::pool::recycle_image(image);
     Ok(Transformed {
         encoded,
         input_size: decoded.original_size,

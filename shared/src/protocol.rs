@@ -310,6 +310,15 @@ pub fn encode(packet: &Packet) -> Vec<Vec<u8>> {
     frames
 }
 
+/// What bincode says about a body: a message's own check (such as a chain
+/// op out of range) as it wrote it, not in bincode's `Debug` form.
+fn body_error(error: bincode::error::DecodeError) -> String {
+    match error {
+        bincode::error::DecodeError::OtherString(message) => message,
+        other => other.to_string(),
+    }
+}
+
 /// Decodes received frames (without any ROUTER identity frame).
 ///
 /// # Errors
@@ -344,7 +353,7 @@ pub fn decode(frames: Vec<Vec<u8>>) -> Result<Packet, ProtocolError> {
     }
     let (message, used): (Message, usize) =
         bincode::serde::decode_from_slice(body, bincode_config())
-            .map_err(|e| ProtocolError::Body(e.to_string()))?;
+            .map_err(|e| ProtocolError::Body(body_error(e)))?;
     if used != body.len() {
         return Err(ProtocolError::Trailing(body.len() - used));
     }
