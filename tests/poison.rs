@@ -26,12 +26,20 @@ fn an_image_that_kills_every_worker_fails_alone_after_three_attempts() {
     let report_path = dir.path().join("report.json");
     let (status, _out, err) = run(
         imgpipe()
-            .args(["run", "--workers", "2", "--threads", "2", "--ops", "grayscale"])
+            .args([
+                "run",
+                "--workers",
+                "2",
+                "--threads",
+                "2",
+                "--ops",
+                "grayscale",
+            ])
             .arg(&input)
             .arg(&output)
             .arg("--report")
             .arg(&report_path)
-            .args(["--progress", "never"])
+            .args(["--progress", "none"])
             .env("IMGPIPE_TEST_ABORT_ON", POISON),
         LIMIT,
     );
@@ -76,7 +84,7 @@ fn the_attempt_limit_is_a_flag() {
             .arg(&output)
             .arg("--report")
             .arg(&report_path)
-            .args(["--progress", "never"])
+            .args(["--progress", "none"])
             .env("IMGPIPE_TEST_ABORT_ON", POISON),
         LIMIT,
     );

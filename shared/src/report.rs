@@ -128,10 +128,14 @@ impl Report {
         let mut workers: BTreeMap<&str, (u64, u64, u32)> = BTreeMap::new();
         for r in results {
             done += 1;
-            let w = workers.entry(&r.worker).or_default();
-            w.0 += 1;
-            w.1 += r.busy_us;
-            w.2 = w.2.max(r.worker_slots.max(1));
+            // No slots: a verdict of the ventilator (a task that kept
+            // killing its workers), not a worker's work.
+            if r.worker_slots > 0 {
+                let w = workers.entry(&r.worker).or_default();
+                w.0 += 1;
+                w.1 += r.busy_us;
+                w.2 = w.2.max(r.worker_slots);
+            }
             match &r.outcome {
                 Outcome::Written { input_size, .. } | Outcome::Encoded { input_size, .. } => {
                     succeeded += 1;
