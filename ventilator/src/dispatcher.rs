@@ -436,6 +436,12 @@ impl Dispatcher {
             Ok(Message::Ready { worker, credit }) => {
                 if self.stopped_workers.contains(&from) || (self.sink_synced && self.complete()) {
                     self.notify(from, Message::Stop);
+                } else if self.forgotten.contains(&from) && !self.workers.contains_key(&from) {
+                    // A worker given up for lost is back, with only the
+                    // credit of what it just finished: the rest of its
+                    // credit died with its old slot. Ask for all of it.
+                    self.notify(from.clone(), Message::Welcome);
+                    self.on_ready(now, from, worker, 0);
                 } else if credit == 0 && !self.workers.contains_key(&from) {
                     // A heartbeat from a worker this ventilator does not
                     // know (it restarted, or forgot the worker during a
