@@ -165,6 +165,8 @@ fn ventilator_and_sink(
                 "tcp://127.0.0.1:*",
                 "--status-bind",
                 "tcp://127.0.0.1:*",
+                "--events-bind",
+                "tcp://127.0.0.1:*",
             ])
             .args(["--ventilator", &tasks, "--progress", "lines", "--report"])
             .arg(report)

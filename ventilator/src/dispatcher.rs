@@ -292,8 +292,16 @@ impl Dispatcher {
 
     /// Counts so far, with `workers` filled in.
     pub(crate) fn summary(&self) -> Summary {
+        // By the ids workers gave: a worker restarted under its id is one
+        // worker, though a new connection. Past the cap on remembered ids,
+        // connections are counted instead.
+        let workers = if self.named.len() < MAX_NAMED_WORKERS {
+            self.named.len()
+        } else {
+            self.workers.len() + self.stopped_workers.len()
+        };
         Summary {
-            workers: self.workers.len() + self.stopped_workers.len(),
+            workers,
             ..self.summary.clone()
         }
     }
