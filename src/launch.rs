@@ -96,6 +96,21 @@ pub struct RunArgs {
     pub secret: SecretArgs,
 }
 
+impl RunArgs {
+    /// The ventilator's dispatch settings for this run (its PUSH socket,
+    /// if any, on a loopback port the OS picks).
+    fn mode(&self) -> ventilator::ModeArgs {
+        ventilator::ModeArgs {
+            transport: self.transport,
+            dispatch: self.dispatch,
+            push_bind: LOOPBACK_ANY_PORT.to_string(),
+            max_attempts: self.max_attempts,
+            synthetic: self.synthetic,
+            ..ventilator::ModeArgs::default()
+        }
+    }
+}
+
 /// A child role process.
 struct Role {
     name: String,
@@ -418,26 +433,15 @@ pub fn run(args: &RunArgs, shutdown: &Shutdown) -> anyhow::Result<u8> {
         "--status-bind",
         LOOPBACK_ANY_PORT,
     ]);
-    cmd.args(["--ops", &args.job.ops.to_string()]);
-    cmd.args(["--quality", &args.job.quality.to_string()]);
-    cmd.args(["--max-pixels", &args.job.max_pixels.to_string()]);
-    if let Some(format) = args.job.format {
-        cmd.args(["--format", format.extension()]);
-    }
-    if args.job.no_auto_orient {
-        cmd.arg("--no-auto-orient");
-    }
-    if args.selection.skip_existing {
-        cmd.arg("--skip-existing");
-    }
-    if args.dispatch == Dispatch::Push {
-        cmd.args(["--dispatch", "push", "--push-bind", LOOPBACK_ANY_PORT]);
-    }
-    if let Some(n) = args.synthetic {
-        cmd.args(["--synthetic", &n.to_string()]);
-    }
-    cmd.args(["--transport", &args.transport.to_string()]);
-    cmd.args(["--max-attempts", &args.max_attempts.to_string()]);
+    cmd.args(args.job.to_args());
+    cmd.args(
+        SelectionArgs {
+            dry_run: false,
+            ..args.selection
+        }
+        .to_args(),
+    );
+    cmd.args(args.mode().to_args());
     let ventilator = start_bound(&mut fleet, "ventilator", cmd, shutdown)?;
     let tasks = ventilator.endpoint;
 

@@ -3,6 +3,7 @@
 //! guide's load-balancing pattern), re-dispatches the tasks of workers that
 //! go silent, and ends the batch once the sink has acknowledged every task.
 
+mod argv;
 mod cli;
 mod dispatcher;
 mod plan;
