@@ -249,6 +249,7 @@ pub fn run(args: &RunArgs, shutdown: &Shutdown) -> anyhow::Result<u8> {
             status_bind: String::new(),
             chain: args.job.ops.clone(),
             output_options: args.job.output_options(),
+            name: args.job.name.clone(),
             skip_existing: args.selection.skip_existing,
             mode: ventilator::ModeArgs::default(),
             secret_file: None,
@@ -280,6 +281,7 @@ pub fn run(args: &RunArgs, shutdown: &Shutdown) -> anyhow::Result<u8> {
     if let Some(format) = args.job.format {
         cmd.args(["--format", format.extension()]);
     }
+    cmd.args(["--name", &args.job.name.to_string()]);
     if args.job.no_auto_orient {
         cmd.arg("--no-auto-orient");
     }

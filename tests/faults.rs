@@ -290,6 +290,7 @@ fn task(id: u64, rel_path: &str, input: &Path, output: &Path) -> shared::protoco
         batch: 1,
         id,
         rel_path: rel_path.into(),
+        output_path: rel_path.into(),
         source: shared::protocol::Source::Path,
         input_root: input.to_string_lossy().into_owned(),
         output_root: output.to_string_lossy().into_owned(),

@@ -458,6 +458,20 @@ pub fn run(
                     ventilator_refusals = (unauthenticated, replayed);
                     ventilator_workers = workers;
                 }
+                Ok(Message::Unprocessed {
+                    batch,
+                    offset,
+                    entries,
+                }) => {
+                    // In order, once each: a resent list (after a restart) is
+                    // taken only from where the held one ends.
+                    if let Some(c) = collector.as_mut().filter(|c| c.batch.batch == batch) {
+                        let held = &mut c.batch.unprocessed;
+                        if offset == held.len() as u64 {
+                            held.extend(entries);
+                        }
+                    }
+                }
                 Ok(other) => {
                     counts.rejected += 1;
                     log!(Debug, ROLE, "ignored unexpected message {other:?}");
@@ -559,21 +573,7 @@ pub fn run(
             }
             report
         }
-        None => Report::compute(
-            &BatchStart {
-                batch: 0,
-                total: 0,
-                rejected: Vec::new(),
-                skipped: 0,
-                ops: String::new(),
-                input_root: String::new(),
-                output_root: String::new(),
-                transport: Transport::Path,
-            },
-            &[],
-            Duration::ZERO,
-            counts,
-        ),
+        None => Report::compute(&BatchStart::default(), &[], Duration::ZERO, counts),
     };
     if let Some(path) = &config.report {
         let json = serde_json::to_string_pretty(&report)?;
@@ -604,7 +604,7 @@ pub fn main_with(cli: Cli) -> ExitCode {
             if outcome.interrupted {
                 eprintln!("imgpipe: interrupted before the batch completed");
                 ExitCode::from(130)
-            } else if outcome.report.failed.is_empty() {
+            } else if outcome.report.all_ok() {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(1)

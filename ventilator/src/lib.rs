@@ -5,6 +5,8 @@
 
 mod cli;
 mod dispatcher;
+mod manifest;
+mod naming;
 mod plan;
 mod run;
 mod tasks;
@@ -13,7 +15,8 @@ pub use cli::{
     Cli, Config, Dispatch, JobArgs, ModeArgs, SelectionArgs, HEARTBEAT, WORKER_TIMEOUT_S,
 };
 pub use dispatcher::Summary;
-pub use plan::{dry_run, plan, Plan};
+pub use naming::NameTemplate;
+pub use plan::{dry_run, plan, Plan, Planned};
 pub use run::{main_with, run, Bound};
 pub use tasks::MAX_INLINE_BYTES;
 
