@@ -189,7 +189,7 @@ fn fingerprint(input: &Path, task: &Planned, config: &Config) -> Option<u64> {
     let (size, mtime) = manifest::stamp(&input.join(&task.rel))?;
     let options = shared::imageio::OutputOptions {
         format: Some(task.format),
-        ..config.output_options.clone()
+        ..config.output_options
     };
     Some(manifest::fingerprint(&[
         &size.to_le_bytes(),

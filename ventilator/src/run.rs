@@ -286,7 +286,7 @@ fn plan_batch(config: &Config, input: &Path, output: &Path, endpoint: &str) -> B
         input_root: input.to_string_lossy().into_owned(),
         output_root: output.to_string_lossy().into_owned(),
         chain: config.chain.clone(),
-        output: config.output_options.clone(),
+        output: config.output_options,
     };
     let mut chunks = unprocessed_chunks(&plan.unprocessed).into_iter();
     let first = chunks.next().unwrap_or_default().to_vec();

@@ -63,7 +63,7 @@ impl BatchTasks {
             chain: self.chain.clone(),
             output: OutputOptions {
                 format: Some(planned.format),
-                ..self.output.clone()
+                ..self.output
             },
         };
         Some(Packet {
