@@ -408,6 +408,7 @@ pub fn run(args: &RunArgs, shutdown: &Shutdown) -> anyhow::Result<u8> {
             status_bind: String::new(),
             chain: args.job.ops.clone(),
             output_options: args.job.output_options(),
+            name: args.job.name.clone(),
             skip_existing: args.selection.skip_existing,
             mode: ventilator::ModeArgs::default(),
             secret_file: None,

@@ -177,6 +177,8 @@ impl Cluster {
 
 use std::os::unix::process::ExitStatusExt;
 
+/// Every file under `dir` but the manifest (the batch's record of what
+/// made each output, not an output).
 fn all_files(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     if let Ok(entries) = std::fs::read_dir(dir) {
@@ -184,7 +186,7 @@ fn all_files(dir: &Path) -> Vec<PathBuf> {
             let p = e.path();
             if p.is_dir() {
                 out.extend(all_files(&p));
-            } else {
+            } else if e.file_name() != MANIFEST {
                 out.push(p);
             }
         }
@@ -290,6 +292,7 @@ fn task(id: u64, rel_path: &str, input: &Path, output: &Path) -> shared::protoco
         batch: 1,
         id,
         rel_path: rel_path.into(),
+        output_path: rel_path.into(),
         source: shared::protocol::Source::Path,
         input_root: input.to_string_lossy().into_owned(),
         output_root: output.to_string_lossy().into_owned(),

@@ -50,7 +50,8 @@ fn a_sink_whose_journal_holds_every_result_finishes_alone() {
     let start = BatchStart {
         batch: 42,
         total,
-        rejected: Vec::new(),
+        unprocessed: Vec::new(),
+        unprocessed_total: 0,
         skipped: 0,
         ops: "resize:64".into(),
         input_root: dir.path().join("in").to_string_lossy().into_owned(),

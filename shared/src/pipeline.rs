@@ -71,36 +71,21 @@ fn chain_after_shrink(chain: &Chain, original: (u32, u32)) -> Chain {
     Chain(ops)
 }
 
-/// Where the output of `rel_path` goes: same relative path under
-/// `output_root`, extension changed when the format changes.
+/// Where an output goes: `rel` (the task's output path, chosen by the
+/// ventilator when it planned the batch) under `output_root`, refusing any
+/// path that could leave the folder or hide a file in it: absolute, `..`,
+/// empty, or with a component starting with `.` (the manifest and the
+/// temporary files are such names).
 ///
 /// # Errors
-/// When `rel_path` would escape the root.
-pub fn output_path(
-    output_root: &Path,
-    rel_path: &str,
-    format: Option<OutputFormat>,
-) -> Result<PathBuf, String> {
-    let mut path = safe_join(output_root, rel_path)?;
-    if let Some(format) = format {
-        if OutputFormat::from_path(&path) != Some(format) {
-            path.set_extension(format.extension());
-        }
+/// A message naming the offending path.
+pub fn output_file(output_root: &Path, rel: &str) -> Result<PathBuf, String> {
+    if rel.split('/').any(|part| part.starts_with('.')) {
+        return Err(format!(
+            "output path `{rel}` has a hidden or relative component; not written"
+        ));
     }
-    Ok(path)
-}
-
-/// [`output_path`] relative to the output root, `/`-separated: where the
-/// sink writes an output that came back inline.
-///
-/// # Errors
-/// When `rel_path` would escape the root or is not UTF-8 after the change.
-pub fn output_rel_path(rel_path: &str, format: Option<OutputFormat>) -> Result<String, String> {
-    let path = output_path(Path::new(""), rel_path, format)?;
-    let parts: Option<Vec<&str>> = path.components().map(|c| c.as_os_str().to_str()).collect();
-    parts
-        .map(|p| p.join("/"))
-        .ok_or_else(|| format!("output path of `{rel_path}` is not UTF-8"))
+    safe_join(output_root, rel)
 }
 
 /// Suffix of the temporary files outputs are written to before the rename.
@@ -156,7 +141,7 @@ pub struct Transformed {
 ///
 /// # Errors
 /// A message naming the failing stage.
-pub fn transform(bytes: &[u8], rel_path: &str, task: &Task) -> Result<Transformed, String> {
+pub fn transform(bytes: &[u8], task: &Task) -> Result<Transformed, String> {
     // Refuse a chain that would make an image over --max-pixels (as the
     // decoder refuses such an input) before any pixel is allocated.
     let max_pixels = task.output.max_pixels;
@@ -168,10 +153,11 @@ pub fn transform(bytes: &[u8], rel_path: &str, task: &Task) -> Result<Transforme
         chain_after_shrink(&task.chain, decoded.original_size)
     };
     let image = chain.apply(decoded.image).map_err(|e| e.to_string())?;
+    // Chosen at planning; tasks from older tools may leave it to the name.
     let format = task
         .output
         .format
-        .or_else(|| OutputFormat::from_path(Path::new(rel_path)))
+        .or_else(|| OutputFormat::from_path(Path::new(&task.output_path)))
         .unwrap_or(OutputFormat::Png);
     let output_size = (image.width(), image.height());
     let encoded = imageio::encode(&image, format, task.output.quality)?;
@@ -297,18 +283,19 @@ fn try_run_task(
             &read[..]
         }
     };
-    let done = transform(bytes, &task.rel_path, task)?;
+    // Checked before the work: a task naming a bad output is refused.
+    let out = output_file(&output_root, &task.output_path)?;
+    let done = transform(bytes, task)?;
     if task.source == Source::Inline {
-        // The sink writes it: the worker may not see the output folder.
-        let output_path = output_rel_path(&task.rel_path, task.output.format)?;
+        // The sink writes it (checking the path again): the worker may not
+        // see the output folder.
         let encoded = Outcome::Encoded {
             input_size: done.input_size,
             output_size: done.output_size,
-            output_path,
+            output_path: task.output_path.clone(),
         };
         return Ok((encoded, Some(done.encoded)));
     }
-    let out = output_path(&output_root, &task.rel_path, task.output.format)?;
     ensure_inside(&output_root, &out)?;
     write_atomically(&out, &done.encoded)?;
     let written = Outcome::Written {
@@ -330,7 +317,7 @@ pub fn write_inline_output(
     output_rel: &str,
     bytes: &[u8],
 ) -> Result<u64, String> {
-    let out = safe_join(output_root, output_rel)?;
+    let out = output_file(output_root, output_rel)?;
     ensure_inside(output_root, &out)?;
     write_atomically(&out, bytes)?;
     Ok(bytes.len() as u64)
@@ -367,27 +354,24 @@ mod tests {
     }
 
     #[test]
-    fn output_path_mirrors_the_tree_and_changes_extension() {
+    fn output_files_stay_inside_and_visible() {
         let root = Path::new("/o");
         assert_eq!(
-            output_path(root, "a/b.JPG", None),
-            Ok(PathBuf::from("/o/a/b.JPG"))
-        );
-        assert_eq!(
-            output_path(root, "a/b.JPG", Some(OutputFormat::Jpeg)),
-            Ok(PathBuf::from("/o/a/b.JPG"))
-        );
-        assert_eq!(
-            output_path(root, "a/b.jpg", Some(OutputFormat::Png)),
+            output_file(root, "a/b.png"),
             Ok(PathBuf::from("/o/a/b.png"))
         );
-        assert!(output_path(root, "../b.jpg", None).is_err());
-        assert_eq!(
-            output_rel_path("a/b.jpg", Some(OutputFormat::Png)),
-            Ok("a/b.png".to_string())
-        );
-        assert_eq!(output_rel_path("b.JPG", None), Ok("b.JPG".to_string()));
-        assert!(output_rel_path("a/../../b.jpg", None).is_err());
+        for bad in [
+            "../b.jpg",
+            "a/../../b.jpg",
+            "/etc/passwd",
+            "",
+            ".imgpipe-manifest",
+            "a/.b.jpg",
+            ".hidden/b.jpg",
+            "./b.jpg",
+        ] {
+            assert!(output_file(root, bad).is_err(), "{bad:?} accepted");
+        }
     }
 
     #[test]

@@ -16,6 +16,7 @@ fn task(ops: &str, max_pixels: u64) -> Task {
         batch: 1,
         id: 1,
         rel_path: "a.jpg".into(),
+        output_path: "a.jpg".into(),
         source: Source::Path,
         input_root: "/in".into(),
         output_root: "/out".into(),
@@ -54,7 +55,7 @@ fn a_chain_over_max_pixels_is_refused_before_anything_is_allocated() {
     for format in [OutputFormat::Jpeg, OutputFormat::Png] {
         let bytes = encoded(format);
         let before = peak_kib();
-        let error = transform(&bytes, "a.jpg", &task(huge, LIMIT)).expect_err(huge);
+        let error = transform(&bytes, &task(huge, LIMIT)).expect_err(huge);
         let grown_mib = (peak_kib() - before) / 1024;
         assert_eq!(error, expected, "{format}");
         assert!(grown_mib < 64, "{format}: peak grew by {grown_mib} MiB");
@@ -71,12 +72,12 @@ fn a_chain_over_max_pixels_is_refused_before_anything_is_allocated() {
             .unwrap_or_else(|| panic!("{format}: no pixel data"));
         let header_only = &bytes[..start + 16];
         assert_eq!(
-            transform(header_only, "a.jpg", &task(huge, LIMIT)),
+            transform(header_only, &task(huge, LIMIT)),
             Err(expected.to_string()),
             "{format}"
         );
         assert!(
-            transform(header_only, "a.jpg", &task("resize:32", LIMIT)).is_err(),
+            transform(header_only, &task("resize:32", LIMIT)).is_err(),
             "{format}: the cut file does not decode"
         );
     }
@@ -85,7 +86,6 @@ fn a_chain_over_max_pixels_is_refused_before_anything_is_allocated() {
     // --max-pixels is what is named.
     let error = transform(
         &encoded(OutputFormat::Jpeg),
-        "a.jpg",
         &task("resize:2000x2000:exact:up,resize:100", 1_000_000),
     )
     .expect_err("step 1 is over the limit");
@@ -119,7 +119,7 @@ fn the_size_checked_is_the_size_made() {
         "resize:50x50:exact,rotate:270,edges",
     ] {
         let task = task(ops, 1_000_000);
-        let done = transform(&jpeg, "a.jpg", &task).unwrap_or_else(|e| panic!("{ops}: {e}"));
+        let done = transform(&jpeg, &task).unwrap_or_else(|e| panic!("{ops}: {e}"));
         assert_eq!(
             task.chain.check_output_size((640, 480), 1_000_000),
             Ok(done.output_size),

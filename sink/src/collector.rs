@@ -26,7 +26,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use shared::log::Level;
-use shared::protocol::{BatchStart, Outcome, TaskResult, Transport};
+use shared::protocol::{BatchStart, Outcome, TaskResult};
 use shared::report::{MessageCounts, Report};
 
 use crate::events;
@@ -122,6 +122,16 @@ pub enum Event {
     BatchStart(BatchStart),
     /// The ventilator says the batch is over.
     BatchEnd(BatchEnd),
+    /// More of the files the ventilator saw but did not dispatch (the
+    /// first of them came in the batch description).
+    Unprocessed {
+        /// The batch they belong to.
+        batch: u64,
+        /// Where in the whole list this chunk starts.
+        offset: u64,
+        /// The entries.
+        entries: Vec<shared::protocol::Unprocessed>,
+    },
     /// The outcome of an [`Action::Store`]: the bytes written, or why not.
     Stored {
         /// The batch the store was for.
@@ -370,16 +380,7 @@ impl Collector {
     #[must_use]
     pub fn report(&self) -> Report {
         let Some(b) = &self.batch else {
-            let none = BatchStart {
-                batch: 0,
-                total: 0,
-                rejected: Vec::new(),
-                skipped: 0,
-                ops: String::new(),
-                input_root: String::new(),
-                output_root: String::new(),
-                transport: Transport::Path,
-            };
+            let none = BatchStart::default();
             return Report::compute(&none, &[], Duration::ZERO, self.counts);
         };
         // From when the first task started (its result's arrival less its
@@ -438,6 +439,20 @@ impl Collector {
             Event::Result { result, payload } => self.on_result(now, result, payload),
             Event::BatchStart(start) => self.on_batch_start(now, start),
             Event::BatchEnd(end) => self.ended = Some(end),
+            Event::Unprocessed {
+                batch,
+                offset,
+                entries,
+            } => {
+                // In order, once each: a list resent after a restart is
+                // taken only from where the held one ends.
+                if let Some(b) = self.batch.as_mut().filter(|b| b.start.batch == batch) {
+                    let held = &mut b.start.unprocessed;
+                    if offset == held.len() as u64 {
+                        held.extend(entries);
+                    }
+                }
+            }
             Event::Stored {
                 batch,
                 task,

@@ -175,7 +175,8 @@ mod tests {
         BatchStart {
             batch: id,
             total: 3,
-            rejected: Vec::new(),
+            unprocessed: Vec::new(),
+            unprocessed_total: 0,
             skipped: 1,
             ops: "blur:1".into(),
             input_root: "/in".into(),

@@ -131,6 +131,15 @@ fn control_event(packet: Result<Packet, ProtocolError>) -> Event {
             replayed,
             workers,
         }),
+        Ok(Message::Unprocessed {
+            batch,
+            offset,
+            entries,
+        }) => Event::Unprocessed {
+            batch,
+            offset,
+            entries,
+        },
         // A task the ventilator gave up on (it kept killing its workers):
         // recorded and acknowledged like a worker's failed result. Only
         // failures may come this way.
@@ -383,7 +392,7 @@ pub fn main_with(cli: Cli) -> ExitCode {
             if outcome.interrupted {
                 eprintln!("imgpipe: interrupted before the batch completed");
                 ExitCode::from(130)
-            } else if outcome.report.failed.is_empty() {
+            } else if outcome.report.all_ok() {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(1)

@@ -24,8 +24,10 @@ impl JobArgs {
             format,
             max_pixels,
             no_auto_orient,
+            name,
         } = self;
         let mut args = Vec::new();
+        flag(&mut args, "--name", name.to_string());
         flag(&mut args, "--ops", ops.to_string());
         flag(&mut args, "--quality", quality.to_string());
         if let Some(format) = format {
@@ -131,6 +133,8 @@ mod tests {
                 format: Some(OutputFormat::Png),
                 max_pixels: 1234,
                 no_auto_orient: true,
+                name: crate::naming::NameTemplate::parse("tn_{stem}_{srcext}.{ext}")
+                    .expect("template"),
             },
             selection: SelectionArgs {
                 skip_existing: true,

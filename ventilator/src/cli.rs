@@ -13,6 +13,8 @@ use shared::ops::Chain;
 use shared::protocol::Transport;
 use shared::status;
 
+use crate::naming::NameTemplate;
+
 /// Workers send a heartbeat (`Ready` with no credit) this often.
 pub const HEARTBEAT: Duration = Duration::from_secs(1);
 /// Default seconds a worker may stay silent before it is presumed dead and
@@ -42,6 +44,17 @@ pub struct JobArgs {
     /// Keep the stored pixel order instead of applying EXIF orientation.
     #[arg(long, env = "IMGPIPE_NO_AUTO_ORIENT")]
     pub no_auto_orient: bool,
+    /// Output file name template (outputs stay in their input's folder).
+    /// Placeholders: {stem} the input's name without extension, {srcext}
+    /// its extension as written (empty if none), {ext} the output format's
+    /// extension (the input's own spelling when the format is unchanged),
+    /// {format} the output format (jpeg, png, ...). Two inputs that would
+    /// get one output name are both refused (listed as failed), so keep
+    /// them apart with e.g. `{stem}_{srcext}.{ext}`; `tn_{stem}.{ext}`
+    /// prefixes thumbnails.
+    #[arg(long, env = "IMGPIPE_NAME", default_value = crate::naming::DEFAULT_TEMPLATE,
+          value_name = "TEMPLATE", value_parser = NameTemplate::parse)]
+    pub name: NameTemplate,
 }
 
 impl JobArgs {
@@ -157,7 +170,9 @@ impl Default for ModeArgs {
 /// Which images of the folder a batch takes.
 #[derive(Debug, Clone, Copy, Default, Args)]
 pub struct SelectionArgs {
-    /// Skip images whose output exists and is newer than the input.
+    /// Skip images whose output was made from the same input (size and
+    /// modification time), chain and settings, as recorded in the output
+    /// folder's `.imgpipe-manifest`; without a readable manifest, redo all.
     #[arg(long, env = "IMGPIPE_SKIP_EXISTING")]
     pub skip_existing: bool,
     /// List what would be done and exit without processing anything.
@@ -178,8 +193,10 @@ pub struct Config {
     pub status_bind: String,
     /// Filters.
     pub chain: Chain,
-    /// Encoder settings.
+    /// Encoder settings (the format, when `None`, is each input's own).
     pub output_options: OutputOptions,
+    /// Output naming template.
+    pub name: NameTemplate,
     /// Skip images whose output is up to date.
     pub skip_existing: bool,
     /// Transport, dispatch strategy, push endpoint, synthetic tasks.
@@ -196,10 +213,31 @@ impl From<Cli> for Config {
             bind: cli.bind,
             status_bind: cli.status_bind,
             output_options: cli.job.output_options(),
+            name: cli.job.name,
             skip_existing: cli.selection.skip_existing,
             chain: cli.job.ops,
             mode: cli.mode,
             secret_file: cli.secret.secret_file,
+        }
+    }
+}
+
+impl Config {
+    /// A batch from `input` to `output` with every other setting at its
+    /// default: re-encode, default naming, loopback endpoints.
+    #[must_use]
+    pub fn for_folders(input: PathBuf, output: PathBuf) -> Self {
+        Self {
+            input,
+            output,
+            bind: endpoints::TASKS_BIND.to_string(),
+            status_bind: status::VENTILATOR_STATUS_BIND.to_string(),
+            chain: Chain::default(),
+            output_options: OutputOptions::default(),
+            name: NameTemplate::default(),
+            skip_existing: false,
+            mode: ModeArgs::default(),
+            secret_file: None,
         }
     }
 }

@@ -6,6 +6,8 @@
 mod argv;
 mod cli;
 mod dispatcher;
+mod manifest;
+mod naming;
 mod plan;
 mod run;
 mod tasks;
@@ -15,7 +17,8 @@ pub use cli::{
     WORKER_TIMEOUT_S,
 };
 pub use dispatcher::Summary;
-pub use plan::{dry_run, plan, Plan};
+pub use naming::NameTemplate;
+pub use plan::{dry_run, plan, Plan, Planned};
 pub use run::{main_with, run, Bound};
 pub use tasks::MAX_INLINE_BYTES;
 

@@ -463,6 +463,7 @@ mod tests {
             batch: 1,
             id: 2,
             rel_path: "a.jpg".into(),
+            output_path: "a.jpg".into(),
             source: crate::protocol::Source::Path,
             input_root: "/in".into(),
             output_root: "/out".into(),

@@ -154,7 +154,8 @@ impl World {
         BatchStart {
             batch: BATCH,
             total: self.total,
-            rejected: Vec::new(),
+            unprocessed: Vec::new(),
+            unprocessed_total: 0,
             skipped: 0,
             ops: "blur:1".into(),
             input_root: "/in".into(),

@@ -14,7 +14,8 @@ fn start(total: u64, transport: Transport) -> BatchStart {
     BatchStart {
         batch: BATCH,
         total,
-        rejected: Vec::new(),
+        unprocessed: Vec::new(),
+        unprocessed_total: 0,
         skipped: 0,
         ops: "blur:1".into(),
         input_root: "/in".into(),

@@ -514,6 +514,7 @@ fn synthetic_task(id: u64) -> shared::protocol::Task {
         batch: BATCH,
         id,
         rel_path: format!("{id}.jpg"),
+        output_path: format!("{id}.jpg"),
         source: shared::protocol::Source::Synthetic,
         input_root: String::new(),
         output_root: String::new(),
