@@ -26,6 +26,9 @@ use crate::Dispatch;
 
 /// Most unused credit one worker may hold, whatever it asks for.
 pub(crate) const MAX_CREDIT_PER_WORKER: usize = 64;
+/// Most unacknowledged tasks one worker may hold: a peer that keeps
+/// topping up its credit and never answers cannot hoard the batch.
+pub(crate) const MAX_IN_FLIGHT_PER_WORKER: usize = 64;
 /// A peer whose messages fail authentication is told at most this often
 /// (with a sealed `Welcome` it cannot open, so it logs the mismatch); the
 /// refusals are logged at most this often too.
@@ -633,7 +636,13 @@ impl Dispatcher {
         }
         while !self.pending.is_empty() {
             let isolator = self.isolator.as_ref();
-            let at = self.ready.iter().position(|i| Some(i) != isolator)?;
+            let workers = &self.workers;
+            let at = self.ready.iter().position(|i| {
+                Some(i) != isolator
+                    && workers
+                        .get(i)
+                        .is_none_or(|s| s.in_flight.len() < MAX_IN_FLIGHT_PER_WORKER)
+            })?;
             let identity = self.ready.remove(at)?;
             let Some(slot) = self.workers.get_mut(&identity) else {
                 continue;
@@ -924,6 +933,33 @@ mod tests {
         );
     }
 
+    /// Issue 17: a peer that kept topping up its credit and never answered
+    /// held 184 of 200 tasks. In flight is now capped per worker.
+    #[test]
+    fn a_worker_that_never_answers_cannot_hoard_the_batch() {
+        let now = Instant::now();
+        let mut d = dispatcher(200);
+        hear(&mut d, now, b"sink", Message::SinkReady);
+        drain(&mut d, now);
+        let ack = Message::Ack {
+            batch: 1,
+            task_ids: vec![],
+        };
+        hear(&mut d, now, b"sink", ack);
+        let mut hoarded = 0;
+        for _ in 0..10 {
+            let worker = "hoarder".to_string();
+            let ready = Message::Ready { worker, credit: 64 };
+            hear(&mut d, now, b"hoarder", ready);
+            hoarded += drain(&mut d, now).len();
+        }
+        assert_eq!(hoarded, MAX_IN_FLIGHT_PER_WORKER);
+        let worker = "honest".to_string();
+        hear(&mut d, now, b"honest", Message::Ready { worker, credit: 8 });
+        assert_eq!(drain(&mut d, now).len(), 8, "the rest is still there");
+        d.check_invariants();
+    }
+
     /// Regression (found by the model test): a sink that restarted while
     /// its first `SinkReady` was still queued got the `BatchStart`, the send
     /// failed (ROUTER_MANDATORY) and `run` returned the error, so the
@@ -990,6 +1026,10 @@ impl Dispatcher {
             let queued = entries.remove(identity.as_slice()).unwrap_or(0);
             assert_eq!(queued, slot.credit, "ready entries do not match credit");
             assert!(slot.credit <= MAX_CREDIT_PER_WORKER);
+            assert!(
+                slot.in_flight.len() <= MAX_IN_FLIGHT_PER_WORKER,
+                "a worker hoards"
+            );
             for id in &slot.in_flight {
                 assert!(!self.is_done(*id), "acknowledged task {id} still in flight");
             }
