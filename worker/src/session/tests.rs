@@ -144,7 +144,6 @@ fn a_busy_sink_keeps_the_result_sealed_once_and_earns_no_credit_until_it_is_take
     let later = now + RESEAL_AFTER;
     attempt(&mut s, later, false);
     assert_eq!(drain(&mut s, later, false), [Did::Ready(1)]);
-    drop(attempt);
     assert_eq!(
         seals, 2,
         "sealed once, and again only when the seal got old"
