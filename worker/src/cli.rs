@@ -1,0 +1,97 @@
+//! The worker's command line and the plain [`Config`] it becomes.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+use shared::auth::SecretArgs;
+use shared::endpoints;
+use shared::pipeline::RootOverrides;
+
+/// Heartbeat interval (must stay well under the ventilator's worker timeout).
+pub const HEARTBEAT: Duration = Duration::from_secs(1);
+
+/// Command-line interface of a worker.
+#[derive(Debug, Clone, Args)]
+pub struct Cli {
+    /// The ventilator's tasks endpoint.
+    #[arg(long, env = endpoints::ENV_TASKS_CONNECT, default_value = endpoints::TASKS_CONNECT)]
+    pub ventilator: String,
+    /// The sink's results endpoint.
+    #[arg(long, env = endpoints::ENV_RESULTS_CONNECT, default_value = endpoints::RESULTS_CONNECT)]
+    pub sink: String,
+    /// Worker id shown in reports (default: host-pid).
+    #[arg(long, env = "IMGPIPE_WORKER_ID")]
+    pub id: Option<String>,
+    /// Threads for image work; also the number of images processed at once
+    /// (default: all cores).
+    #[arg(long, env = "IMGPIPE_THREADS")]
+    pub threads: Option<usize>,
+    /// Read inputs from here instead of the folder named in each task (when
+    /// the shared folder is mounted elsewhere on this host).
+    #[arg(long, env = "IMGPIPE_WORKER_INPUT_ROOT")]
+    pub input_root: Option<PathBuf>,
+    /// Write outputs here instead of the folder named in each task.
+    #[arg(long, env = "IMGPIPE_WORKER_OUTPUT_ROOT")]
+    pub output_root: Option<PathBuf>,
+    /// Tasks asked for beyond one per thread, so a thread never waits a
+    /// round trip for its next image (credit dispatch).
+    #[arg(long, env = "IMGPIPE_PREFETCH", default_value_t = 1)]
+    pub prefetch: u32,
+    /// Pull tasks from this PUSH endpoint (the ventilator's `--dispatch
+    /// push`) instead of asking for them.
+    #[arg(long, env = "IMGPIPE_PUSH_FROM")]
+    pub push_from: Option<String>,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub secret: SecretArgs,
+}
+
+/// Everything a worker needs.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Ventilator endpoint.
+    pub ventilator: String,
+    /// Sink endpoint.
+    pub sink: String,
+    /// Worker id.
+    pub id: String,
+    /// Image threads (≥ 1).
+    pub threads: usize,
+    /// Root overrides.
+    pub roots: RootOverrides,
+    /// Extra credit beyond one task per thread.
+    pub prefetch: u32,
+    /// PUSH endpoint to pull tasks from, in push mode.
+    pub push_from: Option<String>,
+    /// File holding the shared secret (else `IMGPIPE_SECRET`).
+    pub secret_file: Option<PathBuf>,
+}
+
+fn default_id() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "worker".into());
+    format!("{host}-{}", std::process::id())
+}
+
+impl From<Cli> for Config {
+    fn from(cli: Cli) -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        Self {
+            ventilator: cli.ventilator,
+            sink: cli.sink,
+            id: cli.id.unwrap_or_else(default_id),
+            threads: cli.threads.unwrap_or(cores).max(1),
+            roots: RootOverrides {
+                input: cli.input_root,
+                output: cli.output_root,
+            },
+            prefetch: cli.prefetch,
+            push_from: cli.push_from,
+            secret_file: cli.secret.secret_file,
+        }
+    }
+}

@@ -1,0 +1,552 @@
+//! The worker's side of a batch as a sans-IO state machine: credit, tasks
+//! queued and running, results waiting for the sink, sealing, heartbeats
+//! and when to exit. It performs no I/O and never reads the clock: the
+//! caller feeds it `(now, event)` through [`Session::handle_event`] and
+//! [`Session::handle_timeout`], then drains [`Session::poll_action`] and
+//! performs each [`Action`] (the shape of `ventilator/src/dispatcher.rs`).
+//! [`Session::poll_timeout`] says when the next heartbeat or stop deadline
+//! falls.
+//!
+//! Credit: the worker first asks for one task per thread plus `prefetch`;
+//! each result the sink takes earns one more (credit mode). A task that
+//! arrives on credit earns credit back when its result is delivered; one
+//! that arrives unasked (more than the credit given) does not, so
+//! `unused credit + credit owed + tasks held on credit == capacity` at all
+//! times until the worker stops. A `Welcome` (a ventilator that does not
+//! know this worker) announces all free capacity again.
+//!
+//! Stopping (the sentinel, or a shutdown request): tasks already received
+//! are finished and their results offered to the sink; tasks that arrive
+//! afterwards are dropped unanswered (the ventilator re-dispatches what it
+//! has not seen acknowledged). The worker exits when nothing is queued,
+//! running or undelivered; after the sentinel it gives up on undelivered
+//! results after [`OUTBOX_GRACE`] (every task is acknowledged by then), and
+//! in any case on everything after [`DRAIN_TIMEOUT`].
+
+use std::collections::{HashMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use shared::auth::AuthError;
+use shared::log::Level;
+use shared::protocol::{Message, Outcome, Packet, ProtocolError, Task, TaskResult};
+
+use crate::HEARTBEAT;
+
+/// How long a stopping worker waits for its running images to finish.
+pub(crate) const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+/// After the sentinel, how long undelivered results are still offered.
+pub(crate) const OUTBOX_GRACE: Duration = Duration::from_secs(2);
+/// Refused messages are logged at most this often.
+const AUTH_LOG_INTERVAL: Duration = Duration::from_secs(5);
+/// A sealed result still undelivered after this long is sealed again before
+/// the next attempt, so the sink does not refuse it as stale (its seal's
+/// timestamp must be within `shared::auth::MAX_AGE` of the sink's clock).
+pub(crate) const RESEAL_AFTER: Duration = Duration::from_secs(shared::auth::MAX_AGE.as_secs() / 2);
+
+/// What a worker did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// Tasks processed.
+    pub tasks: u64,
+    /// Of which failed.
+    pub failed: u64,
+    /// Malformed or unexpected messages received.
+    pub rejected_messages: u64,
+    /// Messages refused for failing authentication or as replays.
+    pub refused_messages: u64,
+    /// True if it stopped on a shutdown request rather than the sentinel.
+    pub interrupted: bool,
+}
+
+/// What the session needs to know about its worker.
+#[derive(Debug, Clone)]
+pub(crate) struct SessionConfig {
+    /// Images processed at once (the pool's threads), at least 1.
+    pub threads: u32,
+    /// Credit asked for beyond one task per thread.
+    pub prefetch: u32,
+    /// Tasks are pulled from a PUSH socket (`--dispatch push`): no credit,
+    /// pull only while a thread is free, heartbeats only.
+    pub push: bool,
+}
+
+/// A result on its way to the sink, sealed at most once per
+/// [`RESEAL_AFTER`] however often the sink is busy.
+#[derive(Debug)]
+pub(crate) struct Outgoing {
+    packet: Packet,
+    sealed: Option<(Instant, Vec<Vec<u8>>)>,
+    /// Its task came on credit: delivering it earns one more task.
+    earns: bool,
+    /// Credit counted for it when it was handed out for sending.
+    credited: bool,
+}
+
+impl Outgoing {
+    /// The frames to send: sealed by `seal` the first time, and again only
+    /// when the old seal is older than [`RESEAL_AFTER`].
+    pub(crate) fn frames(
+        &mut self,
+        now: Instant,
+        seal: impl FnOnce(&Packet) -> Vec<Vec<u8>>,
+    ) -> &[Vec<u8>] {
+        let fresh = matches!(&self.sealed, Some((at, _)) if now.saturating_duration_since(*at) < RESEAL_AFTER);
+        if !fresh {
+            self.sealed = Some((now, seal(&self.packet)));
+        }
+        self.sealed
+            .as_ref()
+            .map_or(&[][..], |(_, frames)| frames.as_slice())
+    }
+
+    /// The result inside.
+    #[cfg(test)]
+    pub(crate) fn packet(&self) -> &Packet {
+        &self.packet
+    }
+}
+
+/// Something that happened, fed to [`Session::handle_event`].
+#[derive(Debug)]
+pub(crate) enum Event {
+    /// A message from the ventilator (its control socket, or its PUSH
+    /// socket in push mode), or why it could not be opened.
+    Message(Result<Packet, ProtocolError>),
+    /// The task of an [`Action::Run`] finished; `result` is its
+    /// `Message::Result` for the sink.
+    Finished {
+        /// The receipt of the [`Action::Run`].
+        receipt: u64,
+        /// The result.
+        result: Packet,
+    },
+    /// [`Action::SendResult`] would block: keep it, stop sending until
+    /// [`Event::SinkWritable`]. Feed it back before polling again.
+    SinkBusy(Outgoing),
+    /// The results socket can take a message again.
+    SinkWritable,
+}
+
+/// Something the caller must do, from [`Session::poll_action`].
+#[derive(Debug)]
+pub(crate) enum Action {
+    /// Send `Ready { credit }` to the ventilator (credit 0: a heartbeat).
+    Ready {
+        /// Tasks asked for.
+        credit: u32,
+    },
+    /// Run this task; feed back [`Event::Finished`] with `receipt`.
+    Run {
+        /// Names this run in [`Event::Finished`].
+        receipt: u64,
+        /// The task.
+        task: Box<Task>,
+        /// Its inline image bytes, if any.
+        payload: Option<Vec<u8>>,
+    },
+    /// Send this result to the sink without blocking; if it would block,
+    /// feed back [`Event::SinkBusy`].
+    SendResult(Outgoing),
+    /// A line for the log.
+    Log {
+        /// Its severity.
+        level: Level,
+        /// The line.
+        text: String,
+    },
+}
+
+/// A task received and not yet run.
+#[derive(Debug)]
+struct Queued {
+    receipt: u64,
+    task: Box<Task>,
+    payload: Option<Vec<u8>>,
+    earns: bool,
+}
+
+/// The worker's side of a batch.
+#[derive(Debug)]
+pub(crate) struct Session {
+    config: SessionConfig,
+    /// Tasks received, not yet handed out to run.
+    queued: VecDeque<Queued>,
+    /// Receipts running, and whether each came on credit.
+    running: HashMap<u64, bool>,
+    next_receipt: u64,
+    /// Results not yet taken by the sink, oldest first.
+    outbox: VecDeque<Outgoing>,
+    /// The last [`Action::SendResult`] would have blocked.
+    sink_busy: bool,
+    /// Credit announced and not yet used by a task.
+    unused: u32,
+    /// Credit earned by delivered results, not yet announced.
+    owed: u32,
+    /// The first `Ready` is still to be sent.
+    hello: bool,
+    /// A ventilator that does not know us asked for our credit again.
+    reannounce: bool,
+    last_ready: Instant,
+    stop_at: Option<Instant>,
+    finished: bool,
+    auth_logged: Option<Instant>,
+    actions: VecDeque<Action>,
+    summary: Summary,
+}
+
+impl Session {
+    /// A worker that has asked for nothing yet (its first `Ready` comes out
+    /// of the first [`Self::poll_action`]).
+    pub(crate) fn new(config: SessionConfig, now: Instant) -> Self {
+        Self {
+            config,
+            queued: VecDeque::new(),
+            running: HashMap::new(),
+            next_receipt: 0,
+            outbox: VecDeque::new(),
+            sink_busy: false,
+            unused: 0,
+            owed: 0,
+            hello: true,
+            reannounce: false,
+            last_ready: now,
+            stop_at: None,
+            finished: false,
+            auth_logged: None,
+            actions: VecDeque::new(),
+            summary: Summary::default(),
+        }
+    }
+
+    /// Tasks held at once on credit: one per thread plus the prefetch.
+    fn capacity(&self) -> u32 {
+        self.config.threads.saturating_add(self.config.prefetch)
+    }
+
+    /// Counts so far.
+    pub(crate) fn summary(&self) -> Summary {
+        self.summary
+    }
+
+    /// True once the worker should exit.
+    pub(crate) fn finished(&self) -> bool {
+        self.finished
+    }
+
+    /// True while the last result sent would have blocked: the caller
+    /// watches the results socket for room and feeds [`Event::SinkWritable`].
+    pub(crate) fn sink_busy(&self) -> bool {
+        self.sink_busy && !self.outbox.is_empty()
+    }
+
+    /// Push mode: true while a thread is free for a task from the PUSH
+    /// socket (the guide's taskwork pulls only what it can run).
+    pub(crate) fn wants_pull(&self) -> bool {
+        let held = self.queued.len() + self.running.len();
+        self.config.push
+            && self.stop_at.is_none()
+            && held < usize::try_from(self.config.threads).unwrap_or(usize::MAX)
+    }
+
+    /// Images running and undelivered results, for the last log line.
+    pub(crate) fn held(&self) -> (usize, usize) {
+        (self.queued.len() + self.running.len(), self.outbox.len())
+    }
+
+    /// A shutdown was requested: stop as after the sentinel, without its
+    /// grace for undelivered results.
+    pub(crate) fn shutdown(&mut self, now: Instant) {
+        if self.stop_at.is_none() {
+            self.summary.interrupted = true;
+            self.stop_at = Some(now);
+        }
+    }
+
+    /// The next moment [`Self::handle_timeout`] has something to do: the
+    /// next heartbeat, or a stop deadline.
+    pub(crate) fn poll_timeout(&self) -> Option<Instant> {
+        if self.finished {
+            return None;
+        }
+        let heartbeat = self.last_ready + HEARTBEAT;
+        let Some(since) = self.stop_at else {
+            return Some(heartbeat);
+        };
+        let idle = self.queued.is_empty() && self.running.is_empty();
+        let grace = (idle && !self.summary.interrupted).then_some(since + OUTBOX_GRACE);
+        [Some(heartbeat), grace, Some(since + DRAIN_TIMEOUT)]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    /// Feeds one event. Drain [`Self::poll_action`] afterwards.
+    pub(crate) fn handle_event(&mut self, now: Instant, event: Event) {
+        match event {
+            Event::Message(Ok(packet)) => self.on_message(now, packet),
+            Event::Message(Err(e)) => self.on_bad_message(now, &e),
+            Event::Finished { receipt, result } => self.on_finished(receipt, result),
+            Event::SinkBusy(mut outgoing) => {
+                if std::mem::take(&mut outgoing.credited) {
+                    self.owed = self.owed.saturating_sub(1);
+                }
+                self.outbox.push_front(outgoing);
+                self.sink_busy = true;
+            }
+            Event::SinkWritable => self.sink_busy = false,
+        }
+    }
+
+    /// Lets time pass: ends the worker when its stop conditions are met.
+    /// Call it after every round of events, then drain [`Self::poll_action`].
+    pub(crate) fn handle_timeout(&mut self, now: Instant) {
+        self.check_exit(now);
+    }
+
+    /// The next thing to do: queued log lines, then tasks to start while a
+    /// thread is free, results for the sink, and one `Ready` with all
+    /// the credit owed (or a heartbeat when one is due).
+    pub(crate) fn poll_action(&mut self, now: Instant) -> Option<Action> {
+        if let Some(action) = self.actions.pop_front() {
+            return Some(action);
+        }
+        if self.finished {
+            return None;
+        }
+        if let Some(run) = self.next_run() {
+            return Some(run);
+        }
+        if let Some(send) = self.next_send() {
+            return Some(send);
+        }
+        if let Some(credit) = self.next_credit(now) {
+            self.last_ready = now;
+            return Some(Action::Ready { credit });
+        }
+        self.check_exit(now);
+        None
+    }
+
+    fn log(&mut self, level: Level, text: String) {
+        self.actions.push_back(Action::Log { level, text });
+    }
+
+    fn on_message(&mut self, now: Instant, packet: Packet) {
+        match packet.message {
+            Message::Task(task) => self.on_task(task, packet.payload),
+            Message::Welcome => {
+                self.log(
+                    Level::Debug,
+                    "the ventilator asks for our credit again".into(),
+                );
+                self.reannounce = true;
+            }
+            Message::Stop => {
+                self.log(Level::Debug, "sentinel received".into());
+                self.stop_at.get_or_insert(now);
+            }
+            other => {
+                self.summary.rejected_messages += 1;
+                self.log(
+                    Level::Debug,
+                    format!("ignored unexpected message {other:?}"),
+                );
+            }
+        }
+    }
+
+    fn on_task(&mut self, task: Task, payload: Option<Vec<u8>>) {
+        if self.stop_at.is_some() {
+            // Not ours any more: the ventilator re-dispatches it when this
+            // worker goes silent.
+            let text = format!("{}: arrived after the stop, dropped", task.rel_path);
+            self.log(Level::Debug, text);
+            return;
+        }
+        let earns = !self.config.push && self.unused > 0;
+        if earns {
+            self.unused -= 1;
+        }
+        let receipt = self.next_receipt;
+        self.next_receipt += 1;
+        self.queued.push_back(Queued {
+            receipt,
+            task: Box::new(task),
+            payload,
+            earns,
+        });
+    }
+
+    fn on_bad_message(&mut self, now: Instant, error: &ProtocolError) {
+        let ProtocolError::Auth(e) = error else {
+            self.summary.rejected_messages += 1;
+            self.log(
+                Level::Warn,
+                format!("rejected a malformed message: {error}"),
+            );
+            return;
+        };
+        self.summary.refused_messages += 1;
+        if self
+            .auth_logged
+            .is_some_and(|at| now.saturating_duration_since(at) < AUTH_LOG_INTERVAL)
+        {
+            return;
+        }
+        self.auth_logged = Some(now);
+        let text = refusal_text(e);
+        let level = if e.is_replay() {
+            Level::Warn
+        } else {
+            Level::Error
+        };
+        self.log(level, text);
+    }
+
+    fn on_finished(&mut self, receipt: u64, result: Packet) {
+        let Some(earns) = self.running.remove(&receipt) else {
+            let text = format!("ignored the result of unknown run {receipt}");
+            self.log(Level::Warn, text);
+            return;
+        };
+        self.summary.tasks += 1;
+        if let Message::Result(TaskResult {
+            rel_path,
+            outcome: Outcome::Failed { error },
+            ..
+        }) = &result.message
+        {
+            self.summary.failed += 1;
+            let text = format!("{rel_path}: {error}");
+            self.log(Level::Debug, text);
+        }
+        self.outbox.push_back(Outgoing {
+            packet: result,
+            sealed: None,
+            earns,
+            credited: false,
+        });
+    }
+
+    fn next_run(&mut self) -> Option<Action> {
+        if self.running.len() >= usize::try_from(self.config.threads).unwrap_or(usize::MAX) {
+            return None;
+        }
+        let queued = self.queued.pop_front()?;
+        self.running.insert(queued.receipt, queued.earns);
+        Some(Action::Run {
+            receipt: queued.receipt,
+            task: queued.task,
+            payload: queued.payload,
+        })
+    }
+
+    fn next_send(&mut self) -> Option<Action> {
+        if self.sink_busy {
+            return None;
+        }
+        let mut outgoing = self.outbox.pop_front()?;
+        if outgoing.earns && self.stop_at.is_none() {
+            outgoing.credited = true;
+            self.owed += 1;
+        }
+        Some(Action::SendResult(outgoing))
+    }
+
+    /// The credit of the next `Ready`, if one is due.
+    fn next_credit(&mut self, now: Instant) -> Option<u32> {
+        let reannounce = std::mem::take(&mut self.reannounce);
+        let hello = std::mem::take(&mut self.hello);
+        let credit_mode = !self.config.push && self.stop_at.is_none();
+        if credit_mode && (hello || reannounce) {
+            // All free capacity: held tasks earn theirs back when delivered.
+            self.owed = 0;
+            self.unused = self.capacity().saturating_sub(self.held_on_credit());
+            return Some(self.unused);
+        }
+        if self.owed > 0 {
+            let credit = std::mem::take(&mut self.owed);
+            self.unused = self.unused.saturating_add(credit);
+            return Some(credit);
+        }
+        let due = hello || now.saturating_duration_since(self.last_ready) >= HEARTBEAT;
+        due.then_some(0)
+    }
+
+    /// Tasks received on credit whose result is not yet delivered.
+    fn held_on_credit(&self) -> u32 {
+        let queued = self.queued.iter().filter(|q| q.earns).count();
+        let running = self.running.values().filter(|earns| **earns).count();
+        let outbox = self.outbox.iter().filter(|o| o.earns).count();
+        u32::try_from(queued + running + outbox).unwrap_or(u32::MAX)
+    }
+
+    fn check_exit(&mut self, now: Instant) {
+        let Some(since) = self.stop_at else {
+            return;
+        };
+        if self.finished {
+            return;
+        }
+        let idle = self.queued.is_empty() && self.running.is_empty();
+        let waited = now.saturating_duration_since(since);
+        if idle && self.outbox.is_empty() {
+            self.finished = true;
+        } else if idle && !self.summary.interrupted && waited >= OUTBOX_GRACE {
+            // After the sentinel every task is acknowledged: undelivered
+            // results are duplicates, not worth waiting for a sink that may
+            // be gone. Running images are finished (no stray files).
+            self.finished = true;
+        } else if waited >= DRAIN_TIMEOUT {
+            let (running, undelivered) = self.held();
+            let text = format!(
+                "giving up on {running} running images and {undelivered} undelivered results"
+            );
+            self.log(Level::Warn, text);
+            self.finished = true;
+        }
+    }
+}
+
+fn refusal_text(e: &AuthError) -> String {
+    if e.is_replay() {
+        format!("refused a message: {e}")
+    } else {
+        format!(
+            "refused a message from the ventilator: {e}. Every role must run with the same IMGPIPE_SECRET (or --secret-file); this worker gets no work until they match"
+        )
+    }
+}
+
+#[cfg(test)]
+impl Session {
+    /// Tasks queued or running.
+    pub(crate) fn in_flight(&self) -> usize {
+        self.queued.len() + self.running.len()
+    }
+
+    /// True once the sentinel or a shutdown was seen.
+    pub(crate) fn stopping(&self) -> bool {
+        self.stop_at.is_some()
+    }
+
+    /// Panics if the bookkeeping contradicts itself: more running than
+    /// threads, or (in credit mode, before the stop) credit created or lost.
+    pub(crate) fn check_invariants(&self) {
+        let threads = usize::try_from(self.config.threads).unwrap_or(usize::MAX);
+        assert!(self.running.len() <= threads, "more running than threads");
+        if self.config.push {
+            assert_eq!(self.unused + self.owed, 0, "credit in push mode");
+            assert!(self.in_flight() <= threads, "pulled more than it can run");
+        } else if self.stop_at.is_none() && !self.hello {
+            let total =
+                u64::from(self.unused) + u64::from(self.owed) + u64::from(self.held_on_credit());
+            assert_eq!(total, u64::from(self.capacity()), "credit not conserved");
+        }
+    }
+}
+
+#[cfg(test)]
+mod model_tests;
+#[cfg(test)]
+mod tests;
