@@ -193,6 +193,7 @@ mod tests {
             batch: 3,
             id: 9,
             rel_path: rel_path.into(),
+            output_path: rel_path.into(),
             source: Source::Path,
             input_root: String::new(),
             output_root: String::new(),

@@ -12,6 +12,7 @@ pub(super) fn task(id: u64) -> Task {
         batch: 1,
         id,
         rel_path: format!("{id}.jpg"),
+        output_path: format!("{id}.jpg"),
         source: Source::Synthetic,
         input_root: String::new(),
         output_root: String::new(),
