@@ -26,10 +26,7 @@ const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long processes get to exit by themselves before SIGTERM, and again
 /// after SIGTERM before SIGKILL.
 const EXIT_GRACE: Duration = Duration::from_secs(5);
-/// Exit code for usage and set-up errors.
-pub const EXIT_SETUP: u8 = 2;
-/// Exit code when interrupted.
-pub const EXIT_INTERRUPTED: u8 = 130;
+pub use shared::process::{EXIT_INTERRUPTED, EXIT_SETUP};
 /// First wait before a dead worker is restarted; doubled per restart of
 /// the same slot, up to [`MAX_RESTART_BACKOFF`].
 const FIRST_RESTART_BACKOFF: Duration = Duration::from_millis(200);
@@ -337,7 +334,7 @@ pub struct SetupFailed(String);
 pub struct Interrupted;
 
 fn cores() -> usize {
-    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+    shared::process::cores()
 }
 
 /// Restarts workers that died (not those that exited cleanly: the

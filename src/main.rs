@@ -130,7 +130,7 @@ fn main() -> ExitCode {
             };
             match sink::watch::run(&endpoint, &shutdown, idle_timeout.map(Duration::from_secs)) {
                 Ok(sink::watch::WatchEnd::BatchDone) => ExitCode::SUCCESS,
-                Ok(sink::watch::WatchEnd::Stopped) => ExitCode::from(1),
+                Ok(sink::watch::WatchEnd::Stopped) => ExitCode::from(shared::process::EXIT_FAILED),
                 Err(e) => {
                     eprintln!("imgpipe: {e:#}");
                     ExitCode::from(EXIT_SETUP)
@@ -151,7 +151,7 @@ fn main() -> ExitCode {
             }
             Err(e) => {
                 eprintln!("imgpipe: {e:#}");
-                ExitCode::from(1)
+                ExitCode::from(shared::process::EXIT_FAILED)
             }
         },
     }

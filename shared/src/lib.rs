@@ -1,6 +1,7 @@
 //! Code every imgpipe role shares: the wire protocol, the filter chain and its
 //! image I/O (with the pool of pixel buffers they share), endpoint defaults,
-//! input discovery, socket set-up, the batch report and cooperative shutdown.
+//! input discovery, socket set-up, the batch report, cooperative shutdown and
+//! the exit codes and heartbeat every process agrees on.
 #![warn(missing_docs)]
 
 pub mod auth;
@@ -13,6 +14,7 @@ pub mod net;
 pub mod ops;
 pub mod pipeline;
 pub mod pool;
+pub mod process;
 pub mod protocol;
 pub mod report;
 pub mod shutdown;

@@ -381,7 +381,7 @@ pub fn run(
 #[must_use]
 pub fn main_with(cli: Cli) -> ExitCode {
     let Some(shutdown) = shared::shutdown::install_signal_handlers_for(ROLE) else {
-        return ExitCode::from(2);
+        return ExitCode::from(shared::process::EXIT_SETUP);
     };
     let config = Config::from(cli);
     match run(&config, &shutdown, |endpoint| {
@@ -391,16 +391,16 @@ pub fn main_with(cli: Cli) -> ExitCode {
             eprint!("{}", outcome.report.summary());
             if outcome.interrupted {
                 eprintln!("imgpipe: interrupted before the batch completed");
-                ExitCode::from(130)
+                ExitCode::from(shared::process::EXIT_INTERRUPTED)
             } else if outcome.report.all_ok() {
                 ExitCode::SUCCESS
             } else {
-                ExitCode::from(1)
+                ExitCode::from(shared::process::EXIT_FAILED)
             }
         }
         Err(e) => {
             log!(Error, ROLE, "{e:#}");
-            ExitCode::from(2)
+            ExitCode::from(shared::process::EXIT_SETUP)
         }
     }
 }

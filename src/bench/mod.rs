@@ -172,7 +172,7 @@ pub fn exit_code(result: anyhow::Result<u8>) -> u8 {
 }
 
 fn cores() -> usize {
-    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+    shared::process::cores()
 }
 
 /// The `model name` of /proc/cpuinfo's first processor.

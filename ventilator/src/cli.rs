@@ -2,7 +2,6 @@
 //! to do to each image, which images, and how tasks reach workers.
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 
@@ -15,8 +14,7 @@ use shared::status;
 
 use crate::naming::NameTemplate;
 
-/// Workers send a heartbeat (`Ready` with no credit) this often.
-pub const HEARTBEAT: Duration = Duration::from_secs(1);
+pub use shared::process::HEARTBEAT;
 /// Default seconds a worker may stay silent before it is presumed dead and
 /// its tasks go to others (five missed heartbeats).
 pub const WORKER_TIMEOUT_S: u64 = 5;

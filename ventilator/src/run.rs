@@ -420,7 +420,7 @@ pub fn run(
 #[must_use]
 pub fn main_with(cli: Cli) -> ExitCode {
     let Some(shutdown) = shared::shutdown::install_signal_handlers_for(ROLE) else {
-        return ExitCode::from(2);
+        return ExitCode::from(shared::process::EXIT_SETUP);
     };
     let dry = cli.selection.dry_run;
     let config = Config::from(cli);
@@ -429,7 +429,7 @@ pub fn main_with(cli: Cli) -> ExitCode {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 log!(Error, ROLE, "{e:#}");
-                ExitCode::from(2)
+                ExitCode::from(shared::process::EXIT_SETUP)
             }
         };
     }
@@ -439,11 +439,11 @@ pub fn main_with(cli: Cli) -> ExitCode {
         }
         println!("{}{}", endpoints::LISTENING_LINE_PREFIX, bound.tasks);
     }) {
-        Ok(summary) if summary.interrupted => ExitCode::from(130),
+        Ok(summary) if summary.interrupted => ExitCode::from(shared::process::EXIT_INTERRUPTED),
         Ok(_) => ExitCode::SUCCESS,
         Err(e) => {
             log!(Error, ROLE, "{e:#}");
-            ExitCode::from(2)
+            ExitCode::from(shared::process::EXIT_SETUP)
         }
     }
 }

@@ -1,15 +1,13 @@
 //! The worker's command line and the plain [`Config`] it becomes.
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use clap::Args;
 use shared::auth::SecretArgs;
 use shared::endpoints;
 use shared::pipeline::RootOverrides;
 
-/// Heartbeat interval (must stay well under the ventilator's worker timeout).
-pub const HEARTBEAT: Duration = Duration::from_secs(1);
+pub use shared::process::HEARTBEAT;
 
 /// Command-line interface of a worker.
 #[derive(Debug, Clone, Args)]
@@ -79,7 +77,7 @@ fn default_id() -> String {
 
 impl From<Cli> for Config {
     fn from(cli: Cli) -> Self {
-        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        let cores = shared::process::cores();
         Self {
             ventilator: cli.ventilator,
             sink: cli.sink,

@@ -204,14 +204,14 @@ pub fn run(config: &Config, shutdown: &Shutdown) -> anyhow::Result<Summary> {
 #[must_use]
 pub fn main_with(cli: Cli) -> ExitCode {
     let Some(shutdown) = shared::shutdown::install_signal_handlers_for(ROLE) else {
-        return ExitCode::from(2);
+        return ExitCode::from(shared::process::EXIT_SETUP);
     };
     match run(&Config::from(cli), &shutdown) {
-        Ok(summary) if summary.interrupted => ExitCode::from(130),
+        Ok(summary) if summary.interrupted => ExitCode::from(shared::process::EXIT_INTERRUPTED),
         Ok(_) => ExitCode::SUCCESS,
         Err(e) => {
             log!(Error, ROLE, "{e:#}");
-            ExitCode::from(2)
+            ExitCode::from(shared::process::EXIT_SETUP)
         }
     }
 }

@@ -1,0 +1,23 @@
+//! What every imgpipe process shares: the exit codes, the heartbeat
+//! interval of the worker ↔ ventilator protocol, and the core count.
+
+use std::time::Duration;
+
+/// Every image written (or nothing to do).
+pub const EXIT_OK: u8 = 0;
+/// Some images failed: each is listed by path with its reason.
+pub const EXIT_FAILED: u8 = 1;
+/// Usage or set-up error (bad flags, missing folder, a socket that cannot bind).
+pub const EXIT_SETUP: u8 = 2;
+/// Interrupted (Ctrl-C / SIGTERM), as shells report SIGINT.
+pub const EXIT_INTERRUPTED: u8 = 130;
+
+/// Workers send a heartbeat (`Ready` with no credit) this often; the
+/// ventilator presumes one dead after `--heartbeat-timeout` without one.
+pub const HEARTBEAT: Duration = Duration::from_secs(1);
+
+/// Cores this process may use (1 if unknown).
+#[must_use]
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+}
