@@ -283,6 +283,16 @@ pub fn run(args: &RunArgs, shutdown: &Shutdown) -> anyhow::Result<u8> {
     if args.job.no_auto_orient {
         cmd.arg("--no-auto-orient");
     }
+    for (set, flag) in [
+        (args.job.keep_profile, "--keep-profile"),
+        (args.job.strip, "--strip"),
+        (args.job.strip_location, "--strip-location"),
+        (args.job.lossless, "--lossless"),
+    ] {
+        if set {
+            cmd.arg(flag);
+        }
+    }
     if args.selection.skip_existing {
         cmd.arg("--skip-existing");
     }

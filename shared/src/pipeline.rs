@@ -1,10 +1,12 @@
-//! Processing one task end to end: read, decode (with the chain's hints),
-//! filter, encode and write the output atomically.
+//! Processing one task end to end: read, decode (with the chain's hints,
+//! colours to sRGB), filter, encode, carry the metadata over and write the
+//! output atomically.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use crate::discover::safe_join;
+use crate::imageio::metadata::ExifEdits;
 use crate::imageio::{self, DecodeHints, OutputFormat, ShrinkTarget};
 use crate::ops::{resize_plan, Chain, Op, ResizeMode};
 use crate::protocol::{Outcome, Source, Task};
@@ -150,6 +152,9 @@ pub struct Transformed {
     pub input_size: (u32, u32),
     /// Output size.
     pub output_size: (u32, u32),
+    /// What the output lost of the input, each said once (a dropped
+    /// animation frame, metadata the format cannot hold).
+    pub warnings: Vec<String>,
 }
 
 /// Processes an image held in memory: decode, filter, encode.
@@ -163,19 +168,41 @@ pub fn transform(bytes: &[u8], rel_path: &str, task: &Task) -> Result<Transforme
     } else {
         chain_after_shrink(&task.chain, decoded.original_size)
     };
+    let mut warnings = decoded.warnings;
+    let input_layout = decoded.image.color();
     let image = chain.apply(decoded.image).map_err(|e| e.to_string())?;
     let format = task
         .output
         .format
         .or_else(|| OutputFormat::from_path(Path::new(rel_path)))
         .unwrap_or(OutputFormat::Png);
+    let image = imageio::deep::keep_layout(input_layout, image, format, &mut warnings);
     let output_size = (image.width(), image.height());
-    let encoded = imageio::encode(&image, format, task.output.quality)?;
+    // `decoded.meta.icc` is what the pixels are in: the input's profile
+    // with --keep-profile, else none (sRGB).
+    let out_meta = decoded.meta.for_output(
+        task.output.keep,
+        decoded.meta.icc.as_deref(),
+        &ExifEdits {
+            reset_orientation: decoded.oriented,
+            size: Some(output_size),
+            strip_location: false,
+        },
+        &mut warnings,
+    );
+    let how = imageio::Encoding {
+        quality: task.output.quality,
+        lossless: task.output.lossless,
+        tiff_icc: out_meta.icc.as_deref(),
+    };
+    let encoded = imageio::encode_with(&image, format, &how)?;
     imageio::recycle_image(image);
+    let encoded = out_meta.embed(encoded, format, &mut warnings)?;
     Ok(Transformed {
         encoded,
         input_size: decoded.original_size,
         output_size,
+        warnings,
     })
 }
 
@@ -228,6 +255,9 @@ pub struct TaskRun {
     pub payload: Option<Vec<u8>>,
     /// Time it took (read, decode, filter, encode, write), µs.
     pub busy_us: u64,
+    /// What the output lost of the input (see [`Transformed::warnings`]);
+    /// each is also logged as a warning naming the path.
+    pub warnings: Vec<String>,
 }
 
 /// Runs a task: reads the input (from the shared folder, or the task's
@@ -236,14 +266,19 @@ pub struct TaskRun {
 #[must_use]
 pub fn run_task(task: &Task, payload: Option<&[u8]>, roots: &RootOverrides) -> TaskRun {
     let started = Instant::now();
-    let (outcome, payload) = match try_run_task(task, payload, roots) {
+    let mut warnings = Vec::new();
+    let (outcome, payload) = match try_run_task(task, payload, roots, &mut warnings) {
         Ok(done) => done,
         Err(error) => (Outcome::Failed { error }, None),
     };
+    for warning in &warnings {
+        crate::log!(Warn, "worker", "{}: {warning}", task.rel_path);
+    }
     TaskRun {
         outcome,
         payload,
         busy_us: started.elapsed().as_micros() as u64,
+        warnings,
     }
 }
 
@@ -251,6 +286,7 @@ fn try_run_task(
     task: &Task,
     payload: Option<&[u8]>,
     roots: &RootOverrides,
+    warnings: &mut Vec<String>,
 ) -> Result<(Outcome, Option<Vec<u8>>), String> {
     let input_root = roots
         .input
@@ -279,7 +315,8 @@ fn try_run_task(
             &read[..]
         }
     };
-    let done = transform(bytes, &task.rel_path, task)?;
+    let mut done = transform(bytes, &task.rel_path, task)?;
+    warnings.append(&mut done.warnings);
     if task.source == Source::Inline {
         // The sink writes it: the worker may not see the output folder.
         let output_path = output_rel_path(&task.rel_path, task.output.format)?;
