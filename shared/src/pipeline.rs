@@ -409,6 +409,175 @@ mod tests {
         assert!(output_rel_path("a/../../b.jpg", None).is_err());
     }
 
+    fn task(chain: &str, output: imageio::OutputOptions) -> Task {
+        Task {
+            batch: 0,
+            id: 0,
+            rel_path: "photo.jpg".into(),
+            source: Source::Inline,
+            input_root: String::new(),
+            output_root: String::new(),
+            chain: Chain::parse(chain).expect("valid chain"),
+            output,
+        }
+    }
+
+    const ADOBE: &[u8] = include_bytes!("../testdata/adobergb-192x128.jpg");
+
+    /// EXIF of an output, read by an independent reader (kamadak-exif).
+    fn exif_of(file: &[u8]) -> Option<exif::Exif> {
+        exif::Reader::new()
+            .read_from_container(&mut std::io::Cursor::new(file))
+            .ok()
+    }
+
+    fn ascii(exif: &exif::Exif, tag: exif::Tag) -> Option<String> {
+        exif.get_field(tag, exif::In::PRIMARY)
+            .map(|f| f.display_value().to_string())
+    }
+
+    #[test]
+    fn camera_copyright_and_location_survive_a_resize_and_strip_drops_them() {
+        for format in [OutputFormat::Jpeg, OutputFormat::Png, OutputFormat::Webp] {
+            let keep = imageio::OutputOptions {
+                format: Some(format),
+                ..imageio::OutputOptions::default()
+            };
+            let out = transform(ADOBE, "photo.jpg", &task("resize:96", keep)).expect("run");
+            let exif = exif_of(&out.encoded).unwrap_or_else(|| panic!("{format}: no EXIF"));
+            assert_eq!(
+                ascii(&exif, exif::Tag::Copyright).as_deref(),
+                Some("\"(c) 2025 Jane Photographer\""),
+                "{format}"
+            );
+            assert_eq!(
+                ascii(&exif, exif::Tag::Model).as_deref(),
+                Some("\"TestCam X100\"")
+            );
+            assert!(exif.get_field(exif::Tag::GPSLatitude, exif::In::PRIMARY).is_some());
+            assert!(
+                exif.get_field(exif::Tag::JPEGInterchangeFormat, exif::In::THUMBNAIL)
+                    .is_none(),
+                "{format}: thumbnail dropped"
+            );
+            let px = exif
+                .get_field(exif::Tag::PixelXDimension, exif::In::PRIMARY)
+                .and_then(|f| f.value.get_uint(0));
+            assert_eq!(px, Some(96), "{format}: pixel size follows the output");
+
+            let no_gps = imageio::OutputOptions {
+                keep: imageio::Keep::NoLocation,
+                ..keep
+            };
+            let out = transform(ADOBE, "photo.jpg", &task("resize:96", no_gps)).expect("run");
+            let exif = exif_of(&out.encoded).expect("EXIF kept");
+            assert!(ascii(&exif, exif::Tag::Copyright).is_some());
+            assert!(exif.fields().all(|f| f.ifd_num != exif::In::PRIMARY
+                || !matches!(f.tag, exif::Tag::GPSLatitude | exif::Tag::GPSLongitude)));
+            assert!(!out.encoded.windows(4).any(|w| w == b"GPSL"), "{format}");
+
+            let strip = imageio::OutputOptions {
+                keep: imageio::Keep::Nothing,
+                ..keep
+            };
+            let out = transform(ADOBE, "photo.jpg", &task("resize:96", strip)).expect("run");
+            assert!(exif_of(&out.encoded).is_none(), "{format}: stripped");
+            assert!(
+                !out.encoded.windows(4).any(|w| w == b"Jane"),
+                "{format}: no XMP or IPTC left"
+            );
+        }
+    }
+
+    #[test]
+    fn orientation_is_reset_once_the_pixels_are_upright() {
+        let mut exif = imageio::Metadata::from_jpeg(ADOBE).exif.expect("exif");
+        // Set IFD0's orientation (SHORT) to 6 by hand: find tag 0x0112.
+        let le = exif.starts_with(b"II");
+        let tag: [u8; 2] = if le { [0x12, 0x01] } else { [0x01, 0x12] };
+        let at = exif.windows(2).position(|w| w == tag).expect("orientation tag");
+        exif[at + 8..at + 10].copy_from_slice(&if le { [6, 0] } else { [0, 6] });
+        let out = imageio::encode(
+            &image::load_from_memory(ADOBE).expect("decode"),
+            OutputFormat::Jpeg,
+            90,
+        )
+        .expect("encode");
+        let meta = imageio::Metadata {
+            exif: Some(exif),
+            ..imageio::Metadata::default()
+        };
+        let rotated = meta.embed(out, OutputFormat::Jpeg, &mut Vec::new()).expect("embed");
+        let keep = imageio::OutputOptions::default();
+        let done = transform(&rotated, "photo.jpg", &task("", keep)).expect("run");
+        assert_eq!(done.output_size, (128, 192), "turned upright");
+        let exif = exif_of(&done.encoded).expect("exif");
+        let o = exif
+            .get_field(exif::Tag::Orientation, exif::In::PRIMARY)
+            .and_then(|f| f.value.get_uint(0));
+        assert_eq!(o, Some(1));
+    }
+
+    #[test]
+    fn keep_profile_embeds_the_input_profile_with_pixels_untouched() {
+        let keep = imageio::OutputOptions {
+            keep_profile: true,
+            format: Some(OutputFormat::Png),
+            ..imageio::OutputOptions::default()
+        };
+        let out = transform(ADOBE, "photo.jpg", &task("", keep)).expect("run");
+        let mut decoder = image::ImageReader::new(std::io::Cursor::new(&out.encoded))
+            .with_guessed_format()
+            .expect("format")
+            .into_decoder()
+            .expect("decoder");
+        use image::ImageDecoder;
+        let icc = decoder.icc_profile().expect("read").expect("profile kept");
+        assert_eq!(Some(icc), imageio::Metadata::from_jpeg(ADOBE).icc);
+        let default = imageio::OutputOptions {
+            format: Some(OutputFormat::Png),
+            ..imageio::OutputOptions::default()
+        };
+        let out = transform(ADOBE, "photo.jpg", &task("", default)).expect("run");
+        let mut decoder = image::codecs::png::PngDecoder::new(std::io::Cursor::new(&out.encoded))
+            .expect("png");
+        assert_eq!(decoder.icc_profile().expect("read"), None, "sRGB, untagged");
+    }
+
+    #[test]
+    fn a_sixteen_bit_png_stays_sixteen_bit_rgb_through_a_resize() {
+        let img = image::DynamicImage::ImageRgb16(image::ImageBuffer::from_fn(64, 48, |x, y| {
+            image::Rgb([x as u16 * 1000 + 3, y as u16 * 1300 + 1, 40_000])
+        }));
+        let png = imageio::encode(&img, OutputFormat::Png, 85).expect("png");
+        for chain in ["resize:32", "resize:32,blur:1", "resize:32,rotate:90,flip:h"] {
+            let out = transform(&png, "a.png", &task(chain, imageio::OutputOptions::default()))
+                .expect("run");
+            let back = image::load_from_memory(&out.encoded).expect("decode");
+            assert_eq!(back.color(), image::ColorType::Rgb16, "{chain}");
+            assert!(out.warnings.is_empty(), "{chain}: {:?}", out.warnings);
+        }
+        // A filter that works in 8 bits says so, and adds no alpha.
+        let out = transform(&png, "a.png", &task("sharpen:1", imageio::OutputOptions::default()))
+            .expect("run");
+        let back = image::load_from_memory(&out.encoded).expect("decode");
+        assert!(!back.color().has_alpha(), "{:?}", back.color());
+        assert_eq!(out.warnings.len(), 1, "{:?}", out.warnings);
+    }
+
+    #[test]
+    fn webp_output_follows_the_quality() {
+        let at = |quality| {
+            let o = imageio::OutputOptions {
+                format: Some(OutputFormat::Webp),
+                quality,
+                ..imageio::OutputOptions::default()
+            };
+            transform(ADOBE, "photo.jpg", &task("", o)).expect("run").encoded.len()
+        };
+        assert!(at(50) < at(90), "{} vs {}", at(50), at(90));
+    }
+
     #[test]
     fn shrink_on_load_keeps_output_size() {
         let chain = Chain::parse("resize:800,grayscale").expect("valid chain");
