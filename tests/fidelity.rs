@@ -74,7 +74,9 @@ fn colours_metadata_depth_and_animation_survive_a_run() {
     // No ops, PNG out: the colours can be compared pixel for pixel.
     let out = dir.path().join("png");
     run_ok(&input, &out, &["--format", "png"]);
-    let got = image::open(out.join("photo.png")).expect("output").to_rgb8();
+    let got = image::open(out.join("photo.png"))
+        .expect("output")
+        .to_rgb8();
     let vips = image::open(testdata("adobergb-192x128.vips-srgb.png"))
         .expect("reference")
         .to_rgb8();

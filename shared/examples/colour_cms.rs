@@ -50,7 +50,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let reference = image::open(reference)?.to_rgb8();
     let (w, h) = src.dimensions();
     let runs = 21;
-    println!("{w}x{h}, profile {} bytes, median of {runs} runs", icc.len());
+    println!(
+        "{w}x{h}, profile {} bytes, median of {runs} runs",
+        icc.len()
+    );
     println!("| CMS | ms per photo | PSNR vs vips (dB) |");
     println!("| --- | ---: | ---: |");
     let naive = psnr(src.as_raw(), reference.as_raw());

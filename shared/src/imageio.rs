@@ -963,11 +963,9 @@ mod tests {
     const ADOBE: &[u8] = include_bytes!("../testdata/adobergb-192x128.jpg");
 
     fn vips_srgb() -> RgbImage {
-        image::load_from_memory(include_bytes!(
-            "../testdata/adobergb-192x128.vips-srgb.png"
-        ))
-        .expect("reference")
-        .to_rgb8()
+        image::load_from_memory(include_bytes!("../testdata/adobergb-192x128.vips-srgb.png"))
+            .expect("reference")
+            .to_rgb8()
     }
 
     /// An Adobe RGB photo decodes to the sRGB numbers vips'

@@ -454,7 +454,9 @@ mod tests {
                 ascii(&exif, exif::Tag::Model).as_deref(),
                 Some("\"TestCam X100\"")
             );
-            assert!(exif.get_field(exif::Tag::GPSLatitude, exif::In::PRIMARY).is_some());
+            assert!(exif
+                .get_field(exif::Tag::GPSLatitude, exif::In::PRIMARY)
+                .is_some());
             assert!(
                 exif.get_field(exif::Tag::JPEGInterchangeFormat, exif::In::THUMBNAIL)
                     .is_none(),
@@ -495,7 +497,10 @@ mod tests {
         // Set IFD0's orientation (SHORT) to 6 by hand: find tag 0x0112.
         let le = exif.starts_with(b"II");
         let tag: [u8; 2] = if le { [0x12, 0x01] } else { [0x01, 0x12] };
-        let at = exif.windows(2).position(|w| w == tag).expect("orientation tag");
+        let at = exif
+            .windows(2)
+            .position(|w| w == tag)
+            .expect("orientation tag");
         exif[at + 8..at + 10].copy_from_slice(&if le { [6, 0] } else { [0, 6] });
         let out = imageio::encode(
             &image::load_from_memory(ADOBE).expect("decode"),
@@ -507,7 +512,9 @@ mod tests {
             exif: Some(exif),
             ..imageio::Metadata::default()
         };
-        let rotated = meta.embed(out, OutputFormat::Jpeg, &mut Vec::new()).expect("embed");
+        let rotated = meta
+            .embed(out, OutputFormat::Jpeg, &mut Vec::new())
+            .expect("embed");
         let keep = imageio::OutputOptions::default();
         let done = transform(&rotated, "photo.jpg", &task("", keep)).expect("run");
         assert_eq!(done.output_size, (128, 192), "turned upright");
@@ -539,8 +546,8 @@ mod tests {
             ..imageio::OutputOptions::default()
         };
         let out = transform(ADOBE, "photo.jpg", &task("", default)).expect("run");
-        let mut decoder = image::codecs::png::PngDecoder::new(std::io::Cursor::new(&out.encoded))
-            .expect("png");
+        let mut decoder =
+            image::codecs::png::PngDecoder::new(std::io::Cursor::new(&out.encoded)).expect("png");
         assert_eq!(decoder.icc_profile().expect("read"), None, "sRGB, untagged");
     }
 
@@ -550,16 +557,28 @@ mod tests {
             image::Rgb([x as u16 * 1000 + 3, y as u16 * 1300 + 1, 40_000])
         }));
         let png = imageio::encode(&img, OutputFormat::Png, 85).expect("png");
-        for chain in ["resize:32", "resize:32,blur:1", "resize:32,rotate:90,flip:h"] {
-            let out = transform(&png, "a.png", &task(chain, imageio::OutputOptions::default()))
-                .expect("run");
+        for chain in [
+            "resize:32",
+            "resize:32,blur:1",
+            "resize:32,rotate:90,flip:h",
+        ] {
+            let out = transform(
+                &png,
+                "a.png",
+                &task(chain, imageio::OutputOptions::default()),
+            )
+            .expect("run");
             let back = image::load_from_memory(&out.encoded).expect("decode");
             assert_eq!(back.color(), image::ColorType::Rgb16, "{chain}");
             assert!(out.warnings.is_empty(), "{chain}: {:?}", out.warnings);
         }
         // A filter that works in 8 bits says so, and adds no alpha.
-        let out = transform(&png, "a.png", &task("sharpen:1", imageio::OutputOptions::default()))
-            .expect("run");
+        let out = transform(
+            &png,
+            "a.png",
+            &task("sharpen:1", imageio::OutputOptions::default()),
+        )
+        .expect("run");
         let back = image::load_from_memory(&out.encoded).expect("decode");
         assert!(!back.color().has_alpha(), "{:?}", back.color());
         assert_eq!(out.warnings.len(), 1, "{:?}", out.warnings);
@@ -573,7 +592,10 @@ mod tests {
                 quality,
                 ..imageio::OutputOptions::default()
             };
-            transform(ADOBE, "photo.jpg", &task("", o)).expect("run").encoded.len()
+            transform(ADOBE, "photo.jpg", &task("", o))
+                .expect("run")
+                .encoded
+                .len()
         };
         assert!(at(50) < at(90), "{} vs {}", at(50), at(90));
     }

@@ -262,11 +262,8 @@ mod tests {
     fn srgb_profiles_are_recognised_and_skipped() {
         let srgb = encoded(&ColorProfile::new_srgb());
         assert!(!needs_conversion(&srgb));
-        let mut img = DynamicImage::ImageRgb8(image::RgbImage::from_pixel(
-            4,
-            4,
-            image::Rgb([200, 40, 40]),
-        ));
+        let mut img =
+            DynamicImage::ImageRgb8(image::RgbImage::from_pixel(4, 4, image::Rgb([200, 40, 40])));
         assert_eq!(to_srgb(&mut img, &srgb), Ok(false));
     }
 
@@ -276,11 +273,8 @@ mod tests {
         assert!(needs_conversion(&adobe));
         // Adobe RGB (0, 255, 0) is outside sRGB: it clips to pure green;
         // a mid-saturated red gets more saturated in sRGB numbers.
-        let mut img = DynamicImage::ImageRgb8(image::RgbImage::from_pixel(
-            4,
-            4,
-            image::Rgb([200, 60, 60]),
-        ));
+        let mut img =
+            DynamicImage::ImageRgb8(image::RgbImage::from_pixel(4, 4, image::Rgb([200, 60, 60])));
         assert_eq!(to_srgb(&mut img, &adobe), Ok(true));
         let p = img.to_rgb8().get_pixel(1, 1).0;
         assert!(p[0] > 225 && p[1] < 60, "{p:?}");

@@ -68,9 +68,8 @@ pub fn keep_layout(
         && !is_deep(image.color())
         && matches!(format, OutputFormat::Png | OutputFormat::Tiff)
     {
-        warnings.push(
-            "16-bit input came out 8-bit: a filter in the chain works in 8 bits".to_string(),
-        );
+        warnings
+            .push("16-bit input came out 8-bit: a filter in the chain works in 8 bits".to_string());
     }
     image
 }
@@ -104,7 +103,12 @@ mod tests {
         assert_eq!(out.color(), ColorType::Rgb16);
         assert_eq!(warnings.len(), 1, "no new warning");
         let see_through = DynamicImage::ImageRgba8(ImageBuffer::from_pixel(2, 2, Rgba([0; 4])));
-        let out = keep_layout(ColorType::Rgb8, see_through, OutputFormat::Png, &mut warnings);
+        let out = keep_layout(
+            ColorType::Rgb8,
+            see_through,
+            OutputFormat::Png,
+            &mut warnings,
+        );
         assert_eq!(out.color(), ColorType::Rgba8, "real transparency is kept");
     }
 

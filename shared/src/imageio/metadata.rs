@@ -508,7 +508,7 @@ mod tests {
         entry(&mut d, TAG_EXIF_IFD, 4, 1, 50);
         entry(&mut d, TAG_GPS_IFD, 4, 1, 80);
         d.extend_from_slice(&120u32.to_le_bytes()); // IFD1
-        // Exif IFD at 50: 2 entries → ends at 50 + 2 + 24 + 4 = 80
+                                                    // Exif IFD at 50: 2 entries → ends at 50 + 2 + 24 + 4 = 80
         d.extend_from_slice(&2u16.to_le_bytes());
         entry(&mut d, TAG_PIXEL_X, 4, 1, 4000);
         entry(&mut d, TAG_PIXEL_Y, 3, 1, 3000);
@@ -587,7 +587,9 @@ mod tests {
 
     #[test]
     fn xmp_positions_are_spotted() {
-        assert!(names_a_position(b"<exif:GPSLatitude>48,51N</exif:GPSLatitude>"));
+        assert!(names_a_position(
+            b"<exif:GPSLatitude>48,51N</exif:GPSLatitude>"
+        ));
         assert!(!names_a_position(b"<dc:rights>me</dc:rights>"));
     }
 }
