@@ -179,10 +179,18 @@ pub fn transform(bytes: &[u8], rel_path: &str, task: &Task) -> Result<Transforme
     let image = imageio::deep::keep_layout(input_layout, image, format, &mut warnings);
     let output_size = (image.width(), image.height());
     // `decoded.meta.icc` is what the pixels are in: the input's profile
-    // with --keep-profile, else none (sRGB).
+    // with --keep-profile, else none (sRGB). An RGB profile cannot stay on
+    // pixels the chain turned gray.
+    let icc = decoded.meta.icc.as_deref().filter(|icc| {
+        let fits = imageio::colour::fits(icc, image.color().has_color());
+        if !fits {
+            warnings.push("ICC profile not kept: it does not fit the output's channels".into());
+        }
+        fits
+    });
     let out_meta = decoded.meta.for_output(
         task.output.keep,
-        decoded.meta.icc.as_deref(),
+        icc,
         &ExifEdits {
             reset_orientation: decoded.oriented,
             size: Some(output_size),
@@ -549,6 +557,21 @@ mod tests {
         let mut decoder =
             image::codecs::png::PngDecoder::new(std::io::Cursor::new(&out.encoded)).expect("png");
         assert_eq!(decoder.icc_profile().expect("read"), None, "sRGB, untagged");
+        let gray = transform(ADOBE, "photo.jpg", &task("grayscale", keep)).expect("run");
+        let mut decoder =
+            image::codecs::png::PngDecoder::new(std::io::Cursor::new(&gray.encoded)).expect("png");
+        assert_eq!(
+            decoder.icc_profile().expect("read"),
+            None,
+            "no RGB profile on gray"
+        );
+        assert!(
+            gray.warnings
+                .iter()
+                .any(|w| w.starts_with("ICC profile not kept")),
+            "{:?}",
+            gray.warnings
+        );
     }
 
     #[test]

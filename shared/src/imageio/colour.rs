@@ -244,6 +244,19 @@ pub fn cmyk_to_srgb(cmyk: &[u8], icc: &[u8], rgb: &mut [u8]) -> Result<bool, Str
     }
 }
 
+/// Whether `icc` can describe pixels that are colour (`true`) or gray:
+/// an RGB profile on a gray output (after `grayscale`) would be invalid.
+#[must_use]
+pub fn fits(icc: &[u8], colour: bool) -> bool {
+    parse(icc).is_ok_and(|p| {
+        if colour {
+            p.color_space == DataColorSpace::Rgb
+        } else {
+            p.color_space == DataColorSpace::Gray
+        }
+    })
+}
+
 /// Whether `icc` is a CMYK profile.
 #[must_use]
 pub fn is_cmyk_profile(icc: &[u8]) -> bool {
