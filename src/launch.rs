@@ -30,6 +30,11 @@ const EXIT_GRACE: Duration = Duration::from_secs(5);
 pub const EXIT_SETUP: u8 = 2;
 /// Exit code when interrupted.
 pub const EXIT_INTERRUPTED: u8 = 130;
+/// First wait before a dead worker is restarted; doubled per restart of
+/// the same slot, up to [`MAX_RESTART_BACKOFF`].
+const FIRST_RESTART_BACKOFF: Duration = Duration::from_millis(200);
+/// Longest wait before a restart.
+const MAX_RESTART_BACKOFF: Duration = Duration::from_secs(5);
 
 /// Arguments of `imgpipe run`.
 #[derive(Debug, Clone, Args)]
@@ -67,6 +72,21 @@ pub struct RunArgs {
     /// Messaging-only benchmark: N synthetic tasks that touch no image.
     #[arg(long, value_name = "N")]
     pub synthetic: Option<u64>,
+    /// Attempts per image: after a worker dies (or goes silent) this many
+    /// times while processing only it, the image fails with its reason and
+    /// the batch goes on.
+    #[arg(long, env = "IMGPIPE_MAX_ATTEMPTS", default_value_t = ventilator::DEFAULT_MAX_ATTEMPTS,
+          value_parser = clap::value_parser!(u32).range(1..), value_name = "N")]
+    pub max_attempts: u32,
+    /// Restarts of each worker that dies (crash, out of memory, signal),
+    /// with back-off, before the batch goes on without it (0: none).
+    #[arg(
+        long,
+        env = "IMGPIPE_MAX_RESTARTS",
+        default_value_t = 10,
+        value_name = "N"
+    )]
+    pub max_restarts: u32,
     /// How images reach workers: path (they share the folders) or inline
     /// (bytes travel in messages; the sink writes the outputs).
     #[arg(long, value_enum, default_value_t = Transport::Path)]
@@ -76,11 +96,100 @@ pub struct RunArgs {
     pub secret: SecretArgs,
 }
 
+impl RunArgs {
+    /// The ventilator's dispatch settings for this run (its PUSH socket,
+    /// if any, on a loopback port the OS picks).
+    fn mode(&self) -> ventilator::ModeArgs {
+        ventilator::ModeArgs {
+            transport: self.transport,
+            dispatch: self.dispatch,
+            push_bind: LOOPBACK_ANY_PORT.to_string(),
+            max_attempts: self.max_attempts,
+            synthetic: self.synthetic,
+            ..ventilator::ModeArgs::default()
+        }
+    }
+}
+
 /// A child role process.
 struct Role {
     name: String,
     child: Child,
     status: Option<ExitStatus>,
+}
+
+/// One worker place of `imgpipe run`: its current process and restarts.
+struct WorkerSlot {
+    /// 1-based, for the worker id.
+    index: usize,
+    /// Restarts so far.
+    restarts: u32,
+    /// Set once its process died: when to start the next one.
+    restart_at: Option<Instant>,
+    /// Index of its current process in the fleet.
+    role: usize,
+    /// Its process ended for good (stopped cleanly, or out of restarts).
+    retired: bool,
+}
+
+/// How the launcher starts workers (the endpoints of this run).
+struct WorkerLauncher<'a> {
+    args: &'a RunArgs,
+    tasks: String,
+    results: String,
+    push: Option<String>,
+    threads: usize,
+}
+
+impl WorkerLauncher<'_> {
+    /// Starts worker `index` (`worker-3`, then `worker-3.1` after its first
+    /// restart, so the report tells the processes apart).
+    fn spawn(&self, index: usize, restarts: u32) -> anyhow::Result<Role> {
+        let name = if restarts == 0 {
+            format!("worker-{index}")
+        } else {
+            format!("worker-{index}.{restarts}")
+        };
+        let mut cmd = role_command("worker", self.args)?;
+        cmd.args(["--ventilator", &self.tasks, "--sink", &self.results]);
+        cmd.args(["--threads", &self.threads.to_string(), "--id", &name]);
+        cmd.args(["--prefetch", &self.args.prefetch.to_string()]);
+        if let Some(push) = &self.push {
+            cmd.args(["--push-from", push]);
+        }
+        let child = cmd
+            .stdout(Stdio::inherit())
+            .spawn()
+            .context("starting a worker")?;
+        Ok(Role {
+            name,
+            child,
+            status: None,
+        })
+    }
+}
+
+/// Says how a process ended, e.g. `killed by signal 9 (SIGKILL)`.
+fn describe_exit(status: ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt as _;
+    if let Some(signal) = status.signal() {
+        let name = Signal::try_from(signal).map_or_else(|_| "?".into(), |s| s.to_string());
+        return format!("killed by signal {signal} ({name})");
+    }
+    match status.code() {
+        // Rust's allocation-failure abort, and the kernel OOM killer's
+        // SIGKILL seen through a shell, both end up here as 134 / 137.
+        Some(134) => "aborted (exit 134; out of memory?)".into(),
+        Some(code) => format!("exit code {code}"),
+        None => status.to_string(),
+    }
+}
+
+/// Back-off before restart number `restarts` (1-based) of one slot.
+fn restart_backoff(restarts: u32) -> Duration {
+    FIRST_RESTART_BACKOFF
+        .saturating_mul(1 << restarts.saturating_sub(1).min(16))
+        .min(MAX_RESTART_BACKOFF)
 }
 
 impl Role {
@@ -231,6 +340,56 @@ fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
 }
 
+/// Restarts workers that died (not those that exited cleanly: the
+/// ventilator told them to stop), with back-off, up to `--max-restarts`
+/// per slot. The ventilator re-dispatches what a dead worker held and
+/// fails an image that keeps killing workers, so a restart never loops on
+/// the same image for ever.
+fn supervise(
+    fleet: &mut Fleet,
+    slots: &mut [WorkerSlot],
+    launcher: &WorkerLauncher<'_>,
+) -> anyhow::Result<()> {
+    let max_restarts = launcher.args.max_restarts;
+    for slot in slots.iter_mut().filter(|s| !s.retired) {
+        if let Some(at) = slot.restart_at {
+            if Instant::now() >= at {
+                slot.restart_at = None;
+                slot.role = fleet.0.len();
+                fleet.0.push(launcher.spawn(slot.index, slot.restarts)?);
+            }
+            continue;
+        }
+        let role = &mut fleet.0[slot.role];
+        let Some(status) = role.poll() else { continue };
+        if status.success() {
+            slot.retired = true;
+            continue;
+        }
+        let how = describe_exit(status);
+        let name = role.name.clone();
+        if slot.restarts >= max_restarts {
+            slot.retired = true;
+            shared::log!(
+                Warn,
+                "imgpipe",
+                "{name} {how}; not restarted ({max_restarts} restarts used)"
+            );
+            continue;
+        }
+        slot.restarts += 1;
+        let wait = restart_backoff(slot.restarts);
+        shared::log!(
+            Warn,
+            "imgpipe",
+            "{name} {how}; restarting it in {wait:?} (restart {} of {max_restarts})",
+            slot.restarts
+        );
+        slot.restart_at = Some(Instant::now() + wait);
+    }
+    Ok(())
+}
+
 /// Runs one batch with separate processes and returns the exit code: the
 /// sink's (0 all written, 1 some failed), 2 for set-up errors, 130 when
 /// interrupted.
@@ -249,6 +408,7 @@ pub fn run(args: &RunArgs, shutdown: &Shutdown) -> anyhow::Result<u8> {
             status_bind: String::new(),
             chain: args.job.ops.clone(),
             output_options: args.job.output_options(),
+            name: args.job.name.clone(),
             skip_existing: args.selection.skip_existing,
             mode: ventilator::ModeArgs::default(),
             secret_file: None,
@@ -274,35 +434,15 @@ pub fn run(args: &RunArgs, shutdown: &Shutdown) -> anyhow::Result<u8> {
         "--status-bind",
         LOOPBACK_ANY_PORT,
     ]);
-    cmd.args(["--ops", &args.job.ops.to_string()]);
-    cmd.args(["--quality", &args.job.quality.to_string()]);
-    cmd.args(["--max-pixels", &args.job.max_pixels.to_string()]);
-    if let Some(format) = args.job.format {
-        cmd.args(["--format", format.extension()]);
-    }
-    if args.job.no_auto_orient {
-        cmd.arg("--no-auto-orient");
-    }
-    for (set, flag) in [
-        (args.job.keep_profile, "--keep-profile"),
-        (args.job.strip, "--strip"),
-        (args.job.strip_location, "--strip-location"),
-        (args.job.lossless, "--lossless"),
-    ] {
-        if set {
-            cmd.arg(flag);
+    cmd.args(args.job.to_args());
+    cmd.args(
+        SelectionArgs {
+            dry_run: false,
+            ..args.selection
         }
-    }
-    if args.selection.skip_existing {
-        cmd.arg("--skip-existing");
-    }
-    if args.dispatch == Dispatch::Push {
-        cmd.args(["--dispatch", "push", "--push-bind", LOOPBACK_ANY_PORT]);
-    }
-    if let Some(n) = args.synthetic {
-        cmd.args(["--synthetic", &n.to_string()]);
-    }
-    cmd.args(["--transport", &args.transport.to_string()]);
+        .to_args(),
+    );
+    cmd.args(args.mode().to_args());
     let ventilator = start_bound(&mut fleet, "ventilator", cmd, shutdown)?;
     let tasks = ventilator.endpoint;
 
@@ -325,31 +465,26 @@ pub fn run(args: &RunArgs, shutdown: &Shutdown) -> anyhow::Result<u8> {
     }
     let results = start_bound(&mut fleet, "sink", cmd, shutdown)?.endpoint;
 
-    for i in 1..=workers {
-        let mut cmd = role_command("worker", args)?;
-        cmd.args(["--ventilator", &tasks, "--sink", &results]);
-        cmd.args([
-            "--threads",
-            &threads.to_string(),
-            "--id",
-            &format!("worker-{i}"),
-        ]);
-        cmd.args(["--prefetch", &args.prefetch.to_string()]);
-        if let Some(push) = &ventilator.push {
-            cmd.args(["--push-from", push]);
-        }
-        let child = cmd
-            .stdout(Stdio::inherit())
-            .spawn()
-            .context("starting a worker")?;
-        fleet.0.push(Role {
-            name: format!("worker-{i}"),
-            child,
-            status: None,
+    let launcher = WorkerLauncher {
+        args,
+        tasks,
+        results,
+        push: ventilator.push,
+        threads,
+    };
+    let mut slots = Vec::with_capacity(workers);
+    for index in 1..=workers {
+        slots.push(WorkerSlot {
+            index,
+            restarts: 0,
+            restart_at: None,
+            role: fleet.0.len(),
+            retired: false,
         });
+        fleet.0.push(launcher.spawn(index, 0)?);
     }
 
-    // fleet.0: [ventilator, sink, workers...]
+    // fleet.0: [ventilator, sink, workers (current and dead)...]
     let mut workers_gone_at: Option<Instant> = None;
     loop {
         if shutdown.requested() {
@@ -371,7 +506,10 @@ pub fn run(args: &RunArgs, shutdown: &Shutdown) -> anyhow::Result<u8> {
                 )));
             }
         }
-        if fleet.0[2..].iter_mut().all(|w| w.poll().is_some()) {
+        supervise(&mut fleet, &mut slots, &launcher)?;
+        if slots.iter().all(|s| s.restart_at.is_none())
+            && fleet.0[2..].iter_mut().all(|w| w.poll().is_some())
+        {
             let since = *workers_gone_at.get_or_insert_with(Instant::now);
             if since.elapsed() > EXIT_GRACE {
                 fleet.stop_all(Duration::ZERO);

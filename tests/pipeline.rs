@@ -165,6 +165,8 @@ fn ventilator_and_sink(
                 "tcp://127.0.0.1:*",
                 "--status-bind",
                 "tcp://127.0.0.1:*",
+                "--events-bind",
+                "tcp://127.0.0.1:*",
             ])
             .args(["--ventilator", &tasks, "--progress", "lines", "--report"])
             .arg(report)
@@ -417,6 +419,7 @@ fn ctrl_c_stops_every_process() {
     }
 }
 
+/// Every file under `dir` but the manifest.
 fn walk_files(dir: &Path) -> Vec<std::path::PathBuf> {
     let mut files = Vec::new();
     if let Ok(entries) = std::fs::read_dir(dir) {
@@ -424,7 +427,7 @@ fn walk_files(dir: &Path) -> Vec<std::path::PathBuf> {
             let p = e.path();
             if p.is_dir() {
                 files.extend(walk_files(&p));
-            } else {
+            } else if e.file_name() != MANIFEST {
                 files.push(p);
             }
         }

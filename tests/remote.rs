@@ -430,6 +430,7 @@ fn a_worker_refuses_forged_and_replayed_tasks() {
             batch: 1,
             id,
             rel_path: rel.clone(),
+            output_path: rel.clone(),
             source: Source::Path,
             input_root: samples().to_string_lossy().into_owned(),
             output_root: output.to_string_lossy().into_owned(),

@@ -40,6 +40,7 @@ fn main() -> anyhow::Result<()> {
         batch: 0,
         id: 0,
         rel_path: "floor.jpg".into(),
+        output_path: "floor.jpg".into(),
         source: Source::Inline,
         input_root: String::new(),
         output_root: String::new(),
@@ -57,7 +58,7 @@ fn main() -> anyhow::Result<()> {
         let started = Instant::now();
         for (file, bytes) in files.iter().zip(&photos) {
             let out = pool
-                .install(|| transform(bytes, file, &task))
+                .install(|| transform(bytes, &task))
                 .map_err(|e| anyhow::anyhow!("{file}: {e}"))?;
             std::hint::black_box(out);
         }

@@ -35,7 +35,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let image = chain.apply(decoded.image)?;
         let t3 = Instant::now();
         let out = imageio::encode(&image, OutputFormat::Jpeg, 85)?;
-        imageio::recycle_image(image); // as pipeline::transform does
+        shared::pool::recycle_image(image); // as pipeline::transform does
         let t4 = Instant::now();
         std::hint::black_box(out);
         read += (t1 - t).as_secs_f64();

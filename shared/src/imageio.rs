@@ -201,76 +201,14 @@ fn check_pixels((w, h): (u32, u32), max: u64) -> Result<(), String> {
     }
 }
 
-/// Most large pixel buffers kept per thread for the next image.
-const SPARE_BUFFERS: usize = 3;
-/// Buffers smaller than this are not worth keeping.
-const SPARE_MIN_BYTES: usize = 1 << 20;
-
-std::thread_local! {
-    /// Pixel buffers of finished images, reused by the next image on this
-    /// thread: a fresh 7.4 MB buffer for a 1920×1280 RGB decode has to be
-    /// zeroed (memset, or page faults on a new mapping) only for
-    /// libjpeg-turbo to overwrite it.
-    static SPARE: std::cell::RefCell<Vec<Vec<u8>>> = const { std::cell::RefCell::new(Vec::new()) };
-}
-
-/// A buffer of `len` bytes for a caller that overwrites all of it: its
-/// contents are left over from an earlier image when one is reused.
-///
-/// Only a spare of `len` to `2 · len` initialised bytes is taken: growing a
-/// shorter one would zero the difference, and handing a large one to a
-/// small image would leave the next large image without one.
-#[must_use]
-pub(crate) fn take_buffer(len: usize) -> Vec<u8> {
-    let reused = SPARE.with_borrow_mut(|spare| {
-        let best = spare
-            .iter()
-            .enumerate()
-            .filter(|(_, b)| b.len() >= len && b.len() / 2 <= len)
-            .min_by_key(|(_, b)| b.len())
-            .map(|(i, _)| i)?;
-        Some(spare.swap_remove(best))
-    });
-    match reused {
-        Some(mut buffer) => {
-            buffer.truncate(len);
-            buffer
-        }
-        None => vec![0; len],
-    }
-}
-
-/// Hands the pixel buffer of an image that is no longer needed to the next
-/// image on this thread (see [`take_buffer`]); keeps at most a few.
-pub fn recycle(buffer: Vec<u8>) {
-    if buffer.len() < SPARE_MIN_BYTES {
-        return;
-    }
-    SPARE.with_borrow_mut(|spare| {
-        if spare.len() < SPARE_BUFFERS {
-            spare.push(buffer);
-        } else if let Some(smallest) = spare.iter_mut().min_by_key(|b| b.len()) {
-            if smallest.len() < buffer.len() {
-                *smallest = buffer;
-            }
-        }
-    });
-}
-
-/// Recycles the pixels of an 8-bit image (see [`recycle`]).
-pub fn recycle_image(image: DynamicImage) {
-    match image {
-        DynamicImage::ImageLuma8(b) => recycle(b.into_raw()),
-        DynamicImage::ImageLumaA8(b) => recycle(b.into_raw()),
-        DynamicImage::ImageRgb8(b) => recycle(b.into_raw()),
-        DynamicImage::ImageRgba8(b) => recycle(b.into_raw()),
-        _ => {}
-    }
-}
-
 /// Decodes a JPEG (gray when hinted, DCT-scaled when the chain shrinks
 /// anyway) with the [`jpeg::active`] codec.
-fn decode_jpeg(bytes: &[u8], hints: DecodeHints, opts: &OutputOptions) -> Result<Decoded, String> {
+fn decode_jpeg(
+    bytes: &[u8],
+    hints: DecodeHints,
+    opts: &OutputOptions,
+    check: SizeCheck,
+) -> Result<Decoded, String> {
     let source = jpeg::active::Source::open(bytes)?;
     let header = source.header();
     let (w, h) = (header.width, header.height);
@@ -286,6 +224,7 @@ fn decode_jpeg(bytes: &[u8], hints: DecodeHints, opts: &OutputOptions) -> Result
     } else {
         (w, h)
     };
+    check(oriented)?;
     let mut denom = 1;
     if let Some(target) = hints.shrink_to {
         // Pick the strongest 1/2^k DCT shrink that leaves Lanczos at least
@@ -333,7 +272,7 @@ fn decode_jpeg(bytes: &[u8], hints: DecodeHints, opts: &OutputOptions) -> Result
         if is_adobe(bytes) {
             cmyk.iter_mut().for_each(|v| *v = 255 - *v);
         }
-        let mut rgb = take_buffer(pixels_len);
+        let mut rgb = crate::pool::take_buffer(pixels_len);
         colour::cmyk_to_srgb(&cmyk, icc, &mut rgb)?;
         // A CMYK profile cannot describe the RGB output: never kept.
         if opts.keep_profile {
@@ -342,7 +281,7 @@ fn decode_jpeg(bytes: &[u8], hints: DecodeHints, opts: &OutputOptions) -> Result
         meta.icc = None;
         image::RgbImage::from_raw(sw, sh, rgb).map(DynamicImage::ImageRgb8)
     } else {
-        let mut pixels = take_buffer(pixels_len);
+        let mut pixels = crate::pool::take_buffer(pixels_len);
         source.decode_into(denom, gray, &mut pixels)?;
         if header.colour == jpeg::Colour::Cmyk {
             meta.icc = None; // naive conversion: the output is sRGB
@@ -392,17 +331,35 @@ fn manage_colour(
     }
 }
 
+/// A check of an image's size (after orientation), made once its header is
+/// read and before any pixel buffer is allocated.
+pub type SizeCheck<'a> = &'a dyn Fn((u32, u32)) -> Result<(), String>;
+
 /// Decodes any supported format.
 ///
 /// # Errors
 /// A message naming the stage that failed (unknown format, corrupt data,
 /// over the pixel limit).
 pub fn decode(bytes: &[u8], hints: DecodeHints, opts: &OutputOptions) -> Result<Decoded, String> {
+    decode_checked(bytes, hints, opts, &|_| Ok(()))
+}
+
+/// [`decode`], refusing the image when `check` refuses its size (the
+/// pipeline checks there that the chain's output fits `--max-pixels`).
+///
+/// # Errors
+/// As [`decode`], or `check`'s message.
+pub fn decode_checked(
+    bytes: &[u8],
+    hints: DecodeHints,
+    opts: &OutputOptions,
+    check: SizeCheck,
+) -> Result<Decoded, String> {
     if bytes.is_empty() {
         return Err("file is empty".into());
     }
     if is_jpeg(bytes) {
-        return decode_jpeg(bytes, hints, opts);
+        return decode_jpeg(bytes, hints, opts, check);
     }
     let reader = ImageReader::new(std::io::Cursor::new(bytes))
         .with_guessed_format()
@@ -433,6 +390,13 @@ pub fn decode(bytes: &[u8], hints: DecodeHints, opts: &OutputOptions) -> Result<
     } else {
         image::metadata::Orientation::NoTransforms
     };
+    let (w, h) = decoder.dimensions();
+    let oriented = if swaps_axes(orientation) {
+        (h, w)
+    } else {
+        (w, h)
+    };
+    check(oriented)?;
     let mut image = DynamicImage::from_decoder(decoder).map_err(|e| format!("decoding: {e}"))?;
     let mut warnings: Vec<String> = deep::animation_warning(bytes).into_iter().collect();
     manage_colour(&mut image, &mut meta, opts, &mut warnings);
@@ -867,23 +831,6 @@ mod tests {
         for (g, want) in got.iter().zip([218u8, 4, 255]) {
             assert!(g.abs_diff(want) <= 3, "{got:?}");
         }
-    }
-
-    #[test]
-    fn spare_buffers_are_reused_only_when_they_fit() {
-        let mb = 1 << 20;
-        recycle(vec![7; 3 * mb]);
-        assert_eq!(take_buffer(mb).first(), Some(&0), "3x too large: fresh");
-        let reused = take_buffer(2 * mb);
-        assert_eq!(reused.len(), 2 * mb);
-        assert_eq!(reused.first(), Some(&7), "reused, not zeroed");
-        assert_eq!(take_buffer(2 * mb).first(), Some(&0), "taken once only");
-        recycle(vec![7; mb / 2]);
-        assert_eq!(take_buffer(mb / 2).first(), Some(&0), "small ones not kept");
-        for _ in 0..2 * SPARE_BUFFERS {
-            recycle(vec![1; 2 * mb]);
-        }
-        SPARE.with_borrow(|spare| assert_eq!(spare.len(), SPARE_BUFFERS));
     }
 
     /// Adobe YCCK as ImageMagick writes CMYK: C/libjpeg-turbo refused it

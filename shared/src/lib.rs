@@ -1,6 +1,6 @@
 //! Code every imgpipe role shares: the wire protocol, the filter chain and its
-//! image I/O, endpoint defaults, input discovery, socket set-up, the batch
-//! report and cooperative shutdown.
+//! image I/O (with the pool of pixel buffers they share), endpoint defaults,
+//! input discovery, socket set-up, the batch report and cooperative shutdown.
 #![warn(missing_docs)]
 
 pub mod auth;
@@ -12,6 +12,7 @@ pub mod malloc;
 pub mod net;
 pub mod ops;
 pub mod pipeline;
+pub mod pool;
 pub mod protocol;
 pub mod report;
 pub mod shutdown;

@@ -73,36 +73,21 @@ fn chain_after_shrink(chain: &Chain, original: (u32, u32)) -> Chain {
     Chain(ops)
 }
 
-/// Where the output of `rel_path` goes: same relative path under
-/// `output_root`, extension changed when the format changes.
+/// Where an output goes: `rel` (the task's output path, chosen by the
+/// ventilator when it planned the batch) under `output_root`, refusing any
+/// path that could leave the folder or hide a file in it: absolute, `..`,
+/// empty, or with a component starting with `.` (the manifest and the
+/// temporary files are such names).
 ///
 /// # Errors
-/// When `rel_path` would escape the root.
-pub fn output_path(
-    output_root: &Path,
-    rel_path: &str,
-    format: Option<OutputFormat>,
-) -> Result<PathBuf, String> {
-    let mut path = safe_join(output_root, rel_path)?;
-    if let Some(format) = format {
-        if OutputFormat::from_path(&path) != Some(format) {
-            path.set_extension(format.extension());
-        }
+/// A message naming the offending path.
+pub fn output_file(output_root: &Path, rel: &str) -> Result<PathBuf, String> {
+    if rel.split('/').any(|part| part.starts_with('.')) {
+        return Err(format!(
+            "output path `{rel}` has a hidden or relative component; not written"
+        ));
     }
-    Ok(path)
-}
-
-/// [`output_path`] relative to the output root, `/`-separated: where the
-/// sink writes an output that came back inline.
-///
-/// # Errors
-/// When `rel_path` would escape the root or is not UTF-8 after the change.
-pub fn output_rel_path(rel_path: &str, format: Option<OutputFormat>) -> Result<String, String> {
-    let path = output_path(Path::new(""), rel_path, format)?;
-    let parts: Option<Vec<&str>> = path.components().map(|c| c.as_os_str().to_str()).collect();
-    parts
-        .map(|p| p.join("/"))
-        .ok_or_else(|| format!("output path of `{rel_path}` is not UTF-8"))
+    safe_join(output_root, rel)
 }
 
 /// Suffix of the temporary files outputs are written to before the rename.
@@ -161,8 +146,12 @@ pub struct Transformed {
 ///
 /// # Errors
 /// A message naming the failing stage.
-pub fn transform(bytes: &[u8], rel_path: &str, task: &Task) -> Result<Transformed, String> {
-    let decoded = imageio::decode(bytes, decode_hints(&task.chain), &task.output)?;
+pub fn transform(bytes: &[u8], task: &Task) -> Result<Transformed, String> {
+    // Refuse a chain that would make an image over --max-pixels (as the
+    // decoder refuses such an input) before any pixel is allocated.
+    let max_pixels = task.output.max_pixels;
+    let check = |size| task.chain.check_output_size(size, max_pixels).map(drop);
+    let decoded = imageio::decode_checked(bytes, decode_hints(&task.chain), &task.output, &check)?;
     let chain = if (decoded.image.width(), decoded.image.height()) == decoded.original_size {
         task.chain.clone()
     } else {
@@ -171,10 +160,11 @@ pub fn transform(bytes: &[u8], rel_path: &str, task: &Task) -> Result<Transforme
     let mut warnings = decoded.warnings;
     let input_layout = decoded.image.color();
     let image = chain.apply(decoded.image).map_err(|e| e.to_string())?;
+    // Chosen at planning; tasks from older tools may leave it to the name.
     let format = task
         .output
         .format
-        .or_else(|| OutputFormat::from_path(Path::new(rel_path)))
+        .or_else(|| OutputFormat::from_path(Path::new(&task.output_path)))
         .unwrap_or(OutputFormat::Png);
     let image = imageio::deep::keep_layout(input_layout, image, format, &mut warnings);
     let output_size = (image.width(), image.height());
@@ -204,7 +194,7 @@ pub fn transform(bytes: &[u8], rel_path: &str, task: &Task) -> Result<Transforme
         tiff_icc: out_meta.icc.as_deref(),
     };
     let encoded = imageio::encode_with(&image, format, &how)?;
-    imageio::recycle_image(image);
+    crate::pool::recycle_image(image);
     let encoded = out_meta.embed(encoded, format, &mut warnings)?;
     Ok(Transformed {
         encoded,
@@ -273,6 +263,8 @@ pub struct TaskRun {
 /// output to the shared folder or, inline, hands it back for the result.
 #[must_use]
 pub fn run_task(task: &Task, payload: Option<&[u8]>, roots: &RootOverrides) -> TaskRun {
+    #[cfg(debug_assertions)]
+    abort_if_told(&task.rel_path);
     let started = Instant::now();
     let mut warnings = Vec::new();
     let (outcome, payload) = match try_run_task(task, payload, roots, &mut warnings) {
@@ -287,6 +279,18 @@ pub fn run_task(task: &Task, payload: Option<&[u8]>, roots: &RootOverrides) -> T
         payload,
         busy_us: started.elapsed().as_micros() as u64,
         warnings,
+    }
+}
+
+/// Fault injection for the tests (debug builds only: release binaries
+/// never read it): a worker whose `IMGPIPE_TEST_ABORT_ON` names this
+/// task's file dies on it, as one killed by an image would.
+#[cfg(debug_assertions)]
+fn abort_if_told(rel_path: &str) {
+    let name = rel_path.rsplit('/').next().unwrap_or(rel_path);
+    if std::env::var_os("IMGPIPE_TEST_ABORT_ON").is_some_and(|v| v == name) {
+        eprintln!("[worker] IMGPIPE_TEST_ABORT_ON: dying on {rel_path}");
+        std::process::abort();
     }
 }
 
@@ -323,19 +327,20 @@ fn try_run_task(
             &read[..]
         }
     };
-    let mut done = transform(bytes, &task.rel_path, task)?;
+    // Checked before the work: a task naming a bad output is refused.
+    let out = output_file(&output_root, &task.output_path)?;
+    let mut done = transform(bytes, task)?;
     warnings.append(&mut done.warnings);
     if task.source == Source::Inline {
-        // The sink writes it: the worker may not see the output folder.
-        let output_path = output_rel_path(&task.rel_path, task.output.format)?;
+        // The sink writes it (checking the path again): the worker may not
+        // see the output folder.
         let encoded = Outcome::Encoded {
             input_size: done.input_size,
             output_size: done.output_size,
-            output_path,
+            output_path: task.output_path.clone(),
         };
         return Ok((encoded, Some(done.encoded)));
     }
-    let out = output_path(&output_root, &task.rel_path, task.output.format)?;
     ensure_inside(&output_root, &out)?;
     write_atomically(&out, &done.encoded)?;
     let written = Outcome::Written {
@@ -357,7 +362,7 @@ pub fn write_inline_output(
     output_rel: &str,
     bytes: &[u8],
 ) -> Result<u64, String> {
-    let out = safe_join(output_root, output_rel)?;
+    let out = output_file(output_root, output_rel)?;
     ensure_inside(output_root, &out)?;
     write_atomically(&out, bytes)?;
     Ok(bytes.len() as u64)
@@ -394,34 +399,32 @@ mod tests {
     }
 
     #[test]
-    fn output_path_mirrors_the_tree_and_changes_extension() {
+    fn output_files_stay_inside_and_visible() {
         let root = Path::new("/o");
         assert_eq!(
-            output_path(root, "a/b.JPG", None),
-            Ok(PathBuf::from("/o/a/b.JPG"))
-        );
-        assert_eq!(
-            output_path(root, "a/b.JPG", Some(OutputFormat::Jpeg)),
-            Ok(PathBuf::from("/o/a/b.JPG"))
-        );
-        assert_eq!(
-            output_path(root, "a/b.jpg", Some(OutputFormat::Png)),
+            output_file(root, "a/b.png"),
             Ok(PathBuf::from("/o/a/b.png"))
         );
-        assert!(output_path(root, "../b.jpg", None).is_err());
-        assert_eq!(
-            output_rel_path("a/b.jpg", Some(OutputFormat::Png)),
-            Ok("a/b.png".to_string())
-        );
-        assert_eq!(output_rel_path("b.JPG", None), Ok("b.JPG".to_string()));
-        assert!(output_rel_path("a/../../b.jpg", None).is_err());
+        for bad in [
+            "../b.jpg",
+            "a/../../b.jpg",
+            "/etc/passwd",
+            "",
+            ".imgpipe-manifest",
+            "a/.b.jpg",
+            ".hidden/b.jpg",
+            "./b.jpg",
+        ] {
+            assert!(output_file(root, bad).is_err(), "{bad:?} accepted");
+        }
     }
 
-    fn task(chain: &str, output: imageio::OutputOptions) -> Task {
+    fn task_for(path: &str, chain: &str, output: imageio::OutputOptions) -> Task {
         Task {
             batch: 0,
             id: 0,
-            rel_path: "photo.jpg".into(),
+            rel_path: path.into(),
+            output_path: path.into(),
             source: Source::Inline,
             input_root: String::new(),
             output_root: String::new(),
@@ -451,7 +454,7 @@ mod tests {
                 format: Some(format),
                 ..imageio::OutputOptions::default()
             };
-            let out = transform(ADOBE, "photo.jpg", &task("resize:96", keep)).expect("run");
+            let out = transform(ADOBE, &task_for("photo.jpg", "resize:96", keep)).expect("run");
             let exif = exif_of(&out.encoded).unwrap_or_else(|| panic!("{format}: no EXIF"));
             assert_eq!(
                 ascii(&exif, exif::Tag::Copyright).as_deref(),
@@ -479,7 +482,7 @@ mod tests {
                 keep: imageio::Keep::NoLocation,
                 ..keep
             };
-            let out = transform(ADOBE, "photo.jpg", &task("resize:96", no_gps)).expect("run");
+            let out = transform(ADOBE, &task_for("photo.jpg", "resize:96", no_gps)).expect("run");
             let exif = exif_of(&out.encoded).expect("EXIF kept");
             assert!(ascii(&exif, exif::Tag::Copyright).is_some());
             assert!(exif.fields().all(|f| f.ifd_num != exif::In::PRIMARY
@@ -490,7 +493,7 @@ mod tests {
                 keep: imageio::Keep::Nothing,
                 ..keep
             };
-            let out = transform(ADOBE, "photo.jpg", &task("resize:96", strip)).expect("run");
+            let out = transform(ADOBE, &task_for("photo.jpg", "resize:96", strip)).expect("run");
             assert!(exif_of(&out.encoded).is_none(), "{format}: stripped");
             assert!(
                 !out.encoded.windows(4).any(|w| w == b"Jane"),
@@ -524,7 +527,7 @@ mod tests {
             .embed(out, OutputFormat::Jpeg, &mut Vec::new())
             .expect("embed");
         let keep = imageio::OutputOptions::default();
-        let done = transform(&rotated, "photo.jpg", &task("", keep)).expect("run");
+        let done = transform(&rotated, &task_for("photo.jpg", "", keep)).expect("run");
         assert_eq!(done.output_size, (128, 192), "turned upright");
         let exif = exif_of(&done.encoded).expect("exif");
         let o = exif
@@ -540,7 +543,7 @@ mod tests {
             format: Some(OutputFormat::Png),
             ..imageio::OutputOptions::default()
         };
-        let out = transform(ADOBE, "photo.jpg", &task("", keep)).expect("run");
+        let out = transform(ADOBE, &task_for("photo.jpg", "", keep)).expect("run");
         let mut decoder = image::ImageReader::new(std::io::Cursor::new(&out.encoded))
             .with_guessed_format()
             .expect("format")
@@ -553,11 +556,11 @@ mod tests {
             format: Some(OutputFormat::Png),
             ..imageio::OutputOptions::default()
         };
-        let out = transform(ADOBE, "photo.jpg", &task("", default)).expect("run");
+        let out = transform(ADOBE, &task_for("photo.jpg", "", default)).expect("run");
         let mut decoder =
             image::codecs::png::PngDecoder::new(std::io::Cursor::new(&out.encoded)).expect("png");
         assert_eq!(decoder.icc_profile().expect("read"), None, "sRGB, untagged");
-        let gray = transform(ADOBE, "photo.jpg", &task("grayscale", keep)).expect("run");
+        let gray = transform(ADOBE, &task_for("photo.jpg", "grayscale", keep)).expect("run");
         let mut decoder =
             image::codecs::png::PngDecoder::new(std::io::Cursor::new(&gray.encoded)).expect("png");
         assert_eq!(
@@ -587,8 +590,7 @@ mod tests {
         ] {
             let out = transform(
                 &png,
-                "a.png",
-                &task(chain, imageio::OutputOptions::default()),
+                &task_for("a.png", chain, imageio::OutputOptions::default()),
             )
             .expect("run");
             let back = image::load_from_memory(&out.encoded).expect("decode");
@@ -598,8 +600,7 @@ mod tests {
         // A filter that works in 8 bits says so, and adds no alpha.
         let out = transform(
             &png,
-            "a.png",
-            &task("sharpen:1", imageio::OutputOptions::default()),
+            &task_for("a.png", "sharpen:1", imageio::OutputOptions::default()),
         )
         .expect("run");
         let back = image::load_from_memory(&out.encoded).expect("decode");
@@ -615,7 +616,7 @@ mod tests {
                 quality,
                 ..imageio::OutputOptions::default()
             };
-            transform(ADOBE, "photo.jpg", &task("", o))
+            transform(ADOBE, &task_for("photo.jpg", "", o))
                 .expect("run")
                 .encoded
                 .len()

@@ -22,13 +22,16 @@ use crate::ops::Chain;
 /// First bytes of every header frame.
 pub const MAGIC: [u8; 4] = *b"IMGP";
 /// Protocol version spoken by this build; other versions are rejected.
-pub const VERSION: u16 = 3;
+pub const VERSION: u16 = 4;
 /// How many worker ids a `BatchEnd` names at most, each of at most
 /// [`MAX_NAMED_WORKER_BYTES`]: 256 KiB in all, well inside
 /// [`MAX_HEADER_BYTES`] whatever peers call themselves.
 pub const MAX_NAMED_WORKERS: usize = 1024;
 /// Longest worker id a `BatchEnd` names.
 pub const MAX_NAMED_WORKER_BYTES: usize = 256;
+/// Bytes of [`Unprocessed`] entries (paths and reasons) one message
+/// carries at most: a quarter of [`MAX_HEADER_BYTES`].
+pub const MAX_UNPROCESSED_BYTES: usize = MAX_HEADER_BYTES / 4;
 /// Largest header frame accepted (the payload frame is bounded by sockets'
 /// `MAXMSGSIZE` instead).
 pub const MAX_HEADER_BYTES: usize = 1 << 20;
@@ -79,6 +82,16 @@ pub enum Message {
     /// ventilator → worker: "I do not know you (I restarted, or forgot you
     /// during a partition): tell me how much work you can take."
     Welcome,
+    /// ventilator → sink: more files seen but not dispatched, after those
+    /// in [`BatchStart::unprocessed`]; sent after each `BatchStart`.
+    Unprocessed {
+        /// Batch they belong to.
+        batch: u64,
+        /// Index of the first entry among all of the batch's.
+        offset: u64,
+        /// The entries, at most [`MAX_UNPROCESSED_BYTES`] of them.
+        entries: Vec<Unprocessed>,
+    },
 }
 
 /// How images travel between roles.
@@ -130,16 +143,22 @@ pub struct Task {
     pub id: u64,
     /// Path of the image relative to the input root, `/`-separated.
     pub rel_path: String,
+    /// Path of the output relative to the output root, `/`-separated,
+    /// decided when the batch was planned (naming template, format's
+    /// extension, collisions refused): the worker and the sink write
+    /// exactly there, after checking it stays inside the output folder.
+    pub output_path: String,
     /// Where the image bytes are.
     pub source: Source,
     /// Input root as the ventilator sees it (used with [`Source::Path`]).
     pub input_root: String,
     /// Output root as the ventilator sees it; the output goes to
-    /// `output_root/rel_path` (extension changed if the format is).
+    /// `output_root/output_path`.
     pub output_root: String,
     /// Filters to apply, in order.
     pub chain: Chain,
-    /// Output format and encoder settings.
+    /// Output format (always set by the ventilator, which resolved it at
+    /// planning) and encoder settings.
     pub output: OutputOptions,
 }
 
@@ -192,24 +211,45 @@ pub struct TaskResult {
     pub worker_slots: u32,
 }
 
-/// A file the ventilator found but could not turn into a task.
+/// A file the ventilator saw while walking but did not turn into a task.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Rejected {
+pub struct Unprocessed {
     /// Path relative to the input root (lossy if not UTF-8).
     pub path: String,
-    /// Why it was not dispatched.
-    pub error: String,
+    /// Refused, skipped, or a problem of the walk itself.
+    pub kind: UnprocessedKind,
+    /// Why, for the user (`unsupported format (HEIC)`).
+    pub reason: String,
+}
+
+/// Why a file was not dispatched, as the report counts it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum UnprocessedKind {
+    /// An image that cannot be processed as asked (its output would
+    /// collide with another's, its name is not UTF-8): a failure.
+    Refused,
+    /// Not an image imgpipe processes (HEIC, RAW, a text file, a hidden
+    /// file): listed, not a failure.
+    Skipped,
+    /// The walk itself hit a problem (a symbolic link loop or one leading
+    /// out of the folder, an unreadable folder): a failure, apart from
+    /// images'.
+    Walk,
 }
 
 /// The batch the ventilator is about to dispatch.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct BatchStart {
     /// Batch id; results of other batches are ignored.
     pub batch: u64,
     /// Number of tasks that will be dispatched.
     pub total: u64,
-    /// Files found but not dispatched (unreadable entries, bad names).
-    pub rejected: Vec<Rejected>,
+    /// Files seen but not dispatched, in order: the first of them (as
+    /// many as fit in [`MAX_UNPROCESSED_BYTES`]); the rest follow in
+    /// [`Message::Unprocessed`] chunks, so no message grows with the folder.
+    pub unprocessed: Vec<Unprocessed>,
+    /// How many files were seen but not dispatched, in all the chunks.
+    pub unprocessed_total: u64,
     /// Images left out because their output is up to date.
     pub skipped: u64,
     /// The chain, as text, for reports.
@@ -220,6 +260,28 @@ pub struct BatchStart {
     pub output_root: String,
     /// How images travel in this batch.
     pub transport: Transport,
+}
+
+/// Splits `entries` into runs whose paths and reasons take at most
+/// [`MAX_UNPROCESSED_BYTES`] each (one entry per run at least), so that
+/// each run fits in one message whatever the folder holds.
+#[must_use]
+pub fn unprocessed_chunks(entries: &[Unprocessed]) -> Vec<&[Unprocessed]> {
+    let mut chunks = Vec::new();
+    let (mut start, mut bytes) = (0, 0);
+    for (i, e) in entries.iter().enumerate() {
+        // Lengths, kind and varint prefixes: a few bytes besides the text.
+        let size = e.path.len() + e.reason.len() + 16;
+        if i > start && bytes + size > MAX_UNPROCESSED_BYTES {
+            chunks.push(&entries[start..i]);
+            (start, bytes) = (i, 0);
+        }
+        bytes += size;
+    }
+    if start < entries.len() {
+        chunks.push(&entries[start..]);
+    }
+    chunks
 }
 
 /// Why a message could not be decoded.
@@ -310,6 +372,15 @@ pub fn encode(packet: &Packet) -> Vec<Vec<u8>> {
     frames
 }
 
+/// What bincode says about a body: a message's own check (such as a chain
+/// op out of range) as it wrote it, not in bincode's `Debug` form.
+fn body_error(error: bincode::error::DecodeError) -> String {
+    match error {
+        bincode::error::DecodeError::OtherString(message) => message,
+        other => other.to_string(),
+    }
+}
+
 /// Decodes received frames (without any ROUTER identity frame).
 ///
 /// # Errors
@@ -344,7 +415,7 @@ pub fn decode(frames: Vec<Vec<u8>>) -> Result<Packet, ProtocolError> {
     }
     let (message, used): (Message, usize) =
         bincode::serde::decode_from_slice(body, bincode_config())
-            .map_err(|e| ProtocolError::Body(e.to_string()))?;
+            .map_err(|e| ProtocolError::Body(body_error(e)))?;
     if used != body.len() {
         return Err(ProtocolError::Trailing(body.len() - used));
     }
@@ -382,6 +453,7 @@ mod tests {
             batch: 7,
             id: 42,
             rel_path: "a/b.jpg".into(),
+            output_path: "a/b.png".into(),
             source,
             input_root: "/in".into(),
             output_root: "/out".into(),
@@ -489,10 +561,12 @@ mod tests {
                 batch: 7,
                 total: 3,
                 skipped: 2,
-                rejected: vec![Rejected {
-                    path: "x".into(),
-                    error: "denied".into(),
+                unprocessed: vec![Unprocessed {
+                    path: "x.heic".into(),
+                    kind: UnprocessedKind::Skipped,
+                    reason: "unsupported format (HEIC)".into(),
                 }],
+                unprocessed_total: 2,
                 ops: "grayscale".into(),
                 input_root: "/in".into(),
                 output_root: "/out".into(),
@@ -518,6 +592,18 @@ mod tests {
             .into(),
         );
         roundtrip(Message::Welcome.into());
+        roundtrip(
+            Message::Unprocessed {
+                batch: 7,
+                offset: 1,
+                entries: vec![Unprocessed {
+                    path: "loop".into(),
+                    kind: UnprocessedKind::Walk,
+                    reason: "symbolic link loop".into(),
+                }],
+            }
+            .into(),
+        );
     }
 
     /// The wire format is a decision: this pins its exact bytes.
@@ -530,8 +616,8 @@ mod tests {
             }
             .into(),
         );
-        // magic, version 3 LE, variant 0, string len 1, "w", credit 2 (varints)
-        assert_eq!(frames, vec![b"IMGP\x03\x00\x00\x01w\x02".to_vec()]);
+        // magic, version 4 LE, variant 0, string len 1, "w", credit 2 (varints)
+        assert_eq!(frames, vec![b"IMGP\x04\x00\x00\x01w\x02".to_vec()]);
         assert_eq!(encode(&Message::Stop.into()), vec![Vec::<u8>::new()]);
         assert_eq!(
             encode(
@@ -545,8 +631,55 @@ mod tests {
                 .into()
             ),
             // ..., workers: 1 string of length 1, "w"
-            vec![b"IMGP\x03\x00\x07\xfb\x2c\x01\x01\x00\x02\x01\x01w".to_vec()]
+            vec![b"IMGP\x04\x00\x07\xfb\x2c\x01\x01\x00\x02\x01\x01w".to_vec()]
         );
+        // Version 4: a task carries the output path the ventilator chose,
+        // right after the input's.
+        let task = Task {
+            batch: 1,
+            id: 2,
+            rel_path: "a.jpg".into(),
+            output_path: "a.png".into(),
+            source: Source::Path,
+            input_root: "/i".into(),
+            output_root: "/o".into(),
+            chain: Chain::default(),
+            output: OutputOptions::default(),
+        };
+        let frames = encode(&Message::Task(task).into());
+        let prefix: &[u8] = b"IMGP\x04\x00\x01\x01\x02\x05a.jpg\x05a.png\x00\x02/i\x02/o\x00";
+        assert!(
+            frames[0].starts_with(prefix),
+            "task bytes changed: {:?}",
+            frames[0]
+        );
+    }
+
+    #[test]
+    fn long_unprocessed_lists_are_cut_into_messages_that_fit() {
+        let entries: Vec<Unprocessed> = (0..40_000)
+            .map(|i| Unprocessed {
+                path: format!("{i:06}/{}.heic", "x".repeat(40)),
+                kind: UnprocessedKind::Skipped,
+                reason: "unsupported format (HEIC)".into(),
+            })
+            .collect();
+        let chunks = unprocessed_chunks(&entries);
+        assert!(chunks.len() > 4, "{} chunks", chunks.len());
+        assert_eq!(chunks.iter().map(|c| c.len()).sum::<usize>(), entries.len());
+        let mut offset = 0;
+        for chunk in chunks {
+            let message = Message::Unprocessed {
+                batch: 1,
+                offset,
+                entries: chunk.to_vec(),
+            };
+            offset += chunk.len() as u64;
+            let frames = encode(&message.clone().into());
+            assert!(frames[0].len() < MAX_HEADER_BYTES, "{}", frames[0].len());
+            assert_eq!(decode(frames), Ok(message.into()));
+        }
+        assert!(unprocessed_chunks(&[]).is_empty());
     }
 
     #[test]
@@ -646,7 +779,7 @@ mod fuzz {
         #[test]
         fn mutated_valid_messages_never_panic(flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..8)) {
             let mut frames = encode(&Message::Task(Task {
-                batch: 3, id: 9, rel_path: "a/b.jpg".into(), source: Source::Path,
+                batch: 3, id: 9, rel_path: "a/b.jpg".into(), output_path: "a/b.jpg".into(), source: Source::Path,
                 input_root: "/in".into(), output_root: "/out".into(),
                 chain: Chain::parse("resize:800,blur:2").unwrap_or_default(),
                 output: OutputOptions::default(),

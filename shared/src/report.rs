@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::protocol::{BatchStart, Outcome, TaskResult};
+use crate::protocol::{BatchStart, Outcome, TaskResult, UnprocessedKind};
 
 /// One image that failed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -16,6 +16,18 @@ pub struct Failure {
     pub path: String,
     /// Why.
     pub error: String,
+}
+
+/// Skipped files the human summary names (the JSON report has them all).
+const SKIPPED_LISTED: usize = 50;
+
+/// A file seen but not processed, or a problem of the walk.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Skipped {
+    /// Path relative to the input folder.
+    pub path: String,
+    /// Why (`unsupported format (HEIC)`).
+    pub reason: String,
 }
 
 /// What one worker did.
@@ -66,8 +78,21 @@ pub struct Report {
     pub succeeded: u64,
     /// Images skipped because their output was up to date.
     pub skipped: u64,
-    /// Images that failed, with reasons.
+    /// Images that failed, with reasons (refused before dispatch, such as
+    /// two inputs naming one output, included).
     pub failed: Vec<Failure>,
+    /// Files seen but not processed (not images imgpipe reads: HEIC, RAW,
+    /// text, hidden files), with reasons; not in `total`, not failures.
+    #[serde(default)]
+    pub skipped_files: Vec<Skipped>,
+    /// Problems while walking the input (symbolic link loops or links out
+    /// of the folder, unreadable folders): failures, apart from images'.
+    #[serde(default)]
+    pub walk_errors: Vec<Skipped>,
+    /// Entries the ventilator announced but whose details never reached
+    /// the sink (a lost message): counted as failures.
+    #[serde(default)]
+    pub unlisted: u64,
     /// Seconds from when the first task started to the last result.
     /// Process start-up and walking the folder are excluded.
     pub wall_s: f64,
@@ -114,24 +139,36 @@ impl Report {
         messages: MessageCounts,
     ) -> Self {
         let wall_s = wall.as_secs_f64();
-        let mut failed: Vec<Failure> = batch
-            .rejected
-            .iter()
-            .map(|r| Failure {
-                path: r.path.clone(),
-                error: r.error.clone(),
-            })
-            .collect();
+        let (mut failed, mut skipped_files, mut walk_errors) = (Vec::new(), Vec::new(), Vec::new());
+        for u in &batch.unprocessed {
+            let (path, reason) = (u.path.clone(), u.reason.clone());
+            match u.kind {
+                UnprocessedKind::Refused => failed.push(Failure {
+                    path,
+                    error: reason,
+                }),
+                UnprocessedKind::Skipped => skipped_files.push(Skipped { path, reason }),
+                UnprocessedKind::Walk => walk_errors.push(Skipped { path, reason }),
+            }
+        }
+        let refused = failed.len() as u64;
+        let unlisted = batch
+            .unprocessed_total
+            .saturating_sub(batch.unprocessed.len() as u64);
         let mut succeeded = 0;
         let mut pixels = 0u64;
         let mut done = 0u64;
         let mut workers: BTreeMap<&str, (u64, u64, u32)> = BTreeMap::new();
         for r in results {
             done += 1;
-            let w = workers.entry(&r.worker).or_default();
-            w.0 += 1;
-            w.1 += r.busy_us;
-            w.2 = w.2.max(r.worker_slots.max(1));
+            // No slots: a verdict of the ventilator (a task that kept
+            // killing its workers), not a worker's work.
+            if r.worker_slots > 0 {
+                let w = workers.entry(&r.worker).or_default();
+                w.0 += 1;
+                w.1 += r.busy_us;
+                w.2 = w.2.max(r.worker_slots);
+            }
             match &r.outcome {
                 Outcome::Written { input_size, .. } | Outcome::Encoded { input_size, .. } => {
                     succeeded += 1;
@@ -170,10 +207,13 @@ impl Report {
             ops: batch.ops.clone(),
             input: batch.input_root.clone(),
             output: batch.output_root.clone(),
-            total: batch.total + batch.rejected.len() as u64 + batch.skipped,
+            total: batch.total + refused + batch.skipped,
             succeeded,
             skipped: batch.skipped,
             failed,
+            skipped_files,
+            walk_errors,
+            unlisted,
             wall_s,
             images_per_s: ratio(done as f64, wall_s),
             megapixels_per_s: ratio(pixels as f64 / 1e6, wall_s),
@@ -203,6 +243,13 @@ impl Report {
         }
         self.workers.sort_by(|a, b| a.id.cmp(&b.id));
         self.load_imbalance = load_imbalance(&self.workers);
+    }
+
+    /// True when nothing failed: every image written or up to date, no
+    /// walk error, nothing unlisted (skipped files are not failures).
+    #[must_use]
+    pub fn all_ok(&self) -> bool {
+        self.failed.is_empty() && self.walk_errors.is_empty() && self.unlisted == 0
     }
 
     /// Human summary, several lines.
@@ -278,6 +325,38 @@ impl Report {
                 m.unauthenticated, m.replayed
             );
         }
+        if !self.skipped_files.is_empty() {
+            let _ = writeln!(
+                s,
+                "  {} file{} skipped (not processed):",
+                self.skipped_files.len(),
+                if self.skipped_files.len() == 1 {
+                    ""
+                } else {
+                    "s"
+                }
+            );
+        }
+        for f in self.skipped_files.iter().take(SKIPPED_LISTED) {
+            let _ = writeln!(s, "  SKIPPED {}: {}", f.path, f.reason);
+        }
+        if self.skipped_files.len() > SKIPPED_LISTED {
+            let _ = writeln!(
+                s,
+                "  ... and {} more skipped files (the JSON report lists them all)",
+                self.skipped_files.len() - SKIPPED_LISTED
+            );
+        }
+        for f in &self.walk_errors {
+            let _ = writeln!(s, "  WALK ERROR {}: {}", f.path, f.reason);
+        }
+        if self.unlisted > 0 {
+            let _ = writeln!(
+                s,
+                "  {} files not processed are missing from this list (a message was lost; the ventilator's log names them, skipped files with IMGPIPE_LOG=debug)",
+                self.unlisted
+            );
+        }
         for f in &self.failed {
             let _ = writeln!(s, "  FAILED {}: {}", f.path, f.error);
         }
@@ -288,7 +367,7 @@ impl Report {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::Rejected;
+    use crate::protocol::{Unprocessed, UnprocessedKind};
 
     fn result(worker: &str, ms: u64, ok: bool) -> TaskResult {
         TaskResult {
@@ -318,10 +397,24 @@ mod tests {
             batch: 1,
             total: 4,
             skipped: 2,
-            rejected: vec![Rejected {
-                path: "z.jpg".into(),
-                error: "denied".into(),
-            }],
+            unprocessed: vec![
+                Unprocessed {
+                    path: "z.jpg".into(),
+                    kind: UnprocessedKind::Refused,
+                    reason: "output z.jpg collides with z.png".into(),
+                },
+                Unprocessed {
+                    path: "y.heic".into(),
+                    kind: UnprocessedKind::Skipped,
+                    reason: "unsupported format (HEIC)".into(),
+                },
+                Unprocessed {
+                    path: "loop".into(),
+                    kind: UnprocessedKind::Walk,
+                    reason: "symbolic link loop".into(),
+                },
+            ],
+            unprocessed_total: 4,
             ops: "grayscale".into(),
             input_root: "/in".into(),
             output_root: "/out".into(),
@@ -339,8 +432,18 @@ mod tests {
             Duration::from_secs(4),
             MessageCounts::default(),
         );
-        assert_eq!(r.total, 7);
+        assert_eq!(r.total, 7, "written, failed, refused and up to date");
         assert_eq!(r.skipped, 2);
+        assert_eq!(r.skipped_files[0].path, "y.heic");
+        assert_eq!(r.walk_errors[0].path, "loop");
+        assert_eq!(r.unlisted, 1, "4 announced, 3 listed");
+        assert!(!r.all_ok());
+        let text = r.summary();
+        assert!(
+            text.contains("SKIPPED y.heic: unsupported format (HEIC)"),
+            "{text}"
+        );
+        assert!(text.contains("WALK ERROR loop"), "{text}");
         assert_eq!(r.succeeded, 3);
         assert_eq!(r.failed.len(), 2);
         assert_eq!(r.failed[0].path, "a-1000.jpg");
@@ -376,19 +479,11 @@ mod tests {
 
     #[test]
     fn empty_batch_has_no_nan() {
-        let batch = BatchStart {
-            batch: 1,
-            total: 0,
-            rejected: vec![],
-            skipped: 0,
-            ops: String::new(),
-            input_root: String::new(),
-            output_root: String::new(),
-            transport: crate::protocol::Transport::Path,
-        };
+        let batch = BatchStart::default();
         let r = Report::compute(&batch, &[], Duration::ZERO, MessageCounts::default());
         assert_eq!(r.images_per_s, 0.0);
         assert_eq!(r.load_imbalance, 0.0);
         assert!(serde_json::to_string(&r).is_ok());
+        assert!(r.all_ok());
     }
 }

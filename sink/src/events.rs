@@ -1,5 +1,5 @@
 //! Live progress events on a PUB socket, for `imgpipe watch` and any other
-//! ZeroMQ subscriber: one JSON text frame per event.
+//! ZeroMQ subscriber: one JSON text frame per [`Event`], tagged by `event`.
 //!
 //! | event | when | fields |
 //! |---|---|---|
@@ -10,12 +10,14 @@
 //!
 //! PUB drops events nobody subscribed to, so a watcher costs the sink
 //! nothing when absent; one that joins late catches up from the next
-//! `progress` event, which carries every count.
+//! `progress` event, which carries every count. The sink and the watcher
+//! share the one [`Event`] type, so a field renamed on one side is renamed
+//! on the other.
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 use shared::net;
 use shared::report::Report;
 
@@ -28,10 +30,79 @@ pub const ENV_EVENTS_BIND: &str = "IMGPIPE_EVENTS_BIND";
 /// Interval of the `progress` snapshot.
 pub const SNAPSHOT_INTERVAL: Duration = Duration::from_secs(1);
 
+/// One progress event, as it travels on the events socket.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "kebab-case")]
+pub enum Event {
+    /// The batch became known.
+    BatchStarted {
+        /// Batch id.
+        batch: u64,
+        /// Tasks in the batch.
+        total: u64,
+        /// Filter chain.
+        ops: String,
+    },
+    /// One new result.
+    Result {
+        /// Task id.
+        task: u64,
+        /// Input path, relative to the input folder.
+        path: String,
+        /// Worker id.
+        worker: String,
+        /// Written (true) or failed.
+        ok: bool,
+        /// Results so far.
+        done: u64,
+        /// Failures so far.
+        failed: u64,
+        /// Tasks in the batch.
+        total: u64,
+    },
+    /// A snapshot of every count.
+    Progress {
+        /// Results so far.
+        done: u64,
+        /// Failures so far.
+        failed: u64,
+        /// Tasks in the batch.
+        total: u64,
+        /// Results per worker id.
+        workers: BTreeMap<String, u64>,
+    },
+    /// The batch ended (or the sink was interrupted).
+    BatchDone {
+        /// Images written.
+        succeeded: u64,
+        /// Images that failed.
+        failed: u64,
+        /// Images in the batch.
+        total: u64,
+        /// Wall time, seconds.
+        wall_s: f64,
+        /// Images per second of wall time.
+        images_per_s: f64,
+    },
+}
+
+impl Event {
+    /// The `batch-done` event of `report`.
+    #[must_use]
+    pub fn batch_done(report: &Report) -> Self {
+        Self::BatchDone {
+            succeeded: report.succeeded,
+            failed: report.failed.len() as u64,
+            total: report.total,
+            wall_s: report.wall_s,
+            images_per_s: report.images_per_s,
+        }
+    }
+}
+
 /// The sink's event publisher.
 pub struct Publisher {
     socket: zmq::Socket,
-    last_snapshot: Instant,
 }
 
 impl std::fmt::Debug for Publisher {
@@ -53,72 +124,73 @@ impl Publisher {
         // Watchers only send subscriptions.
         socket.set_maxmsgsize(4096)?;
         let bound = net::bind(&socket, endpoint)?;
-        Ok((
-            Self {
-                socket,
-                last_snapshot: Instant::now(),
-            },
-            bound,
-        ))
+        Ok((Self { socket }, bound))
     }
 
-    fn publish(&self, event: &serde_json::Value) {
-        // DONTWAIT: a full or absent subscriber never blocks the sink.
-        let _ = self
-            .socket
-            .send(event.to_string().as_bytes(), zmq::DONTWAIT);
-    }
-
-    /// The batch became known.
-    pub fn batch_started(&self, batch: u64, total: u64, ops: &str) {
-        self.publish(
-            &json!({ "event": "batch-started", "batch": batch, "total": total, "ops": ops }),
-        );
-    }
-
-    /// One new result.
-    #[allow(clippy::too_many_arguments)]
-    pub fn result(
-        &self,
-        task: u64,
-        path: &str,
-        worker: &str,
-        ok: bool,
-        done: u64,
-        failed: u64,
-        total: u64,
-    ) {
-        self.publish(&json!({
-            "event": "result", "task": task, "path": path, "worker": worker, "ok": ok,
-            "done": done, "failed": failed, "total": total,
-        }));
-    }
-
-    /// A snapshot of every count, at most once per [`SNAPSHOT_INTERVAL`].
-    pub fn maybe_snapshot(
-        &mut self,
-        done: u64,
-        failed: u64,
-        total: u64,
-        workers: &BTreeMap<String, u64>,
-    ) {
-        if self.last_snapshot.elapsed() >= SNAPSHOT_INTERVAL {
-            self.last_snapshot = Instant::now();
-            self.publish(&json!({
-                "event": "progress", "done": done, "failed": failed, "total": total, "workers": workers,
-            }));
+    /// Publishes one event; never blocks (a full or absent subscriber
+    /// loses it).
+    pub fn publish(&self, event: &Event) {
+        if let Ok(json) = serde_json::to_vec(event) {
+            let _ = self.socket.send(json, zmq::DONTWAIT);
         }
     }
+}
 
-    /// The batch ended.
-    pub fn batch_done(&self, report: &Report) {
-        self.publish(&json!({
-            "event": "batch-done",
-            "succeeded": report.succeeded,
-            "failed": report.failed.len(),
-            "total": report.total,
-            "wall_s": report.wall_s,
-            "images_per_s": report.images_per_s,
-        }));
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The JSON on the wire keeps the field names `imgpipe watch` and other
+    /// subscribers read.
+    #[test]
+    fn events_keep_their_json_shape() -> serde_json::Result<()> {
+        let started = Event::BatchStarted {
+            batch: 7,
+            total: 3,
+            ops: "blur:1".into(),
+        };
+        assert_eq!(
+            serde_json::to_string(&started)?,
+            r#"{"event":"batch-started","batch":7,"total":3,"ops":"blur:1"}"#
+        );
+        let result = Event::Result {
+            task: 1,
+            path: "a.jpg".into(),
+            worker: "w".into(),
+            ok: true,
+            done: 2,
+            failed: 0,
+            total: 3,
+        };
+        assert_eq!(
+            serde_json::to_string(&result)?,
+            r#"{"event":"result","task":1,"path":"a.jpg","worker":"w","ok":true,"done":2,"failed":0,"total":3}"#
+        );
+        let progress = Event::Progress {
+            done: 2,
+            failed: 1,
+            total: 3,
+            workers: [("w".to_string(), 2)].into_iter().collect(),
+        };
+        assert_eq!(
+            serde_json::to_string(&progress)?,
+            r#"{"event":"progress","done":2,"failed":1,"total":3,"workers":{"w":2}}"#
+        );
+        let done = Event::BatchDone {
+            succeeded: 2,
+            failed: 1,
+            total: 3,
+            wall_s: 1.5,
+            images_per_s: 2.0,
+        };
+        assert_eq!(
+            serde_json::to_string(&done)?,
+            r#"{"event":"batch-done","succeeded":2,"failed":1,"total":3,"wall_s":1.5,"images_per_s":2.0}"#
+        );
+        for event in [started, result, progress, done] {
+            let back: Event = serde_json::from_str(&serde_json::to_string(&event)?)?;
+            assert_eq!(back, event);
+        }
+        Ok(())
     }
 }

@@ -4,7 +4,10 @@
 //!
 //! Format: records of `u32 little-endian length | bytes`. The first record
 //! is the header (batch id and batch start in Unix milliseconds, both u64
-//! LE); each later record is a result encoded with `shared::protocol`. A
+//! LE); each later record is a message encoded with `shared::protocol`: the
+//! batch's description (`BatchStart`, so a sink whose journal holds every
+//! result can finish the batch without the ventilator; journals written
+//! before it was kept lack it), then one `Result` per accepted result. A
 //! torn last record (a crash mid-write) is ignored. Writes are not fsynced:
 //! the journal survives a killed process, not a power cut.
 
@@ -13,7 +16,7 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use shared::protocol::{self, Message, Packet, TaskResult};
+use shared::protocol::{self, BatchStart, Message, Packet, TaskResult};
 
 /// What a previous run of the sink left.
 #[derive(Debug, Clone)]
@@ -22,6 +25,8 @@ pub struct Restored {
     pub batch: u64,
     /// When that batch started.
     pub started: SystemTime,
+    /// The batch's description, if the journal kept it.
+    pub start: Option<BatchStart>,
     /// Results it had accepted.
     pub results: Vec<TaskResult>,
 }
@@ -69,19 +74,25 @@ impl Journal {
         let restored = recs.first().filter(|h| h.len() == 16).map(|header| {
             let batch = u64::from_le_bytes(header[..8].try_into().unwrap_or_default());
             let millis = u64::from_le_bytes(header[8..].try_into().unwrap_or_default());
-            let results = recs[1..]
-                .iter()
-                .filter_map(|r| match protocol::decode(vec![r.to_vec()]) {
+            let mut start = None;
+            let mut results = Vec::new();
+            for record in &recs[1..] {
+                match protocol::decode(vec![record.to_vec()]) {
                     Ok(Packet {
                         message: Message::Result(result),
                         ..
-                    }) => Some(result),
-                    _ => None,
-                })
-                .collect();
+                    }) => results.push(result),
+                    Ok(Packet {
+                        message: Message::BatchStart(s),
+                        ..
+                    }) if s.batch == batch && start.is_none() => start = Some(s),
+                    _ => {}
+                }
+            }
             Restored {
                 batch,
                 started: UNIX_EPOCH + Duration::from_millis(millis),
+                start,
                 results,
             }
         });
@@ -99,18 +110,28 @@ impl Journal {
         Ok(())
     }
 
-    /// Starts the journal of `batch` afresh (a different batch, or none before).
+    /// Starts the journal of `batch` afresh (a different batch, or none
+    /// before): the header, then the batch's description.
     ///
     /// # Errors
     /// When the file cannot be written.
-    pub fn start(&mut self, batch: u64, started: SystemTime) -> std::io::Result<()> {
+    pub fn start(&mut self, batch: &BatchStart, started: SystemTime) -> std::io::Result<()> {
         self.file = Some(File::create(&self.path)?);
         let millis = started
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as u64);
-        let mut header = batch.to_le_bytes().to_vec();
+        let mut header = batch.batch.to_le_bytes().to_vec();
         header.extend_from_slice(&millis.to_le_bytes());
-        self.append_record(&header)
+        self.append_record(&header)?;
+        self.describe(batch)
+    }
+
+    /// Appends the batch's description (to a journal that lacks it).
+    ///
+    /// # Errors
+    /// When the write fails.
+    pub fn describe(&mut self, batch: &BatchStart) -> std::io::Result<()> {
+        self.append_message(Message::BatchStart(batch.clone()))
     }
 
     /// Continues the journal a previous run left (its batch goes on).
@@ -127,7 +148,11 @@ impl Journal {
     /// # Errors
     /// When the write fails.
     pub fn append(&mut self, result: &TaskResult) -> std::io::Result<()> {
-        let frames = protocol::encode(&Message::Result(result.clone()).into());
+        self.append_message(Message::Result(result.clone()))
+    }
+
+    fn append_message(&mut self, message: Message) -> std::io::Result<()> {
+        let frames = protocol::encode(&message.into());
         match frames.first() {
             Some(header) => self.append_record(header),
             None => Ok(()),
@@ -144,7 +169,21 @@ impl Journal {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use shared::protocol::Outcome;
+    use shared::protocol::{Outcome, Transport};
+
+    fn batch(id: u64) -> BatchStart {
+        BatchStart {
+            batch: id,
+            total: 3,
+            unprocessed: Vec::new(),
+            unprocessed_total: 0,
+            skipped: 1,
+            ops: "blur:1".into(),
+            input_root: "/in".into(),
+            output_root: "/out".into(),
+            transport: Transport::Path,
+        }
+    }
 
     fn result(id: u64) -> TaskResult {
         TaskResult {
@@ -165,7 +204,7 @@ mod tests {
         let (mut j, restored) = Journal::open(&path)?;
         assert!(restored.is_none());
         let t0 = UNIX_EPOCH + Duration::from_millis(1_700_000_000_123);
-        j.start(9, t0)?;
+        j.start(&batch(9), t0)?;
         j.append(&result(1))?;
         j.append(&result(2))?;
         drop(j);
@@ -176,8 +215,9 @@ mod tests {
         let restored = restored.expect("restored");
         assert_eq!(restored.batch, 9);
         assert_eq!(restored.started, t0);
+        assert_eq!(restored.start, Some(batch(9)), "the description is kept");
         assert_eq!(restored.results, vec![result(1), result(2)]);
-        j.start(10, t0)?;
+        j.start(&batch(10), t0)?;
         drop(j);
         let (_, restored) = Journal::open(&path)?;
         assert_eq!(

@@ -72,11 +72,14 @@ impl Progress {
         }
     }
 
-    /// Records one more result; `failed` counts failures so far.
-    pub fn advance(&mut self, failed: u64) {
+    /// Shows `done` results so far, `failed` of them failures (called as
+    /// often as the caller likes: only a change is drawn).
+    pub fn update(&mut self, new_done: u64, failed: u64) {
         match self {
             Self::Bar(pb) => {
-                pb.inc(1);
+                if pb.position() != new_done {
+                    pb.set_position(new_done);
+                }
                 if failed > 0 {
                     pb.set_message(format!("({failed} failed)"));
                 }
@@ -87,7 +90,10 @@ impl Progress {
                 total,
                 done,
             } => {
-                *done += 1;
+                if *done == new_done {
+                    return;
+                }
+                *done = new_done;
                 if last.elapsed() >= LINE_INTERVAL || *done == *total {
                     *last = Instant::now();
                     let secs = started.elapsed().as_secs_f64().max(1e-9);

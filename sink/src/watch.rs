@@ -1,6 +1,7 @@
 //! `imgpipe watch`: subscribes to a sink's progress events from anywhere
 //! (e.g. the host, against a compose stack's published port) and draws the
-//! live bar with per-worker counts.
+//! live bar with per-worker counts. [`View`] folds the typed
+//! [`Event`]s into what is shown; [`run`] owns the socket and the bar.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -8,6 +9,8 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use shared::net;
 use shared::shutdown::Shutdown;
+
+use crate::events::Event;
 
 /// How the watch ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,12 +21,83 @@ pub enum WatchEnd {
     Stopped,
 }
 
-fn worker_line(workers: &BTreeMap<String, u64>) -> String {
-    workers
-        .iter()
-        .map(|(id, n)| format!("{id} {n}"))
-        .collect::<Vec<_>>()
-        .join(" · ")
+/// What the watcher shows, folded from the events seen so far.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct View {
+    /// Tasks in the batch.
+    pub total: u64,
+    /// Results so far.
+    pub done: u64,
+    /// Failures so far.
+    pub failed: u64,
+    /// The batch's filter chain.
+    pub ops: String,
+    /// Results per worker id.
+    pub workers: BTreeMap<String, u64>,
+    /// The closing line, once the batch is done.
+    pub finished: Option<String>,
+}
+
+impl View {
+    /// Takes one event into account.
+    pub fn apply(&mut self, event: &Event) {
+        match event {
+            Event::BatchStarted { total, ops, .. } => {
+                *self = Self {
+                    total: *total,
+                    ops: ops.clone(),
+                    ..Self::default()
+                };
+            }
+            Event::Result {
+                worker,
+                done,
+                failed,
+                total,
+                ..
+            } => {
+                (self.total, self.done, self.failed) = (*total, *done, *failed);
+                *self.workers.entry(worker.clone()).or_default() += 1;
+            }
+            Event::Progress {
+                done,
+                failed,
+                total,
+                workers,
+            } => {
+                (self.total, self.done, self.failed) = (*total, *done, *failed);
+                self.workers.clone_from(workers);
+            }
+            Event::BatchDone {
+                succeeded,
+                failed,
+                total,
+                wall_s,
+                images_per_s,
+            } => {
+                self.finished = Some(format!(
+                    "batch done: {succeeded} of {total} written, {failed} failed in {wall_s:.2} s ({images_per_s:.1} images/s)\n  {}",
+                    self.worker_line()
+                ));
+            }
+        }
+    }
+
+    /// The per-worker counts, `id n · id n`.
+    #[must_use]
+    pub fn worker_line(&self) -> String {
+        self.workers
+            .iter()
+            .map(|(id, n)| format!("{id} {n}"))
+            .collect::<Vec<_>>()
+            .join(" · ")
+    }
+
+    /// The line under the bar.
+    #[must_use]
+    pub fn message(&self) -> String {
+        format!("{} failed · {}", self.failed, self.worker_line())
+    }
 }
 
 /// Subscribes to `endpoint` and draws progress until the batch is done.
@@ -49,7 +123,7 @@ pub fn run(
         )
         .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let mut workers: BTreeMap<String, u64> = BTreeMap::new();
+    let mut view = View::default();
     let mut last_event = Instant::now();
     loop {
         if shutdown.requested() {
@@ -69,59 +143,71 @@ pub fn run(
         let Ok(frame) = socket.recv_bytes(0) else {
             continue;
         };
-        let Ok(event) = serde_json::from_slice::<serde_json::Value>(&frame) else {
+        // Events this watcher does not know (a newer sink) are skipped.
+        let Ok(event) = serde_json::from_slice::<Event>(&frame) else {
             continue;
         };
         last_event = Instant::now();
-        let num = |k: &str| event[k].as_u64().unwrap_or(0);
-        match event["event"].as_str() {
-            Some("batch-started") => {
-                workers.clear();
-                bar.set_length(num("total"));
-                bar.set_position(0);
-                bar.set_message(format!("ops: {}", event["ops"].as_str().unwrap_or("")));
-            }
-            Some("result") => {
-                bar.set_length(num("total"));
-                bar.set_position(num("done"));
-                if let Some(w) = event["worker"].as_str() {
-                    *workers.entry(w.to_string()).or_default() += 1;
-                }
-                bar.set_message(format!(
-                    "{} failed · {}",
-                    num("failed"),
-                    worker_line(&workers)
-                ));
-            }
-            Some("progress") => {
-                bar.set_length(num("total"));
-                bar.set_position(num("done"));
-                if let Some(map) = event["workers"].as_object() {
-                    workers = map
-                        .iter()
-                        .map(|(k, v)| (k.clone(), v.as_u64().unwrap_or(0)))
-                        .collect();
-                }
-                bar.set_message(format!(
-                    "{} failed · {}",
-                    num("failed"),
-                    worker_line(&workers)
-                ));
-            }
-            Some("batch-done") => {
-                bar.finish_and_clear();
-                eprintln!(
-                    "batch done: {} of {} written, {} failed in {:.2} s ({:.1} images/s)\n  {}",
-                    num("succeeded"),
-                    num("total"),
-                    num("failed"),
-                    event["wall_s"].as_f64().unwrap_or(0.0),
-                    event["images_per_s"].as_f64().unwrap_or(0.0),
-                    worker_line(&workers)
-                );
-                return Ok(WatchEnd::BatchDone);
-            }
-            _ => {}
+        let started = matches!(event, Event::BatchStarted { .. });
+        view.apply(&event);
+        if let Some(line) = &view.finished {
+            bar.finish_and_clear();
+            eprintln!("{line}");
+            return Ok(WatchEnd::BatchDone);
         }
+        bar.set_length(view.total);
+        bar.set_position(view.done);
+        bar.set_message(if started {
+            format!("ops: {}", view.ops)
+        } else {
+            view.message()
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_view_follows_results_snapshots_and_the_end() {
+        let mut view = View::default();
+        view.apply(&Event::BatchStarted {
+            batch: 1,
+            total: 3,
+            ops: "blur:1".into(),
+        });
+        for (task, worker) in [(0, "a"), (1, "b")] {
+            view.apply(&Event::Result {
+                task,
+                path: format!("{task}.jpg"),
+                worker: worker.into(),
+                ok: task == 0,
+                done: task + 1,
+                failed: task,
+                total: 3,
+            });
+        }
+        assert_eq!((view.done, view.failed, view.total), (2, 1, 3));
+        assert_eq!(view.message(), "1 failed · a 1 · b 1");
+        // A late joiner's snapshot replaces the counts it pieced together.
+        view.apply(&Event::Progress {
+            done: 3,
+            failed: 1,
+            total: 3,
+            workers: [("a".to_string(), 2), ("b".to_string(), 1)].into(),
+        });
+        assert_eq!(view.worker_line(), "a 2 · b 1");
+        view.apply(&Event::BatchDone {
+            succeeded: 2,
+            failed: 1,
+            total: 3,
+            wall_s: 1.0,
+            images_per_s: 3.0,
+        });
+        assert_eq!(
+            view.finished.as_deref(),
+            Some("batch done: 2 of 3 written, 1 failed in 1.00 s (3.0 images/s)\n  a 2 · b 1")
+        );
     }
 }

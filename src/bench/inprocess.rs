@@ -45,6 +45,7 @@ pub fn run(
             batch: 1,
             id,
             rel_path: rel_path.clone(),
+            output_path: rel_path.clone(),
             source: Source::Path,
             input_root: input.to_string_lossy().into_owned(),
             output_root: output.to_string_lossy().into_owned(),

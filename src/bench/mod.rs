@@ -410,7 +410,7 @@ pub fn run(args: &BenchArgs, shutdown: &Shutdown) -> anyhow::Result<u8> {
                 args.input.display()
             )));
         }
-        found.images
+        found.images.into_iter().map(|i| i.rel).collect()
     };
     let items = if args.messaging_only {
         args.tasks

@@ -7,6 +7,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
+/// The ventilator's record of what made each output, in the output folder.
+pub const MANIFEST: &str = ".imgpipe-manifest";
+
 /// The `imgpipe` executable under test.
 pub fn imgpipe() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_imgpipe"));
@@ -313,7 +316,7 @@ impl Logged {
     }
 }
 
-/// Every file under `dir`, relative to it, with its bytes.
+/// Every file under `dir` but the manifest, relative to it, with its bytes.
 pub fn tree(dir: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
     let mut found = std::collections::BTreeMap::new();
     let mut dirs = vec![dir.to_path_buf()];
@@ -325,7 +328,7 @@ pub fn tree(dir: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
             let path = entry.path();
             if path.is_dir() {
                 dirs.push(path);
-            } else {
+            } else if entry.file_name() != MANIFEST {
                 let bytes = std::fs::read(&path).expect("readable output");
                 found.insert(path.strip_prefix(dir).expect("inside").to_path_buf(), bytes);
             }

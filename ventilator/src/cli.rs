@@ -13,11 +13,15 @@ use shared::ops::Chain;
 use shared::protocol::Transport;
 use shared::status;
 
+use crate::naming::NameTemplate;
+
 /// Workers send a heartbeat (`Ready` with no credit) this often.
 pub const HEARTBEAT: Duration = Duration::from_secs(1);
 /// Default seconds a worker may stay silent before it is presumed dead and
 /// its tasks go to others (five missed heartbeats).
 pub const WORKER_TIMEOUT_S: u64 = 5;
+/// Default attempts per task before it fails (`--max-attempts`).
+pub const DEFAULT_MAX_ATTEMPTS: u32 = 3;
 
 /// What to do to each image: the chain and how to write the result.
 #[derive(Debug, Clone, Args)]
@@ -53,6 +57,17 @@ pub struct JobArgs {
     /// Lossless WebP output (default: lossy at --quality).
     #[arg(long, env = "IMGPIPE_LOSSLESS")]
     pub lossless: bool,
+    /// Output file name template (outputs stay in their input's folder).
+    /// Placeholders: {stem} the input's name without extension, {srcext}
+    /// its extension as written (empty if none), {ext} the output format's
+    /// extension (the input's own spelling when the format is unchanged),
+    /// {format} the output format (jpeg, png, ...). Two inputs that would
+    /// get one output name are both refused (listed as failed), so keep
+    /// them apart with e.g. `{stem}_{srcext}.{ext}`; `tn_{stem}.{ext}`
+    /// prefixes thumbnails.
+    #[arg(long, env = "IMGPIPE_NAME", default_value = crate::naming::DEFAULT_TEMPLATE,
+          value_name = "TEMPLATE", value_parser = NameTemplate::parse)]
+    pub name: NameTemplate,
 }
 
 impl JobArgs {
@@ -146,6 +161,14 @@ pub struct ModeArgs {
     /// its tasks go to others (workers heartbeat every second).
     #[arg(long, env = "IMGPIPE_HEARTBEAT_TIMEOUT", default_value_t = WORKER_TIMEOUT_S, value_name = "SECONDS")]
     pub heartbeat_timeout: u64,
+    /// Attempts per task: a task is blamed when a worker dies or goes
+    /// silent while holding only it (tasks lost together are retried one at
+    /// a time first, so an innocent one is not blamed), or when its lease
+    /// runs out; after this many it fails with its reason and the batch
+    /// goes on.
+    #[arg(long, env = "IMGPIPE_MAX_ATTEMPTS", default_value_t = DEFAULT_MAX_ATTEMPTS,
+          value_parser = clap::value_parser!(u32).range(1..), value_name = "N")]
+    pub max_attempts: u32,
     /// Messaging-only benchmark: dispatch N synthetic tasks that touch no
     /// image (workers answer at once); the input folder is not read.
     #[arg(long, value_name = "N")]
@@ -160,6 +183,7 @@ impl Default for ModeArgs {
             push_bind: endpoints::PUSH_BIND.to_string(),
             lease: 60,
             heartbeat_timeout: WORKER_TIMEOUT_S,
+            max_attempts: DEFAULT_MAX_ATTEMPTS,
             synthetic: None,
         }
     }
@@ -168,7 +192,9 @@ impl Default for ModeArgs {
 /// Which images of the folder a batch takes.
 #[derive(Debug, Clone, Copy, Default, Args)]
 pub struct SelectionArgs {
-    /// Skip images whose output exists and is newer than the input.
+    /// Skip images whose output was made from the same input (size and
+    /// modification time), chain and settings, as recorded in the output
+    /// folder's `.imgpipe-manifest`; without a readable manifest, redo all.
     #[arg(long, env = "IMGPIPE_SKIP_EXISTING")]
     pub skip_existing: bool,
     /// List what would be done and exit without processing anything.
@@ -189,8 +215,10 @@ pub struct Config {
     pub status_bind: String,
     /// Filters.
     pub chain: Chain,
-    /// Encoder settings.
+    /// Encoder settings (the format, when `None`, is each input's own).
     pub output_options: OutputOptions,
+    /// Output naming template.
+    pub name: NameTemplate,
     /// Skip images whose output is up to date.
     pub skip_existing: bool,
     /// Transport, dispatch strategy, push endpoint, synthetic tasks.
@@ -207,10 +235,31 @@ impl From<Cli> for Config {
             bind: cli.bind,
             status_bind: cli.status_bind,
             output_options: cli.job.output_options(),
+            name: cli.job.name,
             skip_existing: cli.selection.skip_existing,
             chain: cli.job.ops,
             mode: cli.mode,
             secret_file: cli.secret.secret_file,
+        }
+    }
+}
+
+impl Config {
+    /// A batch from `input` to `output` with every other setting at its
+    /// default: re-encode, default naming, loopback endpoints.
+    #[must_use]
+    pub fn for_folders(input: PathBuf, output: PathBuf) -> Self {
+        Self {
+            input,
+            output,
+            bind: endpoints::TASKS_BIND.to_string(),
+            status_bind: status::VENTILATOR_STATUS_BIND.to_string(),
+            chain: Chain::default(),
+            output_options: OutputOptions::default(),
+            name: NameTemplate::default(),
+            skip_existing: false,
+            mode: ModeArgs::default(),
+            secret_file: None,
         }
     }
 }

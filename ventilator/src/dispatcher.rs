@@ -6,8 +6,16 @@
 //! and performs each [`Action`] (the style of quinn-proto's `Connection`).
 //! [`Dispatcher::poll_timeout`] says when the next lease or heartbeat
 //! deadline falls.
+//!
+//! Poison tasks: a task is blamed when the only unfinished task a lost
+//! worker held was that one, or when its lease runs out. Tasks lost with a
+//! worker that held several are *suspects*: each runs alone on one worker
+//! reserved for them (the isolator, which holds nothing else meanwhile), so
+//! that a culprit is blamed and an innocent co-held task is not. After
+//! `max_attempts` blames the task fails ([`Action::FailTask`]) and the batch
+//! goes on.
 
-use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::time::{Duration, Instant};
 
 use shared::auth::AuthError;
@@ -18,6 +26,9 @@ use crate::Dispatch;
 
 /// Most unused credit one worker may hold, whatever it asks for.
 pub(crate) const MAX_CREDIT_PER_WORKER: usize = 64;
+/// Most unacknowledged tasks one worker may hold: a peer that keeps
+/// topping up its credit and never answers cannot hoard the batch.
+pub(crate) const MAX_IN_FLIGHT_PER_WORKER: usize = 64;
 /// A peer whose messages fail authentication is told at most this often
 /// (with a sealed `Welcome` it cannot open, so it logs the mismatch); the
 /// refusals are logged at most this often too.
@@ -34,6 +45,9 @@ pub struct Summary {
     pub dispatched: u64,
     /// Tasks sent again because their worker went silent or vanished.
     pub redispatched: u64,
+    /// Tasks failed here because they were blamed `max_attempts` times (a
+    /// worker died holding only them, or their lease ran out).
+    pub failed: u64,
     /// Distinct workers that asked for work.
     pub workers: usize,
     /// Messages that could not be decoded or made no sense here.
@@ -59,6 +73,9 @@ pub(crate) struct DispatcherConfig {
     pub lease: Duration,
     /// How long a worker may stay silent before it is presumed dead.
     pub heartbeat_timeout: Duration,
+    /// Blames (a worker lost while holding only this task, or a lease run
+    /// out) after which a task fails instead of being sent again.
+    pub max_attempts: u32,
 }
 
 /// Something that happened, fed to [`Dispatcher::handle_event`].
@@ -123,6 +140,18 @@ pub(crate) enum Action {
         /// The task id.
         task: u64,
     },
+    /// Tell the sink that this task failed here (it was blamed
+    /// `max_attempts` times); the sink records it like a worker's failed
+    /// result and acknowledges it. If the sink is gone, feed back
+    /// [`Event::SinkUnreachable`]: the failure goes to the next sink.
+    FailTask {
+        /// The sink's routing identity.
+        sink: Vec<u8>,
+        /// The task id.
+        task: u64,
+        /// Why, with the attempts, for the report.
+        reason: String,
+    },
     /// Every task is acknowledged and every worker told to stop: tell the
     /// sink the batch is over (with these figures).
     EndBatch {
@@ -155,6 +184,14 @@ pub(crate) struct WorkerSlot {
     pub in_flight: HashSet<u64>,
 }
 
+/// How often a task was blamed for a lost worker or an expired lease.
+#[derive(Debug, Default)]
+struct Blame {
+    count: u32,
+    /// The last thing that happened, e.g. `worker w1 went silent`.
+    last: String,
+}
+
 /// The dispatch state of one batch.
 #[derive(Debug)]
 pub(crate) struct Dispatcher {
@@ -180,6 +217,20 @@ pub(crate) struct Dispatcher {
     push_blocked: bool,
     /// The batch is over: `EndBatch` was queued.
     finished: bool,
+    /// Per task: how often it was blamed, and the last reason.
+    blames: HashMap<u64, Blame>,
+    /// Suspects waiting for their turn on the isolator, oldest first.
+    suspects: VecDeque<u64>,
+    /// Every suspect not yet acknowledged or failed (queued or running).
+    suspect_set: HashSet<u64>,
+    /// The worker reserved for running suspects one at a time: it gets no
+    /// other task while suspects remain.
+    isolator: Option<Vec<u8>>,
+    /// Tasks failed here, with their reason, until the sink acknowledges
+    /// the failure.
+    failed: BTreeMap<u64, String>,
+    /// Failures still to tell the current sink.
+    failures_to_send: VecDeque<u64>,
     /// When each peer failing authentication was last told so.
     auth_notices: HashMap<Vec<u8>, Instant>,
     auth_logged: Option<Instant>,
@@ -205,6 +256,12 @@ impl Dispatcher {
             sink_synced: false,
             push_blocked: false,
             finished: false,
+            blames: HashMap::new(),
+            suspects: VecDeque::new(),
+            suspect_set: HashSet::new(),
+            isolator: None,
+            failed: BTreeMap::new(),
+            failures_to_send: VecDeque::new(),
             auth_notices: HashMap::new(),
             auth_logged: None,
             actions: VecDeque::new(),
@@ -238,8 +295,16 @@ impl Dispatcher {
 
     /// Counts so far, with `workers` filled in.
     pub(crate) fn summary(&self) -> Summary {
+        // By the ids workers gave: a worker restarted under its id is one
+        // worker, though a new connection. Past the cap on remembered ids,
+        // connections are counted instead.
+        let workers = if self.named.len() < MAX_NAMED_WORKERS {
+            self.named.len()
+        } else {
+            self.workers.len() + self.stopped_workers.len()
+        };
         Summary {
-            workers: self.workers.len() + self.stopped_workers.len(),
+            workers,
             ..self.summary.clone()
         }
     }
@@ -266,6 +331,8 @@ impl Dispatcher {
             "done": self.done_count,
             "dispatched": self.summary.dispatched,
             "redispatched": self.summary.redispatched,
+            "suspects": self.suspect_set.len(),
+            "failed": self.summary.failed,
             "workers": self.workers.values().map(|w| serde_json::json!({
                 "id": w.name,
                 "in_flight": w.in_flight.len(),
@@ -301,8 +368,8 @@ impl Dispatcher {
                 if let Some(slot) = self.workers.get_mut(&worker) {
                     slot.in_flight.remove(&task);
                 }
-                self.pending.push_front(task);
-                self.forget_worker(&worker);
+                self.requeue_front(task);
+                self.forget_worker(&worker, "disconnected");
             }
             Event::SinkUnreachable { sink } => {
                 if self.sink.as_ref() == Some(&sink) {
@@ -347,6 +414,13 @@ impl Dispatcher {
         if self.finished || !self.sink_synced {
             return None;
         }
+        while let Some(task) = self.failures_to_send.pop_front() {
+            let (Some(sink), Some(reason)) = (self.sink.clone(), self.failed.get(&task)) else {
+                continue;
+            };
+            let reason = reason.clone();
+            return Some(Action::FailTask { sink, task, reason });
+        }
         match self.config.dispatch {
             Dispatch::Credit => self.next_send(now),
             Dispatch::Push => {
@@ -373,6 +447,12 @@ impl Dispatcher {
             Ok(Message::Ready { worker, credit }) => {
                 if self.stopped_workers.contains(&from) || (self.sink_synced && self.complete()) {
                     self.notify(from, Message::Stop);
+                } else if self.forgotten.contains(&from) && !self.workers.contains_key(&from) {
+                    // A worker given up for lost is back, with only the
+                    // credit of what it just finished: the rest of its
+                    // credit died with its old slot. Ask for all of it.
+                    self.notify(from.clone(), Message::Welcome);
+                    self.on_ready(now, from, worker, 0);
                 } else if credit == 0 && !self.workers.contains_key(&from) {
                     // A heartbeat from a worker this ventilator does not
                     // know (it restarted, or forgot the worker during a
@@ -430,6 +510,8 @@ impl Dispatcher {
             );
             self.requeue_in_flight();
         }
+        // Failures told to the old sink may not have reached its journal.
+        self.failures_to_send = self.failed.keys().copied().collect();
         self.actions
             .push_back(Action::StartBatch { sink: from.clone() });
         self.sink = Some(from);
@@ -492,6 +574,8 @@ impl Dispatcher {
     fn on_ack(&mut self, task_ids: &[u64]) {
         for id in task_ids {
             self.leases.remove(id);
+            self.suspect_set.remove(id);
+            self.failed.remove(id);
         }
         for &id in task_ids {
             if let Some(done) = usize::try_from(id).ok().and_then(|i| self.done.get_mut(i)) {
@@ -516,21 +600,50 @@ impl Dispatcher {
             .unwrap_or(true)
     }
 
+    /// True for a task that still needs a worker: neither acknowledged nor
+    /// failed here.
+    fn is_open(&self, id: u64) -> bool {
+        !self.is_done(id) && !self.failed.contains_key(&id)
+    }
+
     /// Next pending task not yet acknowledged (a re-dispatched task may have
     /// been finished by its first worker meanwhile).
     fn next_pending(&mut self) -> Option<u64> {
         while let Some(id) = self.pending.pop_front() {
-            if !self.is_done(id) {
+            if self.is_open(id) {
                 return Some(id);
             }
         }
         None
     }
 
-    /// Gives the next pending task to the worker with the oldest credit.
+    /// Puts a task back at the front of its queue: the suspects' if it is
+    /// one, else the pending one.
+    fn requeue_front(&mut self, id: u64) {
+        if self.suspect_set.contains(&id) {
+            self.suspects.push_front(id);
+        } else {
+            self.pending.push_front(id);
+        }
+    }
+
+    /// Gives the next suspect to the isolator once it holds nothing else,
+    /// then the next pending task to the worker with the oldest credit
+    /// (never to the isolator while suspects remain).
     fn next_send(&mut self, now: Instant) -> Option<Action> {
+        if let Some(action) = self.next_isolated_send(now) {
+            return Some(action);
+        }
         while !self.pending.is_empty() {
-            let identity = self.ready.pop_front()?;
+            let isolator = self.isolator.as_ref();
+            let workers = &self.workers;
+            let at = self.ready.iter().position(|i| {
+                Some(i) != isolator
+                    && workers
+                        .get(i)
+                        .is_none_or(|s| s.in_flight.len() < MAX_IN_FLIGHT_PER_WORKER)
+            })?;
+            let identity = self.ready.remove(at)?;
             let Some(slot) = self.workers.get_mut(&identity) else {
                 continue;
             };
@@ -543,40 +656,148 @@ impl Dispatcher {
                 if let Some(slot) = self.workers.get_mut(&identity) {
                     slot.credit += 1;
                 }
-                self.ready.push_front(identity);
+                self.ready.insert(at, identity);
                 return None;
             };
-            self.summary.dispatched += 1;
-            self.leases.insert(task, now);
-            if let Some(slot) = self.workers.get_mut(&identity) {
-                slot.in_flight.insert(task);
-            }
-            return Some(Action::SendTask { to: identity, task });
+            return Some(self.send(now, identity, task));
         }
         None
     }
 
-    fn forget_worker(&mut self, identity: &[u8]) {
-        if let Some(slot) = self.workers.remove(identity) {
-            self.forgotten.insert(identity.to_vec());
-            self.ready.retain(|i| i != identity);
-            let mut lost: Vec<u64> = slot
-                .in_flight
-                .into_iter()
-                .filter(|id| !self.is_done(*id))
-                .collect();
-            lost.sort_unstable();
-            if !lost.is_empty() {
+    /// Records a dispatch of `task` to `identity`, which had the credit.
+    fn send(&mut self, now: Instant, identity: Vec<u8>, task: u64) -> Action {
+        self.summary.dispatched += 1;
+        self.leases.insert(task, now);
+        if let Some(slot) = self.workers.get_mut(&identity) {
+            slot.in_flight.insert(task);
+        }
+        Action::SendTask { to: identity, task }
+    }
+
+    /// Runs suspects one at a time on the isolator: reserves the worker
+    /// holding the fewest tasks, lets it drain, then sends it one suspect
+    /// and nothing else until that one is acknowledged, failed or lost.
+    fn next_isolated_send(&mut self, now: Instant) -> Option<Action> {
+        if self.suspect_set.is_empty() {
+            self.isolator = None;
+            return None;
+        }
+        if self.suspects.is_empty() {
+            return None;
+        }
+        let reserved = self
+            .isolator
+            .as_ref()
+            .is_some_and(|i| self.workers.contains_key(i));
+        if !reserved {
+            let (identity, _) = self
+                .workers
+                .iter()
+                .min_by_key(|(identity, slot)| (slot.in_flight.len(), *identity))?;
+            let identity = identity.clone();
+            let text = format!(
+                "running {} suspect tasks one at a time on worker {}",
+                self.suspects.len(),
+                self.workers.get(&identity).map_or("?", |s| s.name.as_str())
+            );
+            self.log(Level::Info, text);
+            self.isolator = Some(identity);
+        }
+        let identity = self.isolator.clone()?;
+        let slot = self.workers.get(&identity)?;
+        if slot.credit == 0 || !slot.in_flight.is_empty() {
+            return None;
+        }
+        let task = loop {
+            let id = self.suspects.pop_front()?;
+            if self.is_open(id) {
+                break id;
+            }
+        };
+        let at = self.ready.iter().position(|i| *i == identity)?;
+        self.ready.remove(at);
+        if let Some(slot) = self.workers.get_mut(&identity) {
+            slot.credit -= 1;
+        }
+        Some(self.send(now, identity, task))
+    }
+
+    /// Counts one attempt against `task`; fails it after `max_attempts`,
+    /// else makes it a suspect, to run alone next time.
+    fn blame(&mut self, task: u64, what: String) {
+        let blame = self.blames.entry(task).or_default();
+        blame.count += 1;
+        blame.last = what;
+        let count = blame.count;
+        if count >= self.config.max_attempts.max(1) {
+            let reason = format!("gave up after {count} attempts: {}", blame.last);
+            self.fail(task, reason);
+        } else {
+            self.summary.redispatched += 1;
+            if self.suspect_set.insert(task) {
+                self.suspects.push_back(task);
+            } else {
+                self.suspects.push_front(task);
+            }
+        }
+    }
+
+    /// Gives up on `task`: no worker gets it again; the sink is told.
+    fn fail(&mut self, task: u64, reason: String) {
+        self.log(Level::Warn, format!("task {task} failed: {reason}"));
+        self.summary.failed += 1;
+        self.suspect_set.remove(&task);
+        self.leases.remove(&task);
+        for slot in self.workers.values_mut() {
+            slot.in_flight.remove(&task);
+        }
+        self.failed.insert(task, reason);
+        self.failures_to_send.push_back(task);
+    }
+
+    /// Drops a worker that vanished (`why`: "disconnected", "went silent")
+    /// and deals with what it held: one task alone is blamed; several
+    /// become suspects, each to run alone.
+    fn forget_worker(&mut self, identity: &[u8], why: &str) {
+        let Some(slot) = self.workers.remove(identity) else {
+            return;
+        };
+        self.forgotten.insert(identity.to_vec());
+        self.ready.retain(|i| i != identity);
+        if self.isolator.as_deref() == Some(identity) {
+            self.isolator = None;
+        }
+        let mut lost: Vec<u64> = slot
+            .in_flight
+            .into_iter()
+            .filter(|id| self.is_open(*id))
+            .collect();
+        lost.sort_unstable();
+        for id in &lost {
+            self.leases.remove(id);
+        }
+        match lost[..] {
+            [] => {}
+            [task] => {
+                let what = format!("worker {} {why} while it held only this task", slot.name);
+                self.log(Level::Warn, format!("task {task}: {what}"));
+                self.blame(task, what);
+            }
+            _ => {
                 let text = format!(
-                    "worker {} lost with {} tasks in flight; re-dispatching them",
+                    "worker {} {why} with {} tasks in flight; each runs alone now",
                     slot.name,
                     lost.len()
                 );
                 self.log(Level::Warn, text);
-            }
-            self.summary.redispatched += lost.len() as u64;
-            for id in lost.into_iter().rev() {
-                self.pending.push_front(id);
+                self.summary.redispatched += lost.len() as u64;
+                for id in lost {
+                    if self.suspect_set.insert(id) {
+                        self.suspects.push_back(id);
+                    } else {
+                        self.suspects.push_front(id);
+                    }
+                }
             }
         }
     }
@@ -589,7 +810,7 @@ impl Dispatcher {
             .leases
             .iter()
             .filter(|(id, since)| {
-                now.saturating_duration_since(**since) > lease && !self.is_done(**id)
+                now.saturating_duration_since(**since) > lease && self.is_open(**id)
             })
             .map(|(id, _)| *id)
             .collect();
@@ -602,10 +823,18 @@ impl Dispatcher {
             expired.len()
         );
         self.log(Level::Warn, text);
-        self.summary.redispatched += expired.len() as u64;
-        for id in expired.into_iter().rev() {
+        for id in expired {
             self.leases.remove(&id);
-            self.pending.push_front(id);
+            // No longer counted against its worker: it may be hung on it,
+            // and the isolator must not wait for it.
+            let mut holder = None;
+            for slot in self.workers.values_mut() {
+                if slot.in_flight.remove(&id) {
+                    holder = Some(slot.name.clone());
+                }
+            }
+            let on = holder.map_or_else(String::new, |name| format!(" on worker {name}"));
+            self.blame(id, format!("its {}s lease ran out{on}", lease.as_secs()));
         }
     }
 
@@ -617,14 +846,17 @@ impl Dispatcher {
             .workers
             .values()
             .flat_map(|w| w.in_flight.iter().copied())
-            .filter(|id| !self.is_done(*id))
+            .filter(|id| self.is_open(*id))
             .collect();
         ids.sort_unstable();
         ids.dedup();
         self.summary.redispatched += ids.len() as u64;
+        for slot in self.workers.values_mut() {
+            slot.in_flight.clear();
+        }
         for id in ids.into_iter().rev() {
             self.leases.remove(&id);
-            self.pending.push_front(id);
+            self.requeue_front(id);
         }
     }
 
@@ -637,7 +869,8 @@ impl Dispatcher {
             .map(|(id, _)| id.clone())
             .collect();
         for identity in silent {
-            self.forget_worker(&identity);
+            let why = format!("went silent for over {}s", timeout.as_secs());
+            self.forget_worker(&identity, &why);
         }
     }
 
@@ -679,6 +912,7 @@ mod tests {
             dispatch: Dispatch::Credit,
             lease: Duration::from_secs(60),
             heartbeat_timeout: Duration::from_secs(5),
+            max_attempts: 3,
         })
     }
 
@@ -697,6 +931,33 @@ mod tests {
                 message: Ok(message),
             },
         );
+    }
+
+    /// Issue 17: a peer that kept topping up its credit and never answered
+    /// held 184 of 200 tasks. In flight is now capped per worker.
+    #[test]
+    fn a_worker_that_never_answers_cannot_hoard_the_batch() {
+        let now = Instant::now();
+        let mut d = dispatcher(200);
+        hear(&mut d, now, b"sink", Message::SinkReady);
+        drain(&mut d, now);
+        let ack = Message::Ack {
+            batch: 1,
+            task_ids: vec![],
+        };
+        hear(&mut d, now, b"sink", ack);
+        let mut hoarded = 0;
+        for _ in 0..10 {
+            let worker = "hoarder".to_string();
+            let ready = Message::Ready { worker, credit: 64 };
+            hear(&mut d, now, b"hoarder", ready);
+            hoarded += drain(&mut d, now).len();
+        }
+        assert_eq!(hoarded, MAX_IN_FLIGHT_PER_WORKER);
+        let worker = "honest".to_string();
+        hear(&mut d, now, b"honest", Message::Ready { worker, credit: 8 });
+        assert_eq!(drain(&mut d, now).len(), 8, "the rest is still there");
+        d.check_invariants();
     }
 
     /// Regression (found by the model test): a sink that restarted while
@@ -765,6 +1026,10 @@ impl Dispatcher {
             let queued = entries.remove(identity.as_slice()).unwrap_or(0);
             assert_eq!(queued, slot.credit, "ready entries do not match credit");
             assert!(slot.credit <= MAX_CREDIT_PER_WORKER);
+            assert!(
+                slot.in_flight.len() <= MAX_IN_FLIGHT_PER_WORKER,
+                "a worker hoards"
+            );
             for id in &slot.in_flight {
                 assert!(!self.is_done(*id), "acknowledged task {id} still in flight");
             }
@@ -773,9 +1038,46 @@ impl Dispatcher {
         if self.config.dispatch == Dispatch::Credit {
             for id in 0..self.config.tasks {
                 assert!(
-                    self.is_done(id) || self.pending.contains(&id) || self.leases.contains_key(&id),
-                    "task {id} is neither done, pending nor leased"
+                    self.is_done(id)
+                        || self.pending.contains(&id)
+                        || self.leases.contains_key(&id)
+                        || self.suspects.contains(&id)
+                        || self.failed.contains_key(&id),
+                    "task {id} is neither done, pending, leased, suspect nor failed"
                 );
+            }
+        }
+        for id in &self.suspects {
+            assert!(self.suspect_set.contains(id) || !self.is_open(*id));
+            assert!(!self.pending.contains(id) || !self.is_open(*id));
+        }
+        for id in self.failed.keys() {
+            assert!(
+                !self.suspect_set.contains(id),
+                "failed task {id} still suspect"
+            );
+            assert!(
+                !self.leases.contains_key(id),
+                "failed task {id} still leased"
+            );
+            let blamed = self.blames.get(id).map_or(0, |b| b.count);
+            assert!(blamed >= self.config.max_attempts, "task {id} failed early");
+        }
+        // A suspect in flight runs alone: on the isolator, which holds
+        // nothing else.
+        for (identity, slot) in &self.workers {
+            let suspects = slot
+                .in_flight
+                .iter()
+                .filter(|id| self.suspect_set.contains(id))
+                .count();
+            if suspects > 0 {
+                assert_eq!(
+                    self.isolator.as_ref(),
+                    Some(identity),
+                    "suspect off the isolator"
+                );
+                assert_eq!(slot.in_flight.len(), 1, "a suspect shares its worker");
             }
         }
         let done = self.done.iter().filter(|d| **d).count() as u64;

@@ -8,17 +8,18 @@ use std::time::Instant;
 
 use anyhow::Context as _;
 
-use shared::discover::{check_roots, Discovery};
+use shared::discover::check_roots;
 use shared::endpoints;
+use shared::imageio::OutputFormat;
 use shared::log;
 use shared::net;
 use shared::net::Wire;
-use shared::protocol::{BatchStart, Message};
+use shared::protocol::{unprocessed_chunks, BatchStart, Message, Unprocessed, UnprocessedKind};
 use shared::shutdown::Shutdown;
 use shared::status::StatusServer;
 
 use crate::dispatcher::{Action, Dispatcher, DispatcherConfig, Event, Summary};
-use crate::plan::{batch_id, dry_run, plan, Plan};
+use crate::plan::{batch_id, dry_run, plan, Plan, Planned};
 use crate::tasks::BatchTasks;
 use crate::{Cli, Config, Dispatch, ROLE};
 
@@ -107,6 +108,24 @@ impl Sockets {
                 if let Err(e) = self.wire.send_to(&self.tasks, &sink, &start) {
                     log!(Warn, ROLE, "sink unreachable ({e})");
                     d.handle_event(now, Event::SinkUnreachable { sink });
+                    return Ok(());
+                }
+                // The files not dispatched that did not fit in BatchStart,
+                // in order, before any BatchEnd on the same connection.
+                for (offset, entries) in &batch.more_unprocessed {
+                    let more = Message::Unprocessed {
+                        batch: batch.start.batch,
+                        offset: *offset,
+                        entries: entries.clone(),
+                    };
+                    if let Err(e) = self.wire.send_to(&self.tasks, &sink, &more.into()) {
+                        log!(
+                            Warn,
+                            ROLE,
+                            "could not send the sink the list of files not processed ({e}); this log names them"
+                        );
+                        break;
+                    }
                 }
             }
             Action::SendTask { to, task } => {
@@ -131,6 +150,23 @@ impl Sockets {
                     Ok(()) => {}
                     Err(zmq::Error::EAGAIN) => d.handle_event(now, Event::PushFull { task }),
                     Err(e) => return Err(e.into()),
+                }
+            }
+            Action::FailTask { sink, task, reason } => {
+                let rel_path = batch.tasks.rel_path(task).unwrap_or_default().to_string();
+                let result = shared::protocol::TaskResult {
+                    batch: batch.start.batch,
+                    task_id: task,
+                    rel_path,
+                    worker: ROLE.to_string(),
+                    outcome: shared::protocol::Outcome::Failed { error: reason },
+                    busy_us: 0,
+                    worker_slots: 0,
+                };
+                let message = Message::Result(result).into();
+                if let Err(e) = self.wire.send_to(&self.tasks, &sink, &message) {
+                    log!(Warn, ROLE, "sink unreachable ({e})");
+                    d.handle_event(now, Event::SinkUnreachable { sink });
                 }
             }
             Action::EndBatch {
@@ -191,27 +227,63 @@ impl Sockets {
 struct Batch {
     tasks: BatchTasks,
     start: BatchStart,
+    /// Files not dispatched after those in `start`, in message-sized
+    /// chunks, each with the index of its first entry.
+    more_unprocessed: Vec<(u64, Vec<Unprocessed>)>,
     output: PathBuf,
 }
 
-/// Walks the input (or makes `--synthetic` tasks) and describes the batch.
+/// Logs each file not dispatched: the ventilator's own account of them.
+fn log_unprocessed(unprocessed: &[Unprocessed]) {
+    let mut skipped = 0;
+    for u in unprocessed {
+        match u.kind {
+            UnprocessedKind::Refused => log!(Warn, ROLE, "{}: refused: {}", u.path, u.reason),
+            UnprocessedKind::Walk => log!(Warn, ROLE, "{}: walk error: {}", u.path, u.reason),
+            UnprocessedKind::Skipped => {
+                skipped += 1;
+                log!(Debug, ROLE, "{}: skipped: {}", u.path, u.reason);
+            }
+        }
+    }
+    if skipped > 0 {
+        log!(
+            Info,
+            ROLE,
+            "{skipped} files skipped (not images imgpipe processes); the report lists them"
+        );
+    }
+}
+
+/// Walks the input (or makes `--synthetic` tasks) and describes the batch;
+/// records in the output folder's manifest what will make each output.
 fn plan_batch(config: &Config, input: &Path, output: &Path, endpoint: &str) -> Batch {
     let synthetic = config.mode.synthetic;
     let plan = match synthetic {
         Some(n) => Plan {
-            found: Discovery {
-                images: (0..n).map(|i| format!("synthetic-{i}")).collect(),
-                rejected: Vec::new(),
-            },
-            up_to_date: Vec::new(),
+            tasks: (0..n)
+                .map(|i| Planned {
+                    rel: format!("synthetic-{i}"),
+                    out: format!("synthetic-{i}"),
+                    format: OutputFormat::Jpeg,
+                })
+                .collect(),
+            ..Plan::default()
         },
-        None => plan(input, output, config),
+        None => {
+            let plan = plan(input, output, config);
+            if let Err(e) = plan.manifest.save(output) {
+                log!(
+                    Warn,
+                    ROLE,
+                    "{e}: a later --skip-existing run will redo these outputs"
+                );
+            }
+            plan
+        }
     };
-    for r in &plan.found.rejected {
-        log!(Warn, ROLE, "{}: {}", r.path, r.error);
-    }
-    let found = plan.found;
-    let total = found.images.len() as u64;
+    log_unprocessed(&plan.unprocessed);
+    let total = plan.tasks.len() as u64;
     log!(
         Info,
         ROLE,
@@ -224,19 +296,30 @@ fn plan_batch(config: &Config, input: &Path, output: &Path, endpoint: &str) -> B
         }
     );
     let tasks = BatchTasks {
-        batch: batch_id(input, output, config, &found.images),
+        batch: batch_id(input, output, config, &plan.tasks),
         synthetic: synthetic.is_some(),
         transport: config.mode.transport,
-        rel_paths: found.images,
+        planned: plan.tasks,
         input_root: input.to_string_lossy().into_owned(),
         output_root: output.to_string_lossy().into_owned(),
         chain: config.chain.clone(),
         output: config.output_options,
     };
+    let mut chunks = unprocessed_chunks(&plan.unprocessed).into_iter();
+    let first = chunks.next().unwrap_or_default().to_vec();
+    let mut offset = first.len() as u64;
+    let more_unprocessed = chunks
+        .map(|chunk| {
+            let at = offset;
+            offset += chunk.len() as u64;
+            (at, chunk.to_vec())
+        })
+        .collect();
     let start = BatchStart {
         batch: tasks.batch,
         total,
-        rejected: found.rejected,
+        unprocessed: first,
+        unprocessed_total: plan.unprocessed.len() as u64,
         skipped: plan.up_to_date.len() as u64,
         ops: config.chain.to_string(),
         input_root: tasks.input_root.clone(),
@@ -246,6 +329,7 @@ fn plan_batch(config: &Config, input: &Path, output: &Path, endpoint: &str) -> B
     Batch {
         tasks,
         start,
+        more_unprocessed,
         output: output.to_path_buf(),
     }
 }
@@ -281,6 +365,7 @@ pub fn run(
         dispatch: config.mode.dispatch,
         lease: std::time::Duration::from_secs(config.mode.lease.max(1)),
         heartbeat_timeout: std::time::Duration::from_secs(config.mode.heartbeat_timeout.max(1)),
+        max_attempts: config.mode.max_attempts,
     });
     let mut waiting_logged = Instant::now();
     while !d.finished() {

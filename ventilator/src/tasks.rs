@@ -9,6 +9,8 @@ use shared::net;
 use shared::ops::Chain;
 use shared::protocol::{Message, Packet, Source, Task, Transport};
 
+use crate::plan::Planned;
+
 /// Largest image sent inline (half the sockets' message limit); larger
 /// ones are reported as failures with `--transport inline`.
 pub const MAX_INLINE_BYTES: u64 = (net::MAX_MESSAGE_BYTES as u64) / 2;
@@ -22,23 +24,30 @@ pub(crate) struct BatchTasks {
     pub synthetic: bool,
     /// How images travel.
     pub transport: Transport,
-    /// Relative path of each task's image, indexed by task id.
-    pub rel_paths: Vec<String>,
+    /// Each task's input and output, indexed by task id.
+    pub planned: Vec<Planned>,
     /// Input root, as workers see it.
     pub input_root: String,
     /// Output root, as workers see it.
     pub output_root: String,
     /// Filters.
     pub chain: Chain,
-    /// Encoder settings.
+    /// Encoder settings (the format is each task's own).
     pub output: OutputOptions,
 }
 
 impl BatchTasks {
+    /// The input path of task `id`, relative to the input root.
+    pub(crate) fn rel_path(&self, id: u64) -> Option<&str> {
+        let planned = self.planned.get(usize::try_from(id).ok()?)?;
+        Some(planned.rel.as_str())
+    }
+
     /// Task `id` and, with the inline transport, the image bytes it
     /// carries; `None` for an id outside the batch.
     pub(crate) fn packet(&self, id: u64) -> Option<Packet> {
-        let rel_path = self.rel_paths.get(usize::try_from(id).ok()?)?;
+        let planned = self.planned.get(usize::try_from(id).ok()?)?;
+        let rel_path = &planned.rel;
         let (source, payload) = if self.synthetic {
             (Source::Synthetic, None)
         } else if self.transport == Transport::Path {
@@ -53,11 +62,15 @@ impl BatchTasks {
             batch: self.batch,
             id,
             rel_path: rel_path.clone(),
+            output_path: planned.out.clone(),
             source,
             input_root: self.input_root.clone(),
             output_root: self.output_root.clone(),
             chain: self.chain.clone(),
-            output: self.output,
+            output: OutputOptions {
+                format: Some(planned.format),
+                ..self.output
+            },
         };
         Some(Packet {
             message: Message::Task(task),

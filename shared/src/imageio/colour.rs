@@ -190,24 +190,24 @@ pub fn to_srgb(image: &mut DynamicImage, icc: &[u8]) -> Result<bool, String> {
     match (transform_for(icc, kind)?, image) {
         (Cached::Eight(Some(t)), DynamicImage::ImageRgb8(buf)) => {
             let (w, h) = buf.dimensions();
-            let mut out = super::take_buffer(buf.len());
+            let mut out = crate::pool::take_buffer(buf.len());
             t.transform(buf.as_raw(), &mut out).map_err(err)?;
             let old = std::mem::replace(
                 buf,
                 ImageBuffer::from_raw(w, h, out).ok_or("converting to sRGB: size")?,
             );
-            super::recycle(old.into_raw());
+            crate::pool::recycle(old.into_raw());
             Ok(true)
         }
         (Cached::Eight(Some(t)), DynamicImage::ImageRgba8(buf)) => {
             let (w, h) = buf.dimensions();
-            let mut out = super::take_buffer(buf.len());
+            let mut out = crate::pool::take_buffer(buf.len());
             t.transform(buf.as_raw(), &mut out).map_err(err)?;
             let old = std::mem::replace(
                 buf,
                 ImageBuffer::from_raw(w, h, out).ok_or("converting to sRGB: size")?,
             );
-            super::recycle(old.into_raw());
+            crate::pool::recycle(old.into_raw());
             Ok(true)
         }
         (Cached::Sixteen(Some(t)), DynamicImage::ImageRgb16(buf)) => {

@@ -4,7 +4,9 @@
 //! out of order or twice, and time passing; a simple model of the workers
 //! and the sink performs the dispatcher's actions. After every step the
 //! dispatcher's internal invariants and the model's are checked; at the end
-//! the world is healed and the batch must complete.
+//! the world is healed and the batch must complete. A second property
+//! adds one poison task that kills every worker that starts it: it must
+//! fail after the attempt limit, and no other task may be blamed.
 
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::time::{Duration, Instant};
@@ -18,6 +20,7 @@ use crate::Dispatch;
 const BATCH: u64 = 7;
 const HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(5);
 const LEASE: Duration = Duration::from_secs(10);
+const MAX_ATTEMPTS: u32 = 3;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Liveness {
@@ -115,16 +118,36 @@ struct World {
     /// `BatchStart` sent to a sink that is no longer there (it restarted
     /// while its hello was queued): fed back as `Event::SinkUnreachable`.
     start_to_gone_sink: u32,
+    /// The task that kills the worker that starts it, if any.
+    poison: Option<u64>,
+    /// Tasks the dispatcher failed (the sink recorded the failure).
+    failed: BTreeSet<u64>,
+    /// Every alive worker heartbeats whenever time passes (the poison
+    /// property: only the poison may ever be blamed).
+    steady: bool,
 }
 
 impl World {
     fn new(total: u64) -> Self {
+        Self::with(total, LEASE, None)
+    }
+
+    /// A world whose task `poison` kills the worker that starts it, whose
+    /// workers heartbeat steadily and whose leases never run out.
+    fn poisoned(total: u64, poison: u64) -> Self {
+        let mut world = Self::with(total, Duration::from_secs(86_400), Some(poison));
+        world.steady = true;
+        world
+    }
+
+    fn with(total: u64, lease: Duration, poison: Option<u64>) -> Self {
         let d = Dispatcher::new(DispatcherConfig {
             batch: BATCH,
             tasks: total,
             dispatch: Dispatch::Credit,
-            lease: LEASE,
+            lease,
             heartbeat_timeout: HEARTBEAT_TIMEOUT,
+            max_attempts: MAX_ATTEMPTS,
         });
         let mut world = Self {
             d,
@@ -147,6 +170,9 @@ impl World {
             joined: 0,
             batch_ends: 0,
             start_to_gone_sink: 0,
+            poison,
+            failed: BTreeSet::new(),
+            steady: false,
         };
         world
             .to_ventilator
@@ -188,6 +214,12 @@ impl World {
             let Some(id) = self.workers[w].queue.pop_front() else {
                 break;
             };
+            if Some(id) == self.poison && !self.workers[w].stopped {
+                // It dies on it: connection closed, everything it held lost.
+                self.workers[w].liveness = Liveness::Gone;
+                self.workers[w].queue.clear();
+                return;
+            }
             self.sink.in_transit.push(id);
             if !self.workers[w].stopped {
                 owed += 1;
@@ -289,6 +321,18 @@ impl World {
                     self.workers[w].liveness = Liveness::Gone;
                 }
             }
+            Step::Advance { millis } if self.steady => {
+                self.now += Duration::from_millis(millis);
+                for w in 0..self.workers.len() {
+                    if self.workers[w].liveness == Liveness::Alive {
+                        let message = Message::Ready {
+                            worker: self.workers[w].name.clone(),
+                            credit: 0,
+                        };
+                        self.deliver(self.workers[w].identity.clone(), message);
+                    }
+                }
+            }
             Step::Deliver(i) => {
                 if !self.to_ventilator.is_empty() {
                     let (from, message) = self.to_ventilator.remove(i % self.to_ventilator.len());
@@ -344,6 +388,16 @@ impl World {
                     }
                 }
                 Action::SendTask { to, task } => self.send_task(to, task),
+                Action::FailTask { sink, task, .. } => {
+                    if sink == self.sink.identity {
+                        // Recorded and acknowledged like a worker's result.
+                        self.failed.insert(task);
+                        self.sink.in_transit.push(task);
+                    } else {
+                        self.d
+                            .handle_event(self.now, Event::SinkUnreachable { sink });
+                    }
+                }
                 Action::PushTask { task } => panic!("task {task} pushed in credit mode"),
                 Action::EndBatch { .. } => {
                     self.batch_ends += 1;
@@ -414,12 +468,13 @@ impl World {
                 w.liveness = Liveness::Alive;
             }
         }
-        if !self.workers.iter().any(|w| w.liveness == Liveness::Alive) {
-            self.apply(Step::Join { capacity: 2 });
-        }
-        for _ in 0..200 {
+        for _ in 0..300 {
             if self.batch_ends > 0 {
                 break;
+            }
+            // A supervisor replaces workers the poison killed.
+            if !self.workers.iter().any(|w| w.liveness == Liveness::Alive) {
+                self.apply(Step::Join { capacity: 2 });
             }
             self.apply(Step::SinkAnnounce);
             while !self.to_ventilator.is_empty() {
@@ -428,7 +483,9 @@ impl World {
             for w in 0..self.workers.len() {
                 if self.workers[w].liveness == Liveness::Alive {
                     self.work(w, usize::MAX);
-                    self.ready(w, 0);
+                    if self.workers[w].liveness == Liveness::Alive {
+                        self.ready(w, 0);
+                    }
                 }
             }
             while !self.to_ventilator.is_empty() {
@@ -442,6 +499,10 @@ impl World {
             self.apply(Step::Advance { millis: 1_000 });
         }
         assert_eq!(self.batch_ends, 1, "the batch never ended");
+        if let Some(poison) = self.poison.filter(|p| *p < self.total) {
+            let only_poison: BTreeSet<u64> = [poison].into();
+            assert_eq!(self.failed, only_poison, "only the poison task may fail");
+        }
         assert_eq!(self.d.acknowledged(), self.total);
         assert_eq!(self.sink.journal.len() as u64, self.total);
     }
@@ -453,6 +514,7 @@ fn synthetic_task(id: u64) -> shared::protocol::Task {
         batch: BATCH,
         id,
         rel_path: format!("{id}.jpg"),
+        output_path: format!("{id}.jpg"),
         source: shared::protocol::Source::Synthetic,
         input_root: String::new(),
         output_root: String::new(),
@@ -480,4 +542,35 @@ proptest! {
         world.heal_and_finish();
         prop_assert_eq!(world.batch_ends, 1);
     }
+
+    #[test]
+    fn a_poison_task_fails_alone_after_the_attempt_limit(
+        total in 1u64..10,
+        poison in 0u64..10,
+        steps in proptest::collection::vec(steady_step(), 0..150),
+    ) {
+        let poison = poison % total;
+        let mut world = World::poisoned(total, poison);
+        for s in steps {
+            world.apply(s);
+        }
+        world.heal_and_finish();
+        prop_assert!(world.d.summary().failed == 1);
+    }
+}
+
+/// Steps of a world where workers die only of the poison: no kills, no
+/// freezes, workers heartbeat as time passes.
+fn steady_step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        2 => (1u32..4).prop_map(|capacity| Step::Join { capacity }),
+        6 => any::<usize>().prop_map(Step::Work),
+        1 => any::<usize>().prop_map(Step::Leave),
+        10 => any::<usize>().prop_map(Step::Deliver),
+        1 => any::<usize>().prop_map(Step::Duplicate),
+        5 => any::<usize>().prop_map(Step::SinkWork),
+        1 => Just(Step::SinkRestart),
+        1 => Just(Step::SinkAnnounce),
+        3 => (0u64..2_000).prop_map(|millis| Step::Advance { millis }),
+    ]
 }

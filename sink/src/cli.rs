@@ -1,0 +1,85 @@
+//! The sink's command line and the plain [`Config`] it becomes.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use shared::auth::SecretArgs;
+use shared::endpoints;
+use shared::status;
+
+use crate::events;
+use crate::progress::ProgressMode;
+
+/// Command-line interface of the sink.
+#[derive(Debug, Clone, Args)]
+pub struct Cli {
+    /// Endpoint to bind the results socket to (workers push here).
+    #[arg(long, env = endpoints::ENV_RESULTS_BIND, default_value = endpoints::RESULTS_BIND)]
+    pub bind: String,
+    /// Endpoint of the status socket (REQ/REP, JSON; `imgpipe status` asks it).
+    #[arg(long, env = status::ENV_STATUS_BIND, default_value = status::SINK_STATUS_BIND)]
+    pub status_bind: String,
+    /// The ventilator's tasks endpoint (the sink learns the batch there).
+    #[arg(long, env = endpoints::ENV_TASKS_CONNECT, default_value = endpoints::TASKS_CONNECT)]
+    pub ventilator: String,
+    /// Write the JSON report here.
+    #[arg(long, env = "IMGPIPE_REPORT")]
+    pub report: Option<PathBuf>,
+    /// Progress display.
+    #[arg(long, env = "IMGPIPE_PROGRESS", value_enum, default_value_t = ProgressMode::Auto)]
+    pub progress: ProgressMode,
+    /// Endpoint of the PUB socket for live progress events (`imgpipe watch`).
+    #[arg(long, env = events::ENV_EVENTS_BIND, default_value = events::EVENTS_BIND)]
+    pub events_bind: String,
+    /// Append every result to this journal, so a sink restarted with the
+    /// same journal resumes the batch (removed when the batch completes).
+    #[arg(long, env = "IMGPIPE_JOURNAL")]
+    pub journal: Option<PathBuf>,
+    /// With the inline transport, write outputs under this folder instead
+    /// of the output folder the ventilator names (when the sink sees it
+    /// mounted elsewhere).
+    #[arg(long, env = "IMGPIPE_SINK_OUTPUT", value_name = "DIR")]
+    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub secret: SecretArgs,
+}
+
+/// Everything the sink needs.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Bind endpoint of the results socket.
+    pub bind: String,
+    /// Bind endpoint of the status socket.
+    pub status_bind: String,
+    /// The ventilator's endpoint.
+    pub ventilator: String,
+    /// JSON report path.
+    pub report: Option<PathBuf>,
+    /// Progress display.
+    pub progress: ProgressMode,
+    /// Bind endpoint of the event socket.
+    pub events_bind: String,
+    /// Journal file, to survive a restart mid-batch.
+    pub journal: Option<PathBuf>,
+    /// Where inline outputs go instead of the ventilator's output folder.
+    pub output: Option<PathBuf>,
+    /// File holding the shared secret (else `IMGPIPE_SECRET`).
+    pub secret_file: Option<PathBuf>,
+}
+
+impl From<Cli> for Config {
+    fn from(cli: Cli) -> Self {
+        Self {
+            bind: cli.bind,
+            status_bind: cli.status_bind,
+            ventilator: cli.ventilator,
+            report: cli.report,
+            progress: cli.progress,
+            events_bind: cli.events_bind,
+            journal: cli.journal,
+            output: cli.output,
+            secret_file: cli.secret.secret_file,
+        }
+    }
+}

@@ -1,0 +1,882 @@
+//! The collection state of one batch as a sans-IO state machine: results,
+//! duplicates, acknowledgements, resync with a restarted ventilator,
+//! journal records, inline outputs to store, progress events and the end
+//! of the batch. It performs no I/O and never reads the clock: the caller
+//! feeds it `(now, event)` through [`Collector::handle_event`] and
+//! [`Collector::handle_timeout`], then drains [`Collector::poll_action`] and
+//! performs each [`Action`] (the style of quinn-proto's `Connection`, and
+//! of the ventilator's `Dispatcher`). [`Collector::poll_timeout`] says when
+//! the next acknowledgement, hello, snapshot or grace deadline falls.
+//!
+//! Rules it keeps:
+//! - a result is acknowledged only once it is held: journaled and, with
+//!   the inline transport, its output stored (or its store failed, which
+//!   makes it a failed image);
+//! - a duplicate is dropped but acknowledged again (the first ack may have
+//!   been lost); it never produces a second journal record or store;
+//! - nothing is acknowledged before the ventilator has described the batch
+//!   (a batch known only from the journal is acknowledged once, in full,
+//!   when the journal alone completes it), and the answer to every
+//!   description is one acknowledgement of everything held;
+//! - the batch is complete exactly when every task id has a result; it is
+//!   over when the ventilator confirms it, or a grace period after it
+//!   became complete (also when the journal alone completes it).
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use shared::log::Level;
+use shared::protocol::{BatchStart, Outcome, TaskResult};
+use shared::report::{MessageCounts, Report};
+
+use crate::events;
+
+/// Timings and bounds of a [`Collector`]; [`Default`] gives the sink's.
+#[derive(Debug, Clone)]
+pub struct CollectorConfig {
+    /// Acknowledgements are sent in batches at least this often.
+    pub ack_interval: Duration,
+    /// `SinkReady` is repeated this often, for as long as the batch runs
+    /// (a restarted ventilator learns of this sink from it).
+    pub hello_interval: Duration,
+    /// After the last result, how long to wait for the ventilator's `BatchEnd`.
+    pub batch_end_grace: Duration,
+    /// Interval of the `progress` event.
+    pub snapshot_interval: Duration,
+    /// Results held while the batch is still unknown (a bound on memory).
+    pub max_early_results: usize,
+    /// Inline output bytes held while the batch is still unknown; results
+    /// over it are dropped (the ventilator re-sends in-flight tasks to a
+    /// new sink).
+    pub max_early_payload_bytes: usize,
+    /// Repeated warnings (malformed messages, refusals) are logged at most
+    /// this often, with a count of those left out.
+    pub warn_interval: Duration,
+}
+
+impl Default for CollectorConfig {
+    fn default() -> Self {
+        Self {
+            ack_interval: Duration::from_millis(50),
+            hello_interval: Duration::from_secs(1),
+            batch_end_grace: Duration::from_secs(3),
+            snapshot_interval: events::SNAPSHOT_INTERVAL,
+            max_early_results: 100_000,
+            max_early_payload_bytes: 64 << 20,
+            warn_interval: Duration::from_secs(5),
+        }
+    }
+}
+
+/// What a previous run of the sink left in the journal.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Restored {
+    /// Batch it was collecting.
+    pub batch: u64,
+    /// When that batch started.
+    pub started: Instant,
+    /// The batch's description, if the journal kept it.
+    pub start: Option<BatchStart>,
+    /// Results it had accepted, in the order it accepted them.
+    pub results: Vec<TaskResult>,
+}
+
+/// The ventilator's word that the batch is over, with its figures.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BatchEnd {
+    /// The batch.
+    pub batch: u64,
+    /// Tasks it dispatched again.
+    pub redispatched: u64,
+    /// Messages it refused for failing authentication.
+    pub unauthenticated: u64,
+    /// Messages it refused as replays.
+    pub replayed: u64,
+    /// Ids of the workers that asked it for work.
+    pub workers: Vec<String>,
+}
+
+/// Which socket a message came on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Peer {
+    /// The control socket: the ventilator.
+    Ventilator,
+    /// The results socket: workers.
+    Worker,
+}
+
+/// Something that happened, fed to [`Collector::handle_event`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// The journal a previous run left (feed it first, before any message).
+    Restored(Restored),
+    /// A worker's result, with the inline output that came with it.
+    Result {
+        /// The result.
+        result: TaskResult,
+        /// Its output bytes (inline transport).
+        payload: Option<Vec<u8>>,
+    },
+    /// The ventilator described the batch: the first time, or again after
+    /// it restarted (then it asks what is already done: a resync).
+    BatchStart(BatchStart),
+    /// The ventilator says the batch is over.
+    BatchEnd(BatchEnd),
+    /// More of the files the ventilator saw but did not dispatch (the
+    /// first of them came in the batch description).
+    Unprocessed {
+        /// The batch they belong to.
+        batch: u64,
+        /// Where in the whole list this chunk starts.
+        offset: u64,
+        /// The entries.
+        entries: Vec<shared::protocol::Unprocessed>,
+    },
+    /// The outcome of an [`Action::Store`]: the bytes written, or why not.
+    Stored {
+        /// The batch the store was for.
+        batch: u64,
+        /// The task.
+        task: u64,
+        /// Bytes written, or the error.
+        outcome: Result<u64, String>,
+    },
+    /// A message that could not be decoded or made no sense here.
+    Rejected {
+        /// Where it came from.
+        from: Peer,
+        /// What was wrong.
+        reason: String,
+    },
+    /// A message refused for failing authentication (the wire counts
+    /// these; the collector only logs them, sparingly).
+    Refused {
+        /// Where it came from.
+        from: Peer,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// A journal write, from [`Action::Journal`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum JournalRecord {
+    /// Start the journal afresh for this batch (a header with the batch id
+    /// and the wall-clock time now, then the description).
+    Start(BatchStart),
+    /// Continue the journal a previous run left.
+    Resume,
+    /// Append the batch's description (the journal left lacked it).
+    Describe(BatchStart),
+    /// Append one accepted result.
+    Result(TaskResult),
+    /// The batch is complete: remove the journal.
+    Remove,
+}
+
+/// Something the caller must do, from [`Collector::poll_action`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// Send `SinkReady` to the ventilator.
+    Hello,
+    /// Acknowledge these tasks to the ventilator (the answer to a batch
+    /// description may be empty).
+    Ack {
+        /// The batch.
+        batch: u64,
+        /// The tasks, each held by the sink.
+        task_ids: Vec<u64>,
+    },
+    /// A batch is known: prepare for it (output folder, progress display).
+    Begin(BatchStart),
+    /// Write this inline output under the output folder, then feed back
+    /// [`Event::Stored`].
+    Store {
+        /// The batch.
+        batch: u64,
+        /// The task.
+        task: u64,
+        /// Output path, relative to the output folder.
+        output_path: String,
+        /// The encoded image.
+        bytes: Vec<u8>,
+    },
+    /// Write to the journal (before any acknowledgement that follows).
+    Journal(JournalRecord),
+    /// Publish on the events socket.
+    Publish(events::Event),
+    /// An image failed: say so on the console.
+    Failure {
+        /// Its input path.
+        path: String,
+        /// Why.
+        error: String,
+    },
+    /// A line for the log.
+    Log {
+        /// Its severity.
+        level: Level,
+        /// The line.
+        text: String,
+    },
+    /// The batch is over: every result is in. `confirmed` says whether the
+    /// ventilator said so too (else the grace period ran out).
+    Finished {
+        /// The ventilator confirmed the end.
+        confirmed: bool,
+    },
+}
+
+/// The batch being collected.
+#[derive(Debug)]
+struct Batch {
+    start: BatchStart,
+    /// The ventilator described it (else it is known from the journal only).
+    confirmed: bool,
+    /// Results held, by task id.
+    held: BTreeMap<u64, TaskResult>,
+    /// Inline results whose output is being stored.
+    storing: HashMap<u64, TaskResult>,
+    failed: u64,
+    /// Results per worker id (for the event snapshots).
+    worker_tasks: BTreeMap<String, u64>,
+    started: Instant,
+    /// When the earliest-starting task began, as far as results tell.
+    first_began: Option<Instant>,
+    last_result: Instant,
+    completed_at: Option<Instant>,
+}
+
+/// The collection state of one batch.
+#[derive(Debug)]
+pub struct Collector {
+    config: CollectorConfig,
+    /// When the collector was made: a deadline already past.
+    created: Instant,
+    batch: Option<Batch>,
+    /// A journal without a description, until the ventilator names its batch.
+    restored: Option<Restored>,
+    /// Results that came before the batch was known, with their bytes.
+    early: Vec<(TaskResult, Option<Vec<u8>>)>,
+    early_bytes: usize,
+    to_ack: Vec<u64>,
+    /// Send the next acknowledgement even if empty.
+    force_ack: bool,
+    last_ack: Option<Instant>,
+    last_hello: Option<Instant>,
+    last_snapshot: Option<Instant>,
+    ended: Option<BatchEnd>,
+    finished: bool,
+    counts: MessageCounts,
+    last_warning: Option<Instant>,
+    warnings_left_out: u64,
+    actions: VecDeque<Action>,
+}
+
+impl Collector {
+    /// A collector that knows no batch yet, made at `now`.
+    #[must_use]
+    pub fn new(config: CollectorConfig, now: Instant) -> Self {
+        Self {
+            config,
+            created: now,
+            batch: None,
+            restored: None,
+            early: Vec::new(),
+            early_bytes: 0,
+            to_ack: Vec::new(),
+            force_ack: false,
+            last_ack: None,
+            last_hello: None,
+            last_snapshot: None,
+            ended: None,
+            finished: false,
+            counts: MessageCounts::default(),
+            last_warning: None,
+            warnings_left_out: 0,
+            actions: VecDeque::new(),
+        }
+    }
+
+    /// The batch, once known (from the ventilator or the journal).
+    #[must_use]
+    pub fn batch(&self) -> Option<&BatchStart> {
+        self.batch.as_ref().map(|b| &b.start)
+    }
+
+    /// Results held.
+    #[must_use]
+    pub fn done(&self) -> u64 {
+        self.batch.as_ref().map_or(0, |b| b.held.len() as u64)
+    }
+
+    /// Failures among the results held.
+    #[must_use]
+    pub fn failed(&self) -> u64 {
+        self.batch.as_ref().map_or(0, |b| b.failed)
+    }
+
+    /// The result held for `task`, if any.
+    #[must_use]
+    pub fn held(&self, task: u64) -> Option<&TaskResult> {
+        self.batch.as_ref().and_then(|b| b.held.get(&task))
+    }
+
+    /// Results held per worker id.
+    #[must_use]
+    pub fn worker_tasks(&self) -> BTreeMap<String, u64> {
+        self.batch
+            .as_ref()
+            .map(|b| b.worker_tasks.clone())
+            .unwrap_or_default()
+    }
+
+    /// When the batch started (from the journal, after a restart).
+    #[must_use]
+    pub fn started(&self) -> Option<Instant> {
+        self.batch.as_ref().map(|b| b.started)
+    }
+
+    /// Message counters so far.
+    #[must_use]
+    pub fn counts(&self) -> MessageCounts {
+        self.counts
+    }
+
+    /// True when every task of the batch has a result.
+    #[must_use]
+    pub fn complete(&self) -> bool {
+        self.batch
+            .as_ref()
+            .is_some_and(|b| b.held.len() as u64 == b.start.total)
+    }
+
+    /// True once [`Action::Finished`] was queued.
+    #[must_use]
+    pub fn finished(&self) -> bool {
+        self.finished
+    }
+
+    /// What the status socket reports.
+    #[must_use]
+    pub fn status(&self, now: Instant) -> serde_json::Value {
+        let Some(b) = &self.batch else {
+            return serde_json::json!({ "role": crate::ROLE, "state": "waiting-for-batch" });
+        };
+        serde_json::json!({
+            "role": crate::ROLE,
+            "state": if self.complete() { "done" } else { "collecting" },
+            "batch": b.start.batch,
+            "total": b.start.total,
+            "received": b.held.len(),
+            "failed": b.failed,
+            "messages": self.counts,
+            "elapsed_s": now.saturating_duration_since(b.started).as_secs_f64(),
+        })
+    }
+
+    /// The report of what is held (partial before the end). The caller
+    /// adds its own wire's refusals to `messages`.
+    #[must_use]
+    pub fn report(&self) -> Report {
+        let Some(b) = &self.batch else {
+            let none = BatchStart::default();
+            return Report::compute(&none, &[], Duration::ZERO, self.counts);
+        };
+        // From when the first task started (its result's arrival less its
+        // processing time): worker start-up and walking the folder excluded.
+        let began = b.first_began.unwrap_or(b.started);
+        let wall = b.last_result.saturating_duration_since(began);
+        let mut counts = self.counts;
+        let ended = self.ended.as_ref().filter(|e| e.batch == b.start.batch);
+        if let Some(e) = ended {
+            counts.unauthenticated += e.unauthenticated;
+            counts.replayed += e.replayed;
+        }
+        let mut report = Report::compute(&b.start, b.held.values(), wall, counts);
+        if let Some(e) = ended {
+            report.redelivered = e.redispatched;
+            report.add_idle_workers(e.workers.iter().map(String::as_str));
+        }
+        report
+    }
+
+    /// The next moment [`Self::handle_timeout`] has something to do.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.finished {
+            return None;
+        }
+        let (c, past) = (&self.config, self.created);
+        let hello = Some(self.last_hello.map_or(past, |at| at + c.hello_interval));
+        let confirmed = self.batch.as_ref().is_some_and(|b| b.confirmed);
+        let ack = (confirmed && (self.force_ack || !self.to_ack.is_empty()))
+            .then(|| self.last_ack.map_or(past, |at| at + c.ack_interval));
+        let snapshot = self.batch.as_ref().map(|_| {
+            self.last_snapshot
+                .map_or(past, |at| at + c.snapshot_interval)
+        });
+        let grace = self
+            .batch
+            .as_ref()
+            .and_then(|b| b.completed_at)
+            .map(|at| at + c.batch_end_grace);
+        [hello, ack, snapshot, grace].into_iter().flatten().min()
+    }
+
+    /// The next thing to do.
+    pub fn poll_action(&mut self) -> Option<Action> {
+        self.actions.pop_front()
+    }
+
+    /// Feeds one event. Drain [`Self::poll_action`] afterwards.
+    pub fn handle_event(&mut self, now: Instant, event: Event) {
+        if self.finished {
+            return;
+        }
+        match event {
+            Event::Restored(restored) => self.on_restored(now, restored),
+            Event::Result { result, payload } => self.on_result(now, result, payload),
+            Event::BatchStart(start) => self.on_batch_start(now, start),
+            Event::BatchEnd(end) => self.ended = Some(end),
+            Event::Unprocessed {
+                batch,
+                offset,
+                entries,
+            } => {
+                // In order, once each: a list resent after a restart is
+                // taken only from where the held one ends.
+                if let Some(b) = self.batch.as_mut().filter(|b| b.start.batch == batch) {
+                    let held = &mut b.start.unprocessed;
+                    if offset == held.len() as u64 {
+                        held.extend(entries);
+                    }
+                }
+            }
+            Event::Stored {
+                batch,
+                task,
+                outcome,
+            } => self.on_stored(now, batch, task, outcome),
+            Event::Rejected { from, reason } => {
+                self.counts.rejected += 1;
+                let from = match from {
+                    Peer::Ventilator => "control message",
+                    Peer::Worker => "result",
+                };
+                self.warn(now, format!("rejected a malformed {from}: {reason}"));
+            }
+            Event::Refused { from, reason } => {
+                let text = match from {
+                    Peer::Ventilator => format!(
+                        "refused a message from the ventilator: {reason}. Every role must run with the same IMGPIPE_SECRET (or --secret-file)"
+                    ),
+                    Peer::Worker => format!("refused a result: {reason}"),
+                };
+                self.warn(now, text);
+            }
+        }
+        self.flush_acks(now);
+    }
+
+    /// Lets time pass: repeats the hello, sends acknowledgements due,
+    /// publishes the snapshot and ends a complete batch once the
+    /// ventilator confirms it or the grace period runs out.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.finished {
+            return;
+        }
+        if self
+            .last_hello
+            .is_none_or(|at| now.saturating_duration_since(at) >= self.config.hello_interval)
+        {
+            self.last_hello = Some(now);
+            self.actions.push_back(Action::Hello);
+        }
+        self.flush_acks(now);
+        if let Some(b) = &self.batch {
+            if self
+                .last_snapshot
+                .is_none_or(|at| now.saturating_duration_since(at) >= self.config.snapshot_interval)
+            {
+                self.last_snapshot = Some(now);
+                let event = events::Event::Progress {
+                    done: b.held.len() as u64,
+                    failed: b.failed,
+                    total: b.start.total,
+                    workers: b.worker_tasks.clone(),
+                };
+                self.actions.push_back(Action::Publish(event));
+            }
+        }
+        let Some(b) = &self.batch else { return };
+        let Some(completed_at) = b.completed_at else {
+            return;
+        };
+        let confirmed = self
+            .ended
+            .as_ref()
+            .is_some_and(|e| e.batch == b.start.batch);
+        let timed_out = now.saturating_duration_since(completed_at) >= self.config.batch_end_grace;
+        if confirmed || timed_out {
+            if !confirmed {
+                let text = if b.confirmed {
+                    "the ventilator did not confirm the end of the batch"
+                } else {
+                    "the journal holds every result and no ventilator answered: finishing the batch"
+                };
+                self.log(Level::Warn, text.into());
+            }
+            self.finish(confirmed);
+        }
+    }
+
+    /// A shutdown request: a complete batch ends as if confirmed by the
+    /// grace period (the journal goes); returns true if the batch was cut
+    /// short.
+    pub fn shutdown(&mut self) -> bool {
+        if self.finished {
+            return false;
+        }
+        if self.complete() {
+            self.finish(false);
+            return false;
+        }
+        true
+    }
+
+    fn finish(&mut self, confirmed: bool) {
+        self.finished = true;
+        if let Some(b) = self.batch.as_ref().filter(|b| !b.confirmed) {
+            // Known from the journal only: a ventilator that is there after
+            // all learns that everything is done (a complete acknowledgement
+            // is safe to take for the resync).
+            let task_ids = b.held.keys().copied().collect();
+            let batch = b.start.batch;
+            self.actions.push_back(Action::Ack { batch, task_ids });
+        }
+        self.actions
+            .push_back(Action::Journal(JournalRecord::Remove));
+        self.actions.push_back(Action::Finished { confirmed });
+    }
+
+    fn log(&mut self, level: Level, text: String) {
+        self.actions.push_back(Action::Log { level, text });
+    }
+
+    /// A warning that may repeat: logged at most every `warn_interval`.
+    fn warn(&mut self, now: Instant, text: String) {
+        let due = self
+            .last_warning
+            .is_none_or(|at| now.saturating_duration_since(at) >= self.config.warn_interval);
+        if !due {
+            self.warnings_left_out += 1;
+            return;
+        }
+        self.last_warning = Some(now);
+        let left_out = std::mem::take(&mut self.warnings_left_out);
+        let text = if left_out > 0 {
+            format!("{text} ({left_out} similar warnings left out)")
+        } else {
+            text
+        };
+        self.log(Level::Warn, text);
+    }
+
+    /// Queues the acknowledgement if one is due (forced, the interval
+    /// passed, or the batch is complete), once the ventilator has
+    /// described the batch.
+    fn flush_acks(&mut self, now: Instant) {
+        let Some(b) = &self.batch else { return };
+        if !b.confirmed {
+            return;
+        }
+        let interval_passed = self
+            .last_ack
+            .is_none_or(|at| now.saturating_duration_since(at) >= self.config.ack_interval);
+        let due =
+            self.force_ack || (!self.to_ack.is_empty() && (interval_passed || self.complete()));
+        if due {
+            self.force_ack = false;
+            self.last_ack = Some(now);
+            let batch = b.start.batch;
+            let mut task_ids = std::mem::take(&mut self.to_ack);
+            task_ids.sort_unstable();
+            task_ids.dedup();
+            self.actions.push_back(Action::Ack { batch, task_ids });
+        }
+    }
+
+    /// Queues an acknowledgement of every result held, so the ventilator
+    /// (perhaps a restarted one) knows exactly what is done.
+    fn resync(&mut self) {
+        if let Some(b) = &self.batch {
+            self.to_ack = b.held.keys().copied().collect();
+            self.force_ack = true;
+        }
+    }
+
+    fn on_restored(&mut self, now: Instant, restored: Restored) {
+        if self.batch.is_some() || self.restored.is_some() {
+            return;
+        }
+        match restored.start.clone() {
+            Some(start) if start.batch == restored.batch => {
+                // The batch is known from the journal: go on collecting it,
+                // without acknowledging anything until the ventilator
+                // describes it (and finish it alone if it is complete).
+                self.begin(now, start, Some(restored), false);
+            }
+            _ => self.restored = Some(restored),
+        }
+    }
+
+    fn on_batch_start(&mut self, now: Instant, start: BatchStart) {
+        match &mut self.batch {
+            Some(b) if b.start.batch == start.batch => {
+                // A restarted ventilator (or the first word of the one the
+                // journal's batch belongs to): tell it everything held.
+                let first = !b.confirmed;
+                b.confirmed = true;
+                if first {
+                    self.take_early(now);
+                }
+                self.resync();
+            }
+            Some(b) if !b.confirmed => {
+                let text = format!(
+                    "the journal is of batch {}, the ventilator runs batch {}: starting afresh",
+                    b.start.batch, start.batch
+                );
+                self.log(Level::Warn, text);
+                self.begin(now, start, None, true);
+            }
+            Some(_) => self.log(
+                Level::Warn,
+                "ignoring a second batch while one is running".into(),
+            ),
+            None => {
+                let restored = self.restored.take().filter(|r| r.batch == start.batch);
+                self.begin(now, start, restored, true);
+            }
+        }
+    }
+
+    /// Starts collecting `start`, resuming what `restored` holds.
+    fn begin(
+        &mut self,
+        now: Instant,
+        start: BatchStart,
+        restored: Option<Restored>,
+        confirmed: bool,
+    ) {
+        let mut b = Batch {
+            confirmed,
+            held: BTreeMap::new(),
+            storing: HashMap::new(),
+            failed: 0,
+            worker_tasks: BTreeMap::new(),
+            started: restored.as_ref().map_or(now, |r| r.started),
+            // The batch began before this sink did.
+            first_began: restored.as_ref().map(|r| r.started),
+            last_result: now,
+            completed_at: None,
+            start: start.clone(),
+        };
+        self.actions.push_back(Action::Begin(start.clone()));
+        let record = match &restored {
+            Some(_) => JournalRecord::Resume,
+            None => JournalRecord::Start(start.clone()),
+        };
+        self.actions.push_back(Action::Journal(record));
+        if restored.as_ref().is_some_and(|r| r.start.is_none()) {
+            let record = JournalRecord::Describe(start.clone());
+            self.actions.push_back(Action::Journal(record));
+        }
+        self.actions
+            .push_back(Action::Publish(events::Event::BatchStarted {
+                batch: start.batch,
+                total: start.total,
+                ops: start.ops.clone(),
+            }));
+        if let Some(r) = restored {
+            for result in r.results {
+                b.restore(result);
+            }
+            let text = format!(
+                "resuming from the journal: {} of {} results already in",
+                b.held.len(),
+                b.start.total
+            );
+            self.log(Level::Info, text);
+        }
+        if b.held.len() as u64 == b.start.total {
+            b.completed_at = Some(now);
+        }
+        self.batch = Some(b);
+        self.to_ack.clear();
+        if confirmed {
+            self.take_early(now);
+            self.resync();
+        }
+    }
+
+    /// Accepts the results that came before the batch was confirmed.
+    fn take_early(&mut self, now: Instant) {
+        self.early_bytes = 0;
+        for (result, payload) in std::mem::take(&mut self.early) {
+            self.on_result(now, result, payload);
+        }
+    }
+
+    fn on_result(&mut self, now: Instant, mut result: TaskResult, payload: Option<Vec<u8>>) {
+        let hold_back = match &self.batch {
+            None => true,
+            // Known from the journal only: another batch's results may be
+            // the ventilator's, which has not spoken yet.
+            Some(b) => !b.confirmed && result.batch != b.start.batch,
+        };
+        if hold_back {
+            let size = payload.as_ref().map_or(0, Vec::len);
+            if self.early.len() < self.config.max_early_results
+                && self.early_bytes + size <= self.config.max_early_payload_bytes
+            {
+                self.early_bytes += size;
+                self.early.push((result, payload));
+            } else {
+                self.counts.rejected += 1;
+            }
+            return;
+        }
+        let Some(b) = &mut self.batch else { return };
+        if result.batch != b.start.batch {
+            self.counts.stale += 1;
+            return;
+        }
+        let task = result.task_id;
+        if task >= b.start.total {
+            self.counts.rejected += 1;
+            self.warn(now, format!("result for unknown task {task} rejected"));
+            return;
+        }
+        if b.held.contains_key(&task) {
+            // Acknowledge duplicates too: the first ack may have been lost.
+            self.counts.duplicates += 1;
+            self.to_ack.push(task);
+            return;
+        }
+        if b.storing.contains_key(&task) {
+            // Acknowledged once the first copy is stored.
+            self.counts.duplicates += 1;
+            return;
+        }
+        if let Outcome::Encoded { output_path, .. } = &result.outcome {
+            match payload {
+                Some(bytes) => {
+                    let output_path = output_path.clone();
+                    b.storing.insert(task, result);
+                    self.actions.push_back(Action::Store {
+                        batch: b.start.batch,
+                        task,
+                        output_path,
+                        bytes,
+                    });
+                    return;
+                }
+                None => {
+                    result.outcome = Outcome::Failed {
+                        error: "sink: the result came without its output".into(),
+                    };
+                }
+            }
+        }
+        self.hold(now, result);
+    }
+
+    fn on_stored(&mut self, now: Instant, batch: u64, task: u64, outcome: Result<u64, String>) {
+        let Some(b) = &mut self.batch else { return };
+        if b.start.batch != batch {
+            return;
+        }
+        let Some(mut result) = b.storing.remove(&task) else {
+            return;
+        };
+        result.outcome = match (result.outcome, outcome) {
+            (
+                Outcome::Encoded {
+                    input_size,
+                    output_size,
+                    ..
+                },
+                Ok(output_bytes),
+            ) => Outcome::Written {
+                input_size,
+                output_size,
+                output_bytes,
+            },
+            (_, Err(e)) => Outcome::Failed {
+                error: format!("sink: {e}"),
+            },
+            (other, Ok(_)) => other,
+        };
+        self.hold(now, result);
+    }
+
+    /// Takes a new result for good: journal, acknowledgement, event.
+    fn hold(&mut self, now: Instant, result: TaskResult) {
+        let Some(b) = &mut self.batch else { return };
+        if let Outcome::Failed { error } = &result.outcome {
+            b.failed += 1;
+            self.actions.push_back(Action::Failure {
+                path: result.rel_path.clone(),
+                error: error.clone(),
+            });
+        }
+        b.last_result = now;
+        if let Some(began) = now.checked_sub(Duration::from_micros(result.busy_us)) {
+            b.first_began = Some(b.first_began.map_or(began, |at| at.min(began)));
+        }
+        self.actions
+            .push_back(Action::Journal(JournalRecord::Result(result.clone())));
+        *b.worker_tasks.entry(result.worker.clone()).or_default() += 1;
+        let task = result.task_id;
+        let event = events::Event::Result {
+            task,
+            path: result.rel_path.clone(),
+            worker: result.worker.clone(),
+            ok: matches!(result.outcome, Outcome::Written { .. }),
+            done: b.held.len() as u64 + 1,
+            failed: b.failed,
+            total: b.start.total,
+        };
+        b.held.insert(task, result);
+        if b.held.len() as u64 == b.start.total {
+            b.completed_at = Some(now);
+        }
+        self.to_ack.push(task);
+        self.actions.push_back(Action::Publish(event));
+    }
+}
+
+impl Batch {
+    /// Takes back a result from the journal (already acknowledged once).
+    fn restore(&mut self, result: TaskResult) {
+        if result.batch != self.start.batch
+            || result.task_id >= self.start.total
+            || self.held.contains_key(&result.task_id)
+        {
+            return;
+        }
+        if let Outcome::Failed { .. } = &result.outcome {
+            self.failed += 1;
+        }
+        *self.worker_tasks.entry(result.worker.clone()).or_default() += 1;
+        self.held.insert(result.task_id, result);
+    }
+}
+
+#[cfg(test)]
+mod model_tests;
+
+#[cfg(test)]
+mod tests;

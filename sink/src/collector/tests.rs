@@ -1,0 +1,394 @@
+//! Unit tests of the [`Collector`]: one scenario each, actions checked in
+//! order.
+
+use std::time::{Duration, Instant};
+
+use shared::protocol::{BatchStart, Outcome, TaskResult, Transport};
+
+use super::{Action, BatchEnd, Collector, CollectorConfig, Event, JournalRecord, Restored};
+use crate::events;
+
+const BATCH: u64 = 5;
+
+fn start(total: u64, transport: Transport) -> BatchStart {
+    BatchStart {
+        batch: BATCH,
+        total,
+        unprocessed: Vec::new(),
+        unprocessed_total: 0,
+        skipped: 0,
+        ops: "blur:1".into(),
+        input_root: "/in".into(),
+        output_root: "/out".into(),
+        transport,
+    }
+}
+
+fn written(task: u64, worker: &str) -> TaskResult {
+    TaskResult {
+        batch: BATCH,
+        task_id: task,
+        rel_path: format!("{task}.jpg"),
+        worker: worker.into(),
+        outcome: Outcome::Written {
+            input_size: (10, 10),
+            output_size: (5, 5),
+            output_bytes: 100,
+        },
+        busy_us: 1_000,
+        worker_slots: 1,
+    }
+}
+
+fn encoded(task: u64) -> TaskResult {
+    TaskResult {
+        outcome: Outcome::Encoded {
+            input_size: (10, 10),
+            output_size: (5, 5),
+            output_path: format!("{task}.png"),
+        },
+        ..written(task, "w")
+    }
+}
+
+fn result(result: TaskResult) -> Event {
+    Event::Result {
+        result,
+        payload: None,
+    }
+}
+
+fn drain(c: &mut Collector) -> Vec<Action> {
+    std::iter::from_fn(|| c.poll_action()).collect()
+}
+
+/// The actions that are not hellos, logs or events.
+fn effects(c: &mut Collector) -> Vec<Action> {
+    drain(c)
+        .into_iter()
+        .filter(|a| {
+            !matches!(
+                a,
+                Action::Hello | Action::Log { .. } | Action::Publish(_) | Action::Failure { .. }
+            )
+        })
+        .collect()
+}
+
+fn ack(task_ids: &[u64]) -> Action {
+    Action::Ack {
+        batch: BATCH,
+        task_ids: task_ids.to_vec(),
+    }
+}
+
+fn journaled(r: TaskResult) -> Action {
+    Action::Journal(JournalRecord::Result(r))
+}
+
+#[test]
+fn a_batch_from_start_to_end() {
+    let t0 = Instant::now();
+    let mut c = Collector::new(CollectorConfig::default(), t0);
+    c.handle_timeout(t0);
+    assert_eq!(drain(&mut c), vec![Action::Hello]);
+    // A result before the batch is known waits for it.
+    c.handle_event(t0, result(written(1, "a")));
+    assert_eq!(effects(&mut c), vec![]);
+    c.handle_event(t0, Event::BatchStart(start(2, Transport::Path)));
+    let actions = drain(&mut c);
+    assert_eq!(
+        actions,
+        vec![
+            Action::Begin(start(2, Transport::Path)),
+            Action::Journal(JournalRecord::Start(start(2, Transport::Path))),
+            Action::Publish(events::Event::BatchStarted {
+                batch: BATCH,
+                total: 2,
+                ops: "blur:1".into()
+            }),
+            journaled(written(1, "a")),
+            Action::Publish(events::Event::Result {
+                task: 1,
+                path: "1.jpg".into(),
+                worker: "a".into(),
+                ok: true,
+                done: 1,
+                failed: 0,
+                total: 2
+            }),
+            ack(&[1]),
+        ]
+    );
+    // The answer to a second description (a restarted ventilator) is an
+    // acknowledgement of everything held, even with nothing new.
+    let t1 = t0 + Duration::from_millis(10);
+    c.handle_event(t1, Event::BatchStart(start(2, Transport::Path)));
+    assert_eq!(effects(&mut c), vec![ack(&[1])]);
+    // A duplicate is acknowledged again (once the interval passed), never
+    // journaled twice.
+    c.handle_event(t1, result(written(1, "b")));
+    assert_eq!(effects(&mut c), vec![]);
+    let t2 = t1 + Duration::from_millis(60);
+    c.handle_timeout(t2);
+    assert_eq!(effects(&mut c), vec![ack(&[1])]);
+    assert_eq!(c.counts().duplicates, 1);
+    // The last result is acknowledged at once; the batch ends when the
+    // ventilator confirms it.
+    c.handle_event(t2, result(written(0, "b")));
+    assert_eq!(effects(&mut c), vec![journaled(written(0, "b")), ack(&[0])]);
+    assert!(c.complete() && !c.finished());
+    c.handle_event(
+        t2,
+        Event::BatchEnd(BatchEnd {
+            batch: BATCH,
+            redispatched: 3,
+            workers: vec!["a".into(), "b".into(), "idle".into()],
+            ..BatchEnd::default()
+        }),
+    );
+    c.handle_timeout(t2);
+    assert_eq!(
+        effects(&mut c),
+        vec![
+            Action::Journal(JournalRecord::Remove),
+            Action::Finished { confirmed: true }
+        ]
+    );
+    let report = c.report();
+    assert_eq!((report.succeeded, report.redelivered), (2, 3));
+    let ids: Vec<&str> = report.workers.iter().map(|w| w.id.as_str()).collect();
+    assert_eq!(ids, ["a", "b", "idle"]);
+}
+
+#[test]
+fn stale_and_unknown_results_are_counted_not_acknowledged() {
+    let t0 = Instant::now();
+    let mut c = Collector::new(CollectorConfig::default(), t0);
+    c.handle_event(t0, Event::BatchStart(start(2, Transport::Path)));
+    drain(&mut c);
+    let stale = TaskResult {
+        batch: BATCH + 1,
+        ..written(0, "a")
+    };
+    c.handle_event(t0, result(stale));
+    c.handle_event(t0, result(written(2, "a")));
+    c.handle_timeout(t0 + Duration::from_secs(1));
+    assert_eq!(effects(&mut c), vec![]);
+    let counts = c.counts();
+    assert_eq!((counts.stale, counts.rejected, c.done()), (1, 1, 0));
+}
+
+#[test]
+fn inline_outputs_are_held_once_stored_and_a_failed_store_is_a_failed_image() {
+    let t0 = Instant::now();
+    let mut c = Collector::new(CollectorConfig::default(), t0);
+    c.handle_event(t0, Event::BatchStart(start(3, Transport::Inline)));
+    drain(&mut c);
+    let with_bytes = |r| Event::Result {
+        result: r,
+        payload: Some(vec![1, 2, 3]),
+    };
+    c.handle_event(t0, with_bytes(encoded(0)));
+    let store = Action::Store {
+        batch: BATCH,
+        task: 0,
+        output_path: "0.png".into(),
+        bytes: vec![1, 2, 3],
+    };
+    assert_eq!(effects(&mut c), vec![store]);
+    // A copy while the first is being stored: no second store, no ack yet.
+    c.handle_event(t0, with_bytes(encoded(0)));
+    c.handle_timeout(t0 + Duration::from_secs(1));
+    assert_eq!(effects(&mut c), vec![]);
+    let t1 = t0 + Duration::from_secs(2);
+    let stored = |task, outcome| Event::Stored {
+        batch: BATCH,
+        task,
+        outcome,
+    };
+    c.handle_event(t1, stored(0, Ok(3)));
+    let held = TaskResult {
+        outcome: Outcome::Written {
+            input_size: (10, 10),
+            output_size: (5, 5),
+            output_bytes: 3,
+        },
+        ..encoded(0)
+    };
+    assert_eq!(effects(&mut c), vec![journaled(held), ack(&[0])]);
+    // A store that fails: the image failed, with the reason, and is done.
+    c.handle_event(t1, with_bytes(encoded(1)));
+    drain(&mut c);
+    c.handle_event(t1, stored(1, Err("disk full".into())));
+    let failed = TaskResult {
+        outcome: Outcome::Failed {
+            error: "sink: disk full".into(),
+        },
+        ..encoded(1)
+    };
+    let actions = drain(&mut c);
+    assert!(actions.contains(&journaled(failed)), "{actions:?}");
+    assert!(actions.contains(&Action::Failure {
+        path: "1.jpg".into(),
+        error: "sink: disk full".into()
+    }));
+    // An inline result without its bytes is a failure, not an empty file.
+    c.handle_event(t1, result(encoded(2)));
+    assert_eq!(c.failed(), 2);
+    assert!(c.complete());
+}
+
+fn restored(results: Vec<TaskResult>, start: Option<BatchStart>, at: Instant) -> Event {
+    Event::Restored(Restored {
+        batch: BATCH,
+        started: at,
+        start,
+        results,
+    })
+}
+
+#[test]
+fn a_journal_holding_every_result_finishes_the_batch_alone() {
+    let t0 = Instant::now();
+    let mut c = Collector::new(CollectorConfig::default(), t0);
+    let all = vec![written(0, "a"), written(1, "a")];
+    c.handle_event(t0, restored(all, Some(start(2, Transport::Path)), t0));
+    c.handle_timeout(t0);
+    assert_eq!(
+        effects(&mut c),
+        vec![
+            Action::Begin(start(2, Transport::Path)),
+            Action::Journal(JournalRecord::Resume),
+        ],
+        "nothing acknowledged before the ventilator speaks"
+    );
+    assert!(c.complete());
+    let grace = CollectorConfig::default().batch_end_grace;
+    assert_eq!(
+        c.poll_timeout(),
+        Some(t0 + grace.min(Duration::from_secs(1)))
+    );
+    c.handle_timeout(t0 + grace);
+    assert_eq!(
+        effects(&mut c),
+        vec![
+            ack(&[0, 1]),
+            Action::Journal(JournalRecord::Remove),
+            Action::Finished { confirmed: false }
+        ]
+    );
+    assert_eq!(c.report().succeeded, 2);
+}
+
+#[test]
+fn a_journal_with_every_result_answers_a_live_ventilator_first() {
+    let t0 = Instant::now();
+    let mut c = Collector::new(CollectorConfig::default(), t0);
+    let all = vec![written(0, "a"), written(1, "a")];
+    c.handle_event(t0, restored(all, Some(start(2, Transport::Path)), t0));
+    drain(&mut c);
+    c.handle_event(t0, Event::BatchStart(start(2, Transport::Path)));
+    assert_eq!(effects(&mut c), vec![ack(&[0, 1])]);
+}
+
+#[test]
+fn an_old_journal_without_a_description_waits_for_the_ventilator() {
+    let t0 = Instant::now();
+    let mut c = Collector::new(CollectorConfig::default(), t0);
+    c.handle_event(t0, restored(vec![written(0, "a")], None, t0));
+    c.handle_timeout(t0 + Duration::from_secs(60));
+    assert_eq!(effects(&mut c), vec![]);
+    c.handle_event(t0, Event::BatchStart(start(2, Transport::Path)));
+    assert_eq!(
+        effects(&mut c),
+        vec![
+            Action::Begin(start(2, Transport::Path)),
+            Action::Journal(JournalRecord::Resume),
+            Action::Journal(JournalRecord::Describe(start(2, Transport::Path))),
+            ack(&[0]),
+        ]
+    );
+    assert_eq!(c.started(), Some(t0));
+}
+
+#[test]
+fn a_journal_of_another_batch_gives_way_to_the_ventilators() {
+    let t0 = Instant::now();
+    let mut c = Collector::new(CollectorConfig::default(), t0);
+    let other = BatchStart {
+        batch: BATCH + 1,
+        ..start(2, Transport::Path)
+    };
+    let old = Event::Restored(Restored {
+        batch: BATCH + 1,
+        started: t0,
+        start: Some(other),
+        results: vec![],
+    });
+    c.handle_event(t0, old);
+    drain(&mut c);
+    // This batch's result comes before the ventilator's word: kept, not stale.
+    c.handle_event(t0, result(written(0, "a")));
+    c.handle_event(t0, Event::BatchStart(start(2, Transport::Path)));
+    let actions = effects(&mut c);
+    assert_eq!(
+        actions,
+        vec![
+            Action::Begin(start(2, Transport::Path)),
+            Action::Journal(JournalRecord::Start(start(2, Transport::Path))),
+            journaled(written(0, "a")),
+            ack(&[0]),
+        ]
+    );
+    assert_eq!(c.counts().stale, 0);
+}
+
+#[test]
+fn repeated_warnings_are_rate_limited_with_a_count() {
+    let t0 = Instant::now();
+    let mut c = Collector::new(CollectorConfig::default(), t0);
+    for i in 0..1000 {
+        let event = Event::Rejected {
+            from: super::Peer::Worker,
+            reason: "junk".into(),
+        };
+        c.handle_event(t0 + Duration::from_millis(i), event);
+    }
+    c.handle_event(
+        t0 + Duration::from_secs(6),
+        Event::Rejected {
+            from: super::Peer::Worker,
+            reason: "junk".into(),
+        },
+    );
+    let logs: Vec<String> = drain(&mut c)
+        .into_iter()
+        .filter_map(|a| match a {
+            Action::Log { text, .. } => Some(text),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(logs.len(), 2, "{logs:?}");
+    assert!(
+        logs[1].contains("999 similar warnings left out"),
+        "{logs:?}"
+    );
+    assert_eq!(c.counts().rejected, 1001);
+}
+
+/// A worker restarted under the same id: its results count once each in
+/// the per-worker figures of the events and the report.
+#[test]
+fn a_worker_restarted_under_the_same_id_is_counted_once() {
+    let t0 = Instant::now();
+    let mut c = Collector::new(CollectorConfig::default(), t0);
+    c.handle_event(t0, Event::BatchStart(start(3, Transport::Path)));
+    for task in [0, 1, 0, 1, 2] {
+        c.handle_event(t0, result(written(task, "w")));
+    }
+    let report = c.report();
+    assert_eq!(report.workers.len(), 1);
+    assert_eq!(report.workers[0].tasks, 3);
+    assert_eq!(c.worker_tasks().get("w"), Some(&3));
+}

@@ -1,0 +1,406 @@
+//! The sink's run loop: binds the sockets, reads the journal, and moves
+//! messages between the sockets and the sans-IO [`Collector`]: poll until
+//! the core's next deadline, decode, feed, perform its actions (send, store,
+//! journal, publish, show progress).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Instant, SystemTime};
+
+use anyhow::Context as _;
+use shared::endpoints;
+use shared::log;
+use shared::net::{self, Wire};
+use shared::protocol::{Message, Outcome as TaskOutcome, Packet, ProtocolError, Transport};
+use shared::report::Report;
+use shared::shutdown::Shutdown;
+use shared::status::StatusServer;
+
+use crate::collector::{
+    Action, BatchEnd, Collector, CollectorConfig, Event, JournalRecord, Peer, Restored,
+};
+use crate::events::{self, Publisher};
+use crate::journal::{self, Journal};
+use crate::progress::Progress;
+use crate::{Cli, Config, ROLE};
+
+/// Results queued per connected worker before the sink stops reading from
+/// it (inline outputs make each one up to an image's size).
+const RESULTS_RCVHWM: i32 = 64;
+
+/// The batch's end, as the sink saw it.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// The report (partial if interrupted).
+    pub report: Report,
+    /// True if a shutdown request cut the batch short.
+    pub interrupted: bool,
+}
+
+/// The sink's sockets.
+struct Sockets {
+    wire: Wire,
+    /// PULL: workers' results.
+    results: zmq::Socket,
+    /// DEALER to the ventilator: hellos and acks out, the batch in.
+    control: zmq::Socket,
+    status: StatusServer,
+    events: Publisher,
+    endpoint: String,
+    /// Kept last: dropped after the sockets.
+    _ctx: zmq::Context,
+}
+
+impl Sockets {
+    fn bind(config: &Config) -> anyhow::Result<Self> {
+        let wire = Wire::configured(ROLE, config.secret_file.as_deref())?;
+        let ctx = zmq::Context::new();
+        let results = net::socket(&ctx, zmq::PULL)?;
+        results.set_rcvhwm(RESULTS_RCVHWM)?;
+        let endpoint = net::bind(&results, &config.bind)?;
+        let control = net::socket(&ctx, zmq::DEALER)?;
+        net::connect(&control, &config.ventilator)?;
+        let (status, status_endpoint) = StatusServer::bind(&ctx, &config.status_bind)?;
+        let (events, events_endpoint) = Publisher::bind(&ctx, &config.events_bind)?;
+        log!(
+            Debug,
+            ROLE,
+            "status on {status_endpoint}, events on {events_endpoint}"
+        );
+        log!(
+            Debug,
+            ROLE,
+            "results on {endpoint}; batch from {}",
+            config.ventilator
+        );
+        Ok(Self {
+            wire,
+            results,
+            control,
+            status,
+            events,
+            endpoint,
+            _ctx: ctx,
+        })
+    }
+
+    /// Waits for a message until the collector's next deadline (at most
+    /// [`net::POLL_MS`], so a shutdown request is seen) and answers status
+    /// queries.
+    fn wait(&self, c: &Collector) -> anyhow::Result<()> {
+        let timeout_ms = c.poll_timeout().map_or(net::POLL_MS, |at| {
+            let left = at.saturating_duration_since(Instant::now());
+            i64::try_from(left.as_millis() + 1)
+                .unwrap_or(net::POLL_MS)
+                .min(net::POLL_MS)
+        });
+        net::poll_readable(
+            &[&self.results, &self.control, self.status.socket()],
+            timeout_ms,
+        )?;
+        self.status.serve(|| c.status(Instant::now()));
+        Ok(())
+    }
+
+    /// Feeds everything waiting on the two sockets to the collector.
+    fn receive(&self, c: &mut Collector) -> anyhow::Result<()> {
+        while let Some(packet) = self.wire.try_recv(&self.control)? {
+            c.handle_event(Instant::now(), control_event(packet));
+        }
+        while let Some(packet) = self.wire.try_recv(&self.results)? {
+            c.handle_event(Instant::now(), result_event(packet));
+        }
+        Ok(())
+    }
+}
+
+/// A message from the ventilator, as the collector sees it.
+fn control_event(packet: Result<Packet, ProtocolError>) -> Event {
+    match packet.map(|p| p.message) {
+        Ok(Message::BatchStart(start)) => Event::BatchStart(start),
+        Ok(Message::BatchEnd {
+            batch,
+            redispatched,
+            unauthenticated,
+            replayed,
+            workers,
+        }) => Event::BatchEnd(BatchEnd {
+            batch,
+            redispatched,
+            unauthenticated,
+            replayed,
+            workers,
+        }),
+        Ok(Message::Unprocessed {
+            batch,
+            offset,
+            entries,
+        }) => Event::Unprocessed {
+            batch,
+            offset,
+            entries,
+        },
+        // A task the ventilator gave up on (it kept killing its workers):
+        // recorded and acknowledged like a worker's failed result. Only
+        // failures may come this way.
+        Ok(Message::Result(result)) if matches!(result.outcome, TaskOutcome::Failed { .. }) => {
+            Event::Result {
+                result,
+                payload: None,
+            }
+        }
+        Ok(other) => rejected(Peer::Ventilator, format!("unexpected {other:?}")),
+        Err(ProtocolError::Auth(e)) => Event::Refused {
+            from: Peer::Ventilator,
+            reason: e.to_string(),
+        },
+        Err(e) => rejected(Peer::Ventilator, e.to_string()),
+    }
+}
+
+/// A message from a worker, as the collector sees it.
+fn result_event(packet: Result<Packet, ProtocolError>) -> Event {
+    match packet.map(|p| (p.message, p.payload)) {
+        Ok((Message::Result(result), payload)) => Event::Result { result, payload },
+        Ok((other, _)) => rejected(Peer::Worker, format!("unexpected {other:?}")),
+        Err(ProtocolError::Auth(e)) => Event::Refused {
+            from: Peer::Worker,
+            reason: e.to_string(),
+        },
+        Err(e) => rejected(Peer::Worker, e.to_string()),
+    }
+}
+
+fn rejected(from: Peer, reason: String) -> Event {
+    Event::Rejected { from, reason }
+}
+
+/// What performs the collector's actions besides the sockets: the journal,
+/// the output folder, the progress display.
+struct Effects<'a> {
+    config: &'a Config,
+    journal: Option<Journal>,
+    output_root: PathBuf,
+    progress: Option<Progress>,
+    finished: bool,
+}
+
+impl Effects<'_> {
+    /// Performs one action; a store's outcome is fed back. Errors: a
+    /// socket that broke, a journal or output folder that cannot be made.
+    fn perform(
+        &mut self,
+        action: Action,
+        sockets: &Sockets,
+        c: &mut Collector,
+    ) -> anyhow::Result<()> {
+        match action {
+            Action::Hello => sockets
+                .wire
+                .send(&sockets.control, &Message::SinkReady.into())?,
+            Action::Ack { batch, task_ids } => {
+                let ack = Message::Ack { batch, task_ids };
+                sockets.wire.send(&sockets.control, &ack.into())?;
+            }
+            Action::Begin(start) => {
+                self.output_root = self
+                    .config
+                    .output
+                    .clone()
+                    .unwrap_or_else(|| PathBuf::from(&start.output_root));
+                log!(
+                    Debug,
+                    ROLE,
+                    "batch {} of {} tasks",
+                    start.batch,
+                    start.total
+                );
+                if start.transport == Transport::Inline {
+                    let root = &self.output_root;
+                    std::fs::create_dir_all(root)
+                        .with_context(|| format!("creating output folder {}", root.display()))?;
+                    log!(
+                        Info,
+                        ROLE,
+                        "inline transport: writing outputs under {}",
+                        root.display()
+                    );
+                }
+                if let Some(p) = &self.progress {
+                    p.finish();
+                }
+                self.progress = Some(Progress::start(self.config.progress, start.total));
+            }
+            Action::Store {
+                batch,
+                task,
+                output_path,
+                bytes,
+            } => {
+                let outcome =
+                    shared::pipeline::write_inline_output(&self.output_root, &output_path, &bytes);
+                let stored = Event::Stored {
+                    batch,
+                    task,
+                    outcome,
+                };
+                c.handle_event(Instant::now(), stored);
+            }
+            Action::Journal(record) => self.journal(record)?,
+            Action::Publish(event) => sockets.events.publish(&event),
+            Action::Failure { path, error } => {
+                let line = format!("[sink] FAILED {path}: {error}");
+                match &self.progress {
+                    Some(p) => p.println(&line),
+                    None => eprintln!("{line}"),
+                }
+            }
+            Action::Log { level, text } => log::write(ROLE, level, format_args!("{text}")),
+            Action::Finished { .. } => self.finished = true,
+        }
+        Ok(())
+    }
+
+    fn journal(&mut self, record: JournalRecord) -> anyhow::Result<()> {
+        let Some(j) = &mut self.journal else {
+            return Ok(());
+        };
+        match record {
+            JournalRecord::Start(start) => j
+                .start(&start, SystemTime::now())
+                .context("writing the journal")?,
+            JournalRecord::Resume => j.resume().context("writing the journal")?,
+            JournalRecord::Describe(start) => {
+                if let Err(e) = j.describe(&start) {
+                    log!(Warn, ROLE, "journal write failed ({e})");
+                }
+            }
+            JournalRecord::Result(result) => {
+                if let Err(e) = j.append(&result) {
+                    log!(
+                        Warn,
+                        ROLE,
+                        "journal write failed ({e}); a restart would redo this result"
+                    );
+                }
+            }
+            JournalRecord::Remove => {
+                if let Some(j) = self.journal.take() {
+                    j.remove();
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The journal's restored state, with its wall-clock start made an
+/// `Instant` for the collector.
+fn restored(r: journal::Restored) -> Restored {
+    let age = SystemTime::now()
+        .duration_since(r.started)
+        .unwrap_or_default();
+    let now = Instant::now();
+    Restored {
+        batch: r.batch,
+        started: now.checked_sub(age).unwrap_or(now),
+        start: r.start,
+        results: r.results,
+    }
+}
+
+/// Collects one batch: binds, calls `on_bound` with the endpoint actually
+/// bound, learns the batch from the ventilator (or the journal), collects
+/// every result, and returns the report once all are in (or on shutdown).
+///
+/// # Errors
+/// Setup errors (bind, journal, report file).
+pub fn run(
+    config: &Config,
+    shutdown: &Shutdown,
+    on_bound: impl FnOnce(&str),
+) -> anyhow::Result<Outcome> {
+    let sockets = Sockets::bind(config)?;
+    on_bound(&sockets.endpoint);
+    let (journal, left) = match &config.journal {
+        Some(path) => {
+            let (j, r) = Journal::open(path)
+                .with_context(|| format!("reading journal {}", path.display()))?;
+            (Some(j), r)
+        }
+        None => (None, None),
+    };
+    let mut c = Collector::new(CollectorConfig::default(), Instant::now());
+    let mut fx = Effects {
+        config,
+        journal,
+        output_root: PathBuf::new(),
+        progress: None,
+        finished: false,
+    };
+    if let Some(r) = left {
+        c.handle_event(Instant::now(), Event::Restored(restored(r)));
+    }
+    let interrupted = loop {
+        let interrupted = shutdown.requested() && c.shutdown();
+        c.handle_timeout(Instant::now());
+        while let Some(action) = c.poll_action() {
+            fx.perform(action, &sockets, &mut c)?;
+        }
+        if let Some(p) = &mut fx.progress {
+            p.update(c.done(), c.failed());
+        }
+        if fx.finished || interrupted {
+            break interrupted;
+        }
+        sockets.wait(&c)?;
+        sockets.receive(&mut c)?;
+    };
+    if let Some(p) = &fx.progress {
+        p.finish();
+    }
+    let mut report = c.report();
+    report.messages.unauthenticated += sockets.wire.refusals().unauthenticated();
+    report.messages.replayed += sockets.wire.refusals().replayed();
+    if c.batch().is_some() {
+        sockets.events.publish(&events::Event::batch_done(&report));
+    }
+    if let Some(path) = &config.report {
+        crate::report::write(path, &report, interrupted)?;
+    }
+    Ok(Outcome {
+        report,
+        interrupted,
+    })
+}
+
+/// Entry point shared by the `sink` binary and `imgpipe sink`: runs, prints
+/// the bound endpoint on stdout and the summary on stderr, and maps the
+/// outcome to an exit code (0 all written, 1 some failed, 2 setup error,
+/// 130 interrupted).
+#[must_use]
+pub fn main_with(cli: Cli) -> ExitCode {
+    let Some(shutdown) = shared::shutdown::install_signal_handlers_for(ROLE) else {
+        return ExitCode::from(2);
+    };
+    let config = Config::from(cli);
+    match run(&config, &shutdown, |endpoint| {
+        println!("{}{endpoint}", endpoints::LISTENING_LINE_PREFIX);
+    }) {
+        Ok(outcome) => {
+            eprint!("{}", outcome.report.summary());
+            if outcome.interrupted {
+                eprintln!("imgpipe: interrupted before the batch completed");
+                ExitCode::from(130)
+            } else if outcome.report.all_ok() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
+        Err(e) => {
+            log!(Error, ROLE, "{e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

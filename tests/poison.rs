@@ -1,0 +1,104 @@
+//! Poison tasks on real processes: an image that kills every worker that
+//! takes it fails by name after the attempt limit, its neighbours are all
+//! written, and `imgpipe run` restarts the dead workers instead of giving
+//! up with work left.
+
+mod common;
+
+use std::path::Path;
+use std::time::Duration;
+
+use common::*;
+
+const LIMIT: Duration = Duration::from_secs(240);
+
+/// The worker-killing image: `IMGPIPE_TEST_ABORT_ON` (honoured by debug
+/// builds only) makes any worker abort when it starts this file.
+const POISON: &str = "poison.jpg";
+
+#[test]
+fn an_image_that_kills_every_worker_fails_alone_after_three_attempts() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = dir.path().join("in");
+    let output = dir.path().join("out");
+    let images = photo_folder(&input, 2);
+    std::fs::copy(samples().join(&sample_images()[0]), input.join(POISON)).expect("copy");
+    let report_path = dir.path().join("report.json");
+    let (status, _out, err) = run(
+        imgpipe()
+            .args([
+                "run",
+                "--workers",
+                "2",
+                "--threads",
+                "2",
+                "--ops",
+                "grayscale",
+            ])
+            .arg(&input)
+            .arg(&output)
+            .arg("--report")
+            .arg(&report_path)
+            .args(["--progress", "none"])
+            .env("IMGPIPE_TEST_ABORT_ON", POISON),
+        LIMIT,
+    );
+    assert_eq!(status.code(), Some(1), "one image failed: exit 1\n{err}");
+
+    let report = report(&report_path);
+    assert_eq!(report["total"], images.len() + 1, "{report:#}");
+    assert_eq!(report["succeeded"], images.len(), "{report:#}");
+    let failed = report["failed"].as_array().expect("failed list");
+    assert_eq!(failed.len(), 1, "only the poison fails: {failed:#?}");
+    assert_eq!(failed[0]["path"], POISON);
+    let reason = failed[0]["error"].as_str().unwrap_or_default();
+    assert!(
+        reason.contains("gave up after 3 attempts"),
+        "the reason gives the attempts: {reason}"
+    );
+    for rel in &images {
+        assert!(output.join(rel).is_file(), "{} written", rel.display());
+    }
+    assert!(!output.join(POISON).exists());
+    // Three workers died on it alone and were restarted.
+    assert!(
+        err.matches("restarting it in").count() >= 3,
+        "dead workers restarted:\n{err}"
+    );
+    assert!(err.contains(POISON), "stderr names the image:\n{err}");
+    assert_no_temporaries(&output);
+}
+
+#[test]
+fn the_attempt_limit_is_a_flag() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = dir.path().join("in");
+    let output = dir.path().join("out");
+    let images = photo_folder(&input, 1);
+    std::fs::copy(samples().join(&sample_images()[0]), input.join(POISON)).expect("copy");
+    let report_path = dir.path().join("report.json");
+    let (status, _out, err) = run(
+        imgpipe()
+            .args(["run", "--workers", "1", "--max-attempts", "1"])
+            .arg(&input)
+            .arg(&output)
+            .arg("--report")
+            .arg(&report_path)
+            .args(["--progress", "none"])
+            .env("IMGPIPE_TEST_ABORT_ON", POISON),
+        LIMIT,
+    );
+    assert_eq!(status.code(), Some(1), "{err}");
+    let report = report(&report_path);
+    assert_eq!(report["succeeded"], images.len(), "{report:#}");
+    let reason = report["failed"][0]["error"].as_str().unwrap_or_default();
+    assert!(reason.contains("gave up after 1 attempts"), "{reason}");
+}
+
+/// No `.tmp` files of lost workers are left in the output.
+fn assert_no_temporaries(output: &Path) {
+    for (path, _) in tree(output) {
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        assert!(!name.contains(".tmp"), "temporary left: {}", path.display());
+    }
+}
