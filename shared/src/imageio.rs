@@ -1,7 +1,9 @@
 //! Reading and writing image files: format detection, the libjpeg-turbo fast
 //! path for JPEG ([`jpeg`]: decode straight to gray, DCT-domain
 //! shrink-on-load, fast encode), the `image` crate for every other format,
-//! EXIF orientation and size limits.
+//! libwebp for lossy WebP, EXIF orientation and size limits; embedded ICC
+//! profiles converted to sRGB on load ([`colour`]) and metadata carried to
+//! the output ([`metadata`]).
 
 use std::fmt;
 use std::path::Path;
@@ -9,7 +11,12 @@ use std::path::Path;
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader};
 use serde::{Deserialize, Serialize};
 
+pub mod colour;
+pub mod deep;
 pub mod jpeg;
+pub mod metadata;
+
+pub use metadata::{Keep, Metadata};
 
 /// Formats imgpipe reads (by file extension, case-insensitive).
 pub const INPUT_EXTENSIONS: &[&str] = &[
@@ -23,7 +30,7 @@ pub enum OutputFormat {
     Jpeg,
     /// PNG.
     Png,
-    /// Lossless WebP.
+    /// WebP: lossy at the quality, lossless with `--lossless`.
     Webp,
     /// TIFF.
     Tiff,
@@ -98,12 +105,19 @@ pub const DEFAULT_MAX_PIXELS: u64 = 100_000_000;
 pub struct OutputOptions {
     /// Output format; `None` keeps the input's.
     pub format: Option<OutputFormat>,
-    /// JPEG quality 1–100.
+    /// JPEG and lossy WebP quality 1–100.
     pub quality: u8,
     /// Apply EXIF orientation on load.
     pub auto_orient: bool,
     /// Refuse images with more pixels than this.
     pub max_pixels: u64,
+    /// Keep the input's ICC profile, embedded in the output, with pixels
+    /// untouched, instead of converting them to sRGB.
+    pub keep_profile: bool,
+    /// Which metadata outputs keep.
+    pub keep: Keep,
+    /// Lossless WebP instead of lossy at `quality`.
+    pub lossless: bool,
 }
 
 impl Default for OutputOptions {
@@ -113,6 +127,9 @@ impl Default for OutputOptions {
             quality: DEFAULT_QUALITY,
             auto_orient: true,
             max_pixels: DEFAULT_MAX_PIXELS,
+            keep_profile: false,
+            keep: Keep::All,
+            lossless: false,
         }
     }
 }
@@ -141,36 +158,28 @@ pub struct ShrinkTarget {
 /// A decoded image and its original (oriented) size.
 #[derive(Debug)]
 pub struct Decoded {
-    /// Pixels, orientation applied.
+    /// Pixels, orientation applied, in sRGB unless the profile was kept.
     pub image: DynamicImage,
     /// Size before any shrink-on-load, after orientation.
     pub original_size: (u32, u32),
+    /// The input's metadata. Its `icc` is the profile the pixels are in:
+    /// `None` once they were converted to sRGB.
+    pub meta: Metadata,
+    /// Whether an EXIF orientation was applied (the output's tag becomes 1).
+    pub oriented: bool,
+    /// What the output will not be quite like the input in (a second frame
+    /// dropped, a profile that could not be applied).
+    pub warnings: Vec<String>,
 }
 
 fn is_jpeg(bytes: &[u8]) -> bool {
     bytes.starts_with(&[0xFF, 0xD8, 0xFF])
 }
 
-/// EXIF orientation of a JPEG, from its APP1 segment.
-fn jpeg_orientation(bytes: &[u8]) -> image::metadata::Orientation {
-    let mut i = 2;
-    while i + 4 <= bytes.len() && bytes[i] == 0xFF {
-        let marker = bytes[i + 1];
-        if marker == 0xDA || marker == 0xD9 {
-            break; // start of scan: no more metadata
-        }
-        let len = usize::from(u16::from_be_bytes([bytes[i + 2], bytes[i + 3]]));
-        let body = bytes.get(i + 4..i + 2 + len);
-        if marker == 0xE1 {
-            if let Some(chunk) = body.and_then(|b| b.strip_prefix(b"Exif\0\0")) {
-                if let Some(o) = image::metadata::Orientation::from_exif_chunk(chunk) {
-                    return o;
-                }
-            }
-        }
-        i += 2 + len;
-    }
-    image::metadata::Orientation::NoTransforms
+/// EXIF orientation from an EXIF TIFF stream.
+fn exif_orientation(exif: Option<&[u8]>) -> image::metadata::Orientation {
+    exif.and_then(image::metadata::Orientation::from_exif_chunk)
+        .unwrap_or(image::metadata::Orientation::NoTransforms)
 }
 
 fn swaps_axes(o: image::metadata::Orientation) -> bool {
@@ -204,8 +213,9 @@ fn decode_jpeg(
     let header = source.header();
     let (w, h) = (header.width, header.height);
     check_pixels((w, h), opts.max_pixels)?;
+    let mut meta = Metadata::from_jpeg(bytes);
     let orientation = if opts.auto_orient {
-        jpeg_orientation(bytes)
+        exif_orientation(meta.exif.as_deref())
     } else {
         image::metadata::Orientation::NoTransforms
     };
@@ -237,26 +247,88 @@ fn decode_jpeg(
             .unwrap_or(1);
     }
     let (sw, sh) = jpeg::scaled_size((w, h), denom);
+    let mut warnings = Vec::new();
+    // Only an RGB profile that differs from sRGB needs the colours: gray
+    // straight from the luma plane is right for an sRGB (or no) profile.
+    let convert = !opts.keep_profile
+        && header.colour == jpeg::Colour::Colour
+        && meta.icc.as_deref().is_some_and(colour::needs_conversion);
     // A CMYK JPEG has no luma plane to decode straight to: it becomes RGB
     // and the chain's own grayscale does the rest.
     let gray = match header.colour {
         jpeg::Colour::Gray => true,
-        jpeg::Colour::Colour => hints.gray,
+        jpeg::Colour::Colour => hints.gray && !convert,
         jpeg::Colour::Cmyk => false,
     };
-    let mut pixels = crate::pool::take_buffer(sw as usize * sh as usize * jpeg::channels(gray));
-    source.decode_into(denom, gray, &mut pixels)?;
-    let mut image = if gray {
-        image::GrayImage::from_raw(sw, sh, pixels).map(DynamicImage::ImageLuma8)
+    let pixels_len = sw as usize * sh as usize * jpeg::channels(gray);
+    let cmyk_icc = meta
+        .icc
+        .as_deref()
+        .filter(|icc| header.colour == jpeg::Colour::Cmyk && colour::is_cmyk_profile(icc));
+    let mut image = if let Some(icc) = cmyk_icc {
+        // Colour-managed CMYK: through the file's own profile, as vips does.
+        let mut cmyk = vec![0; sw as usize * sh as usize * 4];
+        jpeg::pure_rust::Source::open(bytes)?.decode_cmyk_into(denom, &mut cmyk)?;
+        if is_adobe(bytes) {
+            cmyk.iter_mut().for_each(|v| *v = 255 - *v);
+        }
+        let mut rgb = crate::pool::take_buffer(pixels_len);
+        colour::cmyk_to_srgb(&cmyk, icc, &mut rgb)?;
+        // A CMYK profile cannot describe the RGB output: never kept.
+        if opts.keep_profile {
+            warnings.push("CMYK profile not kept: the output is RGB, converted to sRGB".into());
+        }
+        meta.icc = None;
+        image::RgbImage::from_raw(sw, sh, rgb).map(DynamicImage::ImageRgb8)
     } else {
-        image::RgbImage::from_raw(sw, sh, pixels).map(DynamicImage::ImageRgb8)
+        let mut pixels = crate::pool::take_buffer(pixels_len);
+        source.decode_into(denom, gray, &mut pixels)?;
+        if header.colour == jpeg::Colour::Cmyk {
+            meta.icc = None; // naive conversion: the output is sRGB
+        }
+        if gray {
+            image::GrayImage::from_raw(sw, sh, pixels).map(DynamicImage::ImageLuma8)
+        } else {
+            image::RgbImage::from_raw(sw, sh, pixels).map(DynamicImage::ImageRgb8)
+        }
     }
     .ok_or("decoded JPEG has an unexpected size")?;
+    manage_colour(&mut image, &mut meta, opts, &mut warnings);
     image.apply_orientation(orientation);
     Ok(Decoded {
         image,
         original_size: oriented,
+        meta,
+        oriented: orientation != image::metadata::Orientation::NoTransforms,
+        warnings,
     })
+}
+
+/// Whether a JPEG has Adobe's APP14 marker (its CMYK is stored inverted).
+fn is_adobe(bytes: &[u8]) -> bool {
+    img_parts::jpeg::Jpeg::from_bytes(img_parts::Bytes::copy_from_slice(bytes)).is_ok_and(|j| {
+        j.segments_by_marker(img_parts::jpeg::markers::APP14)
+            .any(|s| s.contents().starts_with(b"Adobe"))
+    })
+}
+
+/// Converts the pixels to sRGB when they carry another RGB profile and the
+/// profile is not to be kept; the profile is then dropped from `meta`. A
+/// gray image keeps its gray profile only with `--keep-profile`.
+fn manage_colour(
+    image: &mut DynamicImage,
+    meta: &mut Metadata,
+    opts: &OutputOptions,
+    warnings: &mut Vec<String>,
+) {
+    if opts.keep_profile {
+        return;
+    }
+    if let Some(icc) = meta.icc.take() {
+        if let Err(e) = colour::to_srgb(image, &icc) {
+            warnings.push(format!("{e}; colours taken as sRGB"));
+        }
+    }
 }
 
 /// A check of an image's size (after orientation), made once its header is
@@ -303,6 +375,14 @@ pub fn decode_checked(
         .into_decoder()
         .map_err(|e| format!("decoding: {e}"))?;
     check_pixels(decoder.dimensions(), opts.max_pixels)?;
+    // Metadata a decoder cannot read is metadata the output lacks, not a
+    // reason to fail the image.
+    let mut meta = Metadata {
+        icc: decoder.icc_profile().ok().flatten(),
+        exif: decoder.exif_metadata().ok().flatten(),
+        xmp: decoder.xmp_metadata().ok().flatten(),
+        iptc: None,
+    };
     let orientation = if opts.auto_orient {
         decoder
             .orientation()
@@ -318,11 +398,16 @@ pub fn decode_checked(
     };
     check(oriented)?;
     let mut image = DynamicImage::from_decoder(decoder).map_err(|e| format!("decoding: {e}"))?;
+    let mut warnings: Vec<String> = deep::animation_warning(bytes).into_iter().collect();
+    manage_colour(&mut image, &mut meta, opts, &mut warnings);
     image.apply_orientation(orientation);
     let original_size = (image.width(), image.height());
     Ok(Decoded {
         image,
         original_size,
+        meta,
+        oriented: orientation != image::metadata::Orientation::NoTransforms,
+        warnings,
     })
 }
 
@@ -383,17 +468,88 @@ fn encode_jpeg(image: &DynamicImage, quality: u8) -> Result<Vec<u8>, String> {
     )
 }
 
-/// Encodes `image` as `format`.
+/// Encodes `image` as `format` at `quality` (lossy WebP), no metadata.
 ///
 /// # Errors
 /// When the encoder refuses the image.
 pub fn encode(image: &DynamicImage, format: OutputFormat, quality: u8) -> Result<Vec<u8>, String> {
-    if format == OutputFormat::Jpeg {
-        return encode_jpeg(image, quality);
+    encode_with(
+        image,
+        format,
+        &Encoding {
+            quality,
+            ..Encoding::default()
+        },
+    )
+}
+
+/// How [`encode_with`] encodes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Encoding<'a> {
+    /// JPEG and lossy WebP quality 1–100.
+    pub quality: u8,
+    /// Lossless WebP.
+    pub lossless: bool,
+    /// ICC profile for a TIFF output (its encoder writes it; the other
+    /// formats get theirs from [`Metadata::embed`]).
+    pub tiff_icc: Option<&'a [u8]>,
+}
+
+impl Default for Encoding<'_> {
+    fn default() -> Self {
+        Self {
+            quality: DEFAULT_QUALITY,
+            lossless: false,
+            tiff_icc: None,
+        }
+    }
+}
+
+/// WebP through libwebp: lossy at `quality` or lossless, 8-bit RGB or RGBA
+/// (gray is expanded: WebP has no gray mode).
+fn encode_webp(image: &DynamicImage, how: &Encoding) -> Result<Vec<u8>, String> {
+    let converted;
+    let image = match image {
+        DynamicImage::ImageRgb8(_) | DynamicImage::ImageRgba8(_) => image,
+        _ if image.color().has_alpha() => {
+            converted = DynamicImage::ImageRgba8(image.to_rgba8());
+            &converted
+        }
+        _ => {
+            converted = DynamicImage::ImageRgb8(image.to_rgb8());
+            &converted
+        }
+    };
+    let layout = if image.color().has_alpha() {
+        webp::PixelLayout::Rgba
+    } else {
+        webp::PixelLayout::Rgb
+    };
+    let encoder = webp::Encoder::new(image.as_bytes(), layout, image.width(), image.height());
+    let memory = encoder
+        .encode_simple(how.lossless, f32::from(how.quality.clamp(1, 100)))
+        .map_err(|e| format!("encoding webp: {e:?}"))?;
+    Ok(memory.to_vec())
+}
+
+/// Encodes `image` as `format` the way `how` says (no metadata: see
+/// [`Metadata::embed`]).
+///
+/// # Errors
+/// When the encoder refuses the image.
+pub fn encode_with(
+    image: &DynamicImage,
+    format: OutputFormat,
+    how: &Encoding,
+) -> Result<Vec<u8>, String> {
+    match format {
+        OutputFormat::Jpeg => return encode_jpeg(image, how.quality),
+        OutputFormat::Webp => return encode_webp(image, how),
+        _ => {}
     }
     let image = match (format, image) {
         // These encoders take 8-bit only; PNG and TIFF keep 16 bits.
-        (OutputFormat::Webp | OutputFormat::Gif | OutputFormat::Bmp, img)
+        (OutputFormat::Gif | OutputFormat::Bmp, img)
             if !matches!(
                 img,
                 DynamicImage::ImageLuma8(_)
@@ -408,18 +564,28 @@ pub fn encode(image: &DynamicImage, format: OutputFormat, quality: u8) -> Result
                 DynamicImage::ImageRgb8(img.to_rgb8())
             }
         }
-        (OutputFormat::Webp, DynamicImage::ImageLuma8(_)) => {
-            DynamicImage::ImageRgb8(image.to_rgb8())
-        }
-        (OutputFormat::Webp, DynamicImage::ImageLumaA8(_)) => {
-            DynamicImage::ImageRgba8(image.to_rgba8())
-        }
         (_, DynamicImage::ImageRgb32F(_) | DynamicImage::ImageRgba32F(_)) => {
             DynamicImage::ImageRgba16(image.to_rgba16())
         }
         _ => image.clone(),
     };
     let mut out = std::io::Cursor::new(Vec::new());
+    if let (OutputFormat::Tiff, Some(icc)) = (format, how.tiff_icc) {
+        use image::ImageEncoder;
+        let mut encoder = image::codecs::tiff::TiffEncoder::new(&mut out);
+        encoder
+            .set_icc_profile(icc.to_vec())
+            .map_err(|e| format!("encoding tiff: {e}"))?;
+        encoder
+            .write_image(
+                image.as_bytes(),
+                image.width(),
+                image.height(),
+                image.color().into(),
+            )
+            .map_err(|e| format!("encoding tiff: {e}"))?;
+        return Ok(out.into_inner());
+    }
     image
         .write_to(&mut out, format.image_format())
         .map_err(|e| format!("encoding {format}: {e}"))?;
@@ -726,6 +892,101 @@ mod tests {
                 .all(|(g, w)| g.abs_diff(w) <= 6),
             "{got:?}"
         );
+    }
+
+    /// PSNR of two same-sized RGB images, dB.
+    pub(crate) fn psnr(a: &RgbImage, b: &RgbImage) -> f64 {
+        assert_eq!(a.dimensions(), b.dimensions());
+        let se: f64 = a
+            .as_raw()
+            .iter()
+            .zip(b.as_raw())
+            .map(|(x, y)| (f64::from(*x) - f64::from(*y)).powi(2))
+            .sum();
+        let mse = se / a.as_raw().len() as f64;
+        10.0 * (255.0f64.powi(2) / mse.max(1e-9)).log10()
+    }
+
+    const ADOBE: &[u8] = include_bytes!("../testdata/adobergb-192x128.jpg");
+
+    fn vips_srgb() -> RgbImage {
+        image::load_from_memory(include_bytes!("../testdata/adobergb-192x128.vips-srgb.png"))
+            .expect("reference")
+            .to_rgb8()
+    }
+
+    /// An Adobe RGB photo decodes to the sRGB numbers vips'
+    /// `icc_transform … srgb` gives; unconverted it is far off.
+    #[test]
+    fn an_adobe_rgb_photo_decodes_to_vips_srgb_colours() {
+        let reference = vips_srgb();
+        let d = decode(ADOBE, DecodeHints::default(), &opts()).expect("decode");
+        assert_eq!(d.meta.icc, None, "pixels are sRGB now: no profile to carry");
+        let managed = psnr(&d.image.to_rgb8(), &reference);
+        let kept = OutputOptions {
+            keep_profile: true,
+            ..opts()
+        };
+        let raw = decode(ADOBE, DecodeHints::default(), &kept).expect("decode");
+        assert!(raw.meta.icc.is_some(), "kept for the output");
+        let naive = psnr(&raw.image.to_rgb8(), &reference);
+        assert!(managed >= 35.0, "colour-managed {managed:.1} dB");
+        assert!(naive < 33.0, "unmanaged {naive:.1} dB would pass too");
+        eprintln!("colour-managed {managed:.1} dB, unmanaged {naive:.1} dB");
+        // Straight-to-gray is refused for it: the luma needs sRGB colours.
+        let gray = DecodeHints {
+            gray: true,
+            shrink_to: None,
+        };
+        let g = decode(ADOBE, gray, &opts()).expect("decode");
+        assert_eq!(g.image.color(), image::ColorType::Rgb8);
+    }
+
+    #[test]
+    fn metadata_is_read_from_a_jpeg() {
+        let d = decode(ADOBE, DecodeHints::default(), &opts()).expect("decode");
+        let exif = d.meta.exif.as_deref().expect("exif");
+        assert!(exif.starts_with(b"II*\0") || exif.starts_with(b"MM\0*"));
+        assert!(d
+            .meta
+            .xmp
+            .as_deref()
+            .is_some_and(|x| x.windows(17).any(|w| w == b"Jane Photographer")));
+        assert!(d.meta.iptc.is_some());
+        assert!(!d.oriented);
+    }
+
+    #[test]
+    fn webp_is_lossy_at_the_quality_and_lossless_on_request() {
+        let img = DynamicImage::ImageRgb8(vips_srgb());
+        let size = |quality, lossless| {
+            let how = Encoding {
+                quality,
+                lossless,
+                tiff_icc: None,
+            };
+            encode_with(&img, OutputFormat::Webp, &how)
+                .expect("webp")
+                .len()
+        };
+        let (q50, q90, lossless) = (size(50, false), size(90, false), size(90, true));
+        assert!(q50 < q90 && q90 < lossless, "{q50} {q90} {lossless}");
+        let back = decode(
+            &encode_with(
+                &img,
+                OutputFormat::Webp,
+                &Encoding {
+                    lossless: true,
+                    ..Encoding::default()
+                },
+            )
+            .expect("webp"),
+            DecodeHints::default(),
+            &opts(),
+        )
+        .expect("decode");
+        assert_eq!(back.image.color(), image::ColorType::Rgb8, "no alpha added");
+        assert_eq!(back.image.to_rgb8(), img.to_rgb8(), "lossless");
     }
 
     #[test]

@@ -1,10 +1,12 @@
-//! Processing one task end to end: read, decode (with the chain's hints),
-//! filter, encode and write the output atomically.
+//! Processing one task end to end: read, decode (with the chain's hints,
+//! colours to sRGB), filter, encode, carry the metadata over and write the
+//! output atomically.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use crate::discover::safe_join;
+use crate::imageio::metadata::ExifEdits;
 use crate::imageio::{self, DecodeHints, OutputFormat, ShrinkTarget};
 use crate::ops::{resize_plan, Chain, Op, ResizeMode};
 use crate::protocol::{Outcome, Source, Task};
@@ -135,6 +137,9 @@ pub struct Transformed {
     pub input_size: (u32, u32),
     /// Output size.
     pub output_size: (u32, u32),
+    /// What the output lost of the input, each said once (a dropped
+    /// animation frame, metadata the format cannot hold).
+    pub warnings: Vec<String>,
 }
 
 /// Processes an image held in memory: decode, filter, encode.
@@ -152,6 +157,8 @@ pub fn transform(bytes: &[u8], task: &Task) -> Result<Transformed, String> {
     } else {
         chain_after_shrink(&task.chain, decoded.original_size)
     };
+    let mut warnings = decoded.warnings;
+    let input_layout = decoded.image.color();
     let image = chain.apply(decoded.image).map_err(|e| e.to_string())?;
     // Chosen at planning; tasks from older tools may leave it to the name.
     let format = task
@@ -159,13 +166,41 @@ pub fn transform(bytes: &[u8], task: &Task) -> Result<Transformed, String> {
         .format
         .or_else(|| OutputFormat::from_path(Path::new(&task.output_path)))
         .unwrap_or(OutputFormat::Png);
+    let image = imageio::deep::keep_layout(input_layout, image, format, &mut warnings);
     let output_size = (image.width(), image.height());
-    let encoded = imageio::encode(&image, format, task.output.quality)?;
+    // `decoded.meta.icc` is what the pixels are in: the input's profile
+    // with --keep-profile, else none (sRGB). An RGB profile cannot stay on
+    // pixels the chain turned gray.
+    let icc = decoded.meta.icc.as_deref().filter(|icc| {
+        let fits = imageio::colour::fits(icc, image.color().has_color());
+        if !fits {
+            warnings.push("ICC profile not kept: it does not fit the output's channels".into());
+        }
+        fits
+    });
+    let out_meta = decoded.meta.for_output(
+        task.output.keep,
+        icc,
+        &ExifEdits {
+            reset_orientation: decoded.oriented,
+            size: Some(output_size),
+            strip_location: false,
+        },
+        &mut warnings,
+    );
+    let how = imageio::Encoding {
+        quality: task.output.quality,
+        lossless: task.output.lossless,
+        tiff_icc: out_meta.icc.as_deref(),
+    };
+    let encoded = imageio::encode_with(&image, format, &how)?;
     crate::pool::recycle_image(image);
+    let encoded = out_meta.embed(encoded, format, &mut warnings)?;
     Ok(Transformed {
         encoded,
         input_size: decoded.original_size,
         output_size,
+        warnings,
     })
 }
 
@@ -218,6 +253,9 @@ pub struct TaskRun {
     pub payload: Option<Vec<u8>>,
     /// Time it took (read, decode, filter, encode, write), µs.
     pub busy_us: u64,
+    /// What the output lost of the input (see [`Transformed::warnings`]);
+    /// each is also logged as a warning naming the path.
+    pub warnings: Vec<String>,
 }
 
 /// Runs a task: reads the input (from the shared folder, or the task's
@@ -228,14 +266,19 @@ pub fn run_task(task: &Task, payload: Option<&[u8]>, roots: &RootOverrides) -> T
     #[cfg(debug_assertions)]
     abort_if_told(&task.rel_path);
     let started = Instant::now();
-    let (outcome, payload) = match try_run_task(task, payload, roots) {
+    let mut warnings = Vec::new();
+    let (outcome, payload) = match try_run_task(task, payload, roots, &mut warnings) {
         Ok(done) => done,
         Err(error) => (Outcome::Failed { error }, None),
     };
+    for warning in &warnings {
+        crate::log!(Warn, "worker", "{}: {warning}", task.rel_path);
+    }
     TaskRun {
         outcome,
         payload,
         busy_us: started.elapsed().as_micros() as u64,
+        warnings,
     }
 }
 
@@ -255,6 +298,7 @@ fn try_run_task(
     task: &Task,
     payload: Option<&[u8]>,
     roots: &RootOverrides,
+    warnings: &mut Vec<String>,
 ) -> Result<(Outcome, Option<Vec<u8>>), String> {
     let input_root = roots
         .input
@@ -285,7 +329,8 @@ fn try_run_task(
     };
     // Checked before the work: a task naming a bad output is refused.
     let out = output_file(&output_root, &task.output_path)?;
-    let done = transform(bytes, task)?;
+    let mut done = transform(bytes, task)?;
+    warnings.append(&mut done.warnings);
     if task.source == Source::Inline {
         // The sink writes it (checking the path again): the worker may not
         // see the output folder.
@@ -372,6 +417,211 @@ mod tests {
         ] {
             assert!(output_file(root, bad).is_err(), "{bad:?} accepted");
         }
+    }
+
+    fn task_for(path: &str, chain: &str, output: imageio::OutputOptions) -> Task {
+        Task {
+            batch: 0,
+            id: 0,
+            rel_path: path.into(),
+            output_path: path.into(),
+            source: Source::Inline,
+            input_root: String::new(),
+            output_root: String::new(),
+            chain: Chain::parse(chain).expect("valid chain"),
+            output,
+        }
+    }
+
+    const ADOBE: &[u8] = include_bytes!("../testdata/adobergb-192x128.jpg");
+
+    /// EXIF of an output, read by an independent reader (kamadak-exif).
+    fn exif_of(file: &[u8]) -> Option<exif::Exif> {
+        exif::Reader::new()
+            .read_from_container(&mut std::io::Cursor::new(file))
+            .ok()
+    }
+
+    fn ascii(exif: &exif::Exif, tag: exif::Tag) -> Option<String> {
+        exif.get_field(tag, exif::In::PRIMARY)
+            .map(|f| f.display_value().to_string())
+    }
+
+    #[test]
+    fn camera_copyright_and_location_survive_a_resize_and_strip_drops_them() {
+        for format in [OutputFormat::Jpeg, OutputFormat::Png, OutputFormat::Webp] {
+            let keep = imageio::OutputOptions {
+                format: Some(format),
+                ..imageio::OutputOptions::default()
+            };
+            let out = transform(ADOBE, &task_for("photo.jpg", "resize:96", keep)).expect("run");
+            let exif = exif_of(&out.encoded).unwrap_or_else(|| panic!("{format}: no EXIF"));
+            assert_eq!(
+                ascii(&exif, exif::Tag::Copyright).as_deref(),
+                Some("\"(c) 2025 Jane Photographer\""),
+                "{format}"
+            );
+            assert_eq!(
+                ascii(&exif, exif::Tag::Model).as_deref(),
+                Some("\"TestCam X100\"")
+            );
+            assert!(exif
+                .get_field(exif::Tag::GPSLatitude, exif::In::PRIMARY)
+                .is_some());
+            assert!(
+                exif.get_field(exif::Tag::JPEGInterchangeFormat, exif::In::THUMBNAIL)
+                    .is_none(),
+                "{format}: thumbnail dropped"
+            );
+            let px = exif
+                .get_field(exif::Tag::PixelXDimension, exif::In::PRIMARY)
+                .and_then(|f| f.value.get_uint(0));
+            assert_eq!(px, Some(96), "{format}: pixel size follows the output");
+
+            let no_gps = imageio::OutputOptions {
+                keep: imageio::Keep::NoLocation,
+                ..keep
+            };
+            let out = transform(ADOBE, &task_for("photo.jpg", "resize:96", no_gps)).expect("run");
+            let exif = exif_of(&out.encoded).expect("EXIF kept");
+            assert!(ascii(&exif, exif::Tag::Copyright).is_some());
+            assert!(exif.fields().all(|f| f.ifd_num != exif::In::PRIMARY
+                || !matches!(f.tag, exif::Tag::GPSLatitude | exif::Tag::GPSLongitude)));
+            assert!(!out.encoded.windows(4).any(|w| w == b"GPSL"), "{format}");
+
+            let strip = imageio::OutputOptions {
+                keep: imageio::Keep::Nothing,
+                ..keep
+            };
+            let out = transform(ADOBE, &task_for("photo.jpg", "resize:96", strip)).expect("run");
+            assert!(exif_of(&out.encoded).is_none(), "{format}: stripped");
+            assert!(
+                !out.encoded.windows(4).any(|w| w == b"Jane"),
+                "{format}: no XMP or IPTC left"
+            );
+        }
+    }
+
+    #[test]
+    fn orientation_is_reset_once_the_pixels_are_upright() {
+        let mut exif = imageio::Metadata::from_jpeg(ADOBE).exif.expect("exif");
+        // Set IFD0's orientation (SHORT) to 6 by hand: find tag 0x0112.
+        let le = exif.starts_with(b"II");
+        let tag: [u8; 2] = if le { [0x12, 0x01] } else { [0x01, 0x12] };
+        let at = exif
+            .windows(2)
+            .position(|w| w == tag)
+            .expect("orientation tag");
+        exif[at + 8..at + 10].copy_from_slice(&if le { [6, 0] } else { [0, 6] });
+        let out = imageio::encode(
+            &image::load_from_memory(ADOBE).expect("decode"),
+            OutputFormat::Jpeg,
+            90,
+        )
+        .expect("encode");
+        let meta = imageio::Metadata {
+            exif: Some(exif),
+            ..imageio::Metadata::default()
+        };
+        let rotated = meta
+            .embed(out, OutputFormat::Jpeg, &mut Vec::new())
+            .expect("embed");
+        let keep = imageio::OutputOptions::default();
+        let done = transform(&rotated, &task_for("photo.jpg", "", keep)).expect("run");
+        assert_eq!(done.output_size, (128, 192), "turned upright");
+        let exif = exif_of(&done.encoded).expect("exif");
+        let o = exif
+            .get_field(exif::Tag::Orientation, exif::In::PRIMARY)
+            .and_then(|f| f.value.get_uint(0));
+        assert_eq!(o, Some(1));
+    }
+
+    #[test]
+    fn keep_profile_embeds_the_input_profile_with_pixels_untouched() {
+        let keep = imageio::OutputOptions {
+            keep_profile: true,
+            format: Some(OutputFormat::Png),
+            ..imageio::OutputOptions::default()
+        };
+        let out = transform(ADOBE, &task_for("photo.jpg", "", keep)).expect("run");
+        let mut decoder = image::ImageReader::new(std::io::Cursor::new(&out.encoded))
+            .with_guessed_format()
+            .expect("format")
+            .into_decoder()
+            .expect("decoder");
+        use image::ImageDecoder;
+        let icc = decoder.icc_profile().expect("read").expect("profile kept");
+        assert_eq!(Some(icc), imageio::Metadata::from_jpeg(ADOBE).icc);
+        let default = imageio::OutputOptions {
+            format: Some(OutputFormat::Png),
+            ..imageio::OutputOptions::default()
+        };
+        let out = transform(ADOBE, &task_for("photo.jpg", "", default)).expect("run");
+        let mut decoder =
+            image::codecs::png::PngDecoder::new(std::io::Cursor::new(&out.encoded)).expect("png");
+        assert_eq!(decoder.icc_profile().expect("read"), None, "sRGB, untagged");
+        let gray = transform(ADOBE, &task_for("photo.jpg", "grayscale", keep)).expect("run");
+        let mut decoder =
+            image::codecs::png::PngDecoder::new(std::io::Cursor::new(&gray.encoded)).expect("png");
+        assert_eq!(
+            decoder.icc_profile().expect("read"),
+            None,
+            "no RGB profile on gray"
+        );
+        assert!(
+            gray.warnings
+                .iter()
+                .any(|w| w.starts_with("ICC profile not kept")),
+            "{:?}",
+            gray.warnings
+        );
+    }
+
+    #[test]
+    fn a_sixteen_bit_png_stays_sixteen_bit_rgb_through_a_resize() {
+        let img = image::DynamicImage::ImageRgb16(image::ImageBuffer::from_fn(64, 48, |x, y| {
+            image::Rgb([x as u16 * 1000 + 3, y as u16 * 1300 + 1, 40_000])
+        }));
+        let png = imageio::encode(&img, OutputFormat::Png, 85).expect("png");
+        for chain in [
+            "resize:32",
+            "resize:32,blur:1",
+            "resize:32,rotate:90,flip:h",
+        ] {
+            let out = transform(
+                &png,
+                &task_for("a.png", chain, imageio::OutputOptions::default()),
+            )
+            .expect("run");
+            let back = image::load_from_memory(&out.encoded).expect("decode");
+            assert_eq!(back.color(), image::ColorType::Rgb16, "{chain}");
+            assert!(out.warnings.is_empty(), "{chain}: {:?}", out.warnings);
+        }
+        // A filter that works in 8 bits says so, and adds no alpha.
+        let out = transform(
+            &png,
+            &task_for("a.png", "sharpen:1", imageio::OutputOptions::default()),
+        )
+        .expect("run");
+        let back = image::load_from_memory(&out.encoded).expect("decode");
+        assert!(!back.color().has_alpha(), "{:?}", back.color());
+        assert_eq!(out.warnings.len(), 1, "{:?}", out.warnings);
+    }
+
+    #[test]
+    fn webp_output_follows_the_quality() {
+        let at = |quality| {
+            let o = imageio::OutputOptions {
+                format: Some(OutputFormat::Webp),
+                quality,
+                ..imageio::OutputOptions::default()
+            };
+            transform(ADOBE, &task_for("photo.jpg", "", o))
+                .expect("run")
+                .encoded
+                .len()
+        };
+        assert!(at(50) < at(90), "{} vs {}", at(50), at(90));
     }
 
     #[test]

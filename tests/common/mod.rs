@@ -442,3 +442,23 @@ impl DrivenWorker {
         assert_eq!(status.code(), Some(0), "{}", self.worker.log());
     }
 }
+
+/// The committed test files of `shared/testdata/`.
+pub fn testdata(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("shared/testdata")
+        .join(name)
+}
+
+/// PSNR of two same-sized RGB images, dB.
+pub fn psnr_rgb(a: &image::RgbImage, b: &image::RgbImage) -> f64 {
+    assert_eq!(a.dimensions(), b.dimensions(), "sizes differ");
+    let se: f64 = a
+        .as_raw()
+        .iter()
+        .zip(b.as_raw())
+        .map(|(x, y)| (f64::from(*x) - f64::from(*y)).powi(2))
+        .sum();
+    let mse = se / a.as_raw().len() as f64;
+    10.0 * (255.0f64.powi(2) / mse.max(1e-9)).log10()
+}

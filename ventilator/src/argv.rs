@@ -24,6 +24,10 @@ impl JobArgs {
             format,
             max_pixels,
             no_auto_orient,
+            keep_profile,
+            strip,
+            strip_location,
+            lossless,
             name,
         } = self;
         let mut args = Vec::new();
@@ -34,8 +38,16 @@ impl JobArgs {
             flag(&mut args, "--format", format.extension());
         }
         flag(&mut args, "--max-pixels", max_pixels.to_string());
-        if *no_auto_orient {
-            args.push("--no-auto-orient".into());
+        for (set, switch) in [
+            (no_auto_orient, "--no-auto-orient"),
+            (keep_profile, "--keep-profile"),
+            (strip, "--strip"),
+            (strip_location, "--strip-location"),
+            (lossless, "--lossless"),
+        ] {
+            if *set {
+                args.push(switch.into());
+            }
         }
         args
     }
@@ -133,6 +145,11 @@ mod tests {
                 format: Some(OutputFormat::Png),
                 max_pixels: 1234,
                 no_auto_orient: true,
+                keep_profile: true,
+                // --strip conflicts with --strip-location: one at a time.
+                strip: false,
+                strip_location: true,
+                lossless: true,
                 name: crate::naming::NameTemplate::parse("tn_{stem}_{srcext}.{ext}")
                     .expect("template"),
             },

@@ -7,7 +7,7 @@ use clap::{Args, ValueEnum};
 
 use shared::auth::SecretArgs;
 use shared::endpoints;
-use shared::imageio::{OutputFormat, OutputOptions, DEFAULT_MAX_PIXELS, DEFAULT_QUALITY};
+use shared::imageio::{Keep, OutputFormat, OutputOptions, DEFAULT_MAX_PIXELS, DEFAULT_QUALITY};
 use shared::ops::Chain;
 use shared::protocol::Transport;
 use shared::status;
@@ -29,7 +29,7 @@ pub struct JobArgs {
     /// Empty: just re-encode.
     #[arg(long, env = "IMGPIPE_OPS", default_value = "", value_parser = Chain::parse)]
     pub ops: Chain,
-    /// JPEG quality (1-100).
+    /// JPEG and WebP quality (1-100).
     #[arg(long, env = "IMGPIPE_QUALITY", default_value_t = DEFAULT_QUALITY,
           value_parser = clap::value_parser!(u8).range(1..=100))]
     pub quality: u8,
@@ -42,6 +42,19 @@ pub struct JobArgs {
     /// Keep the stored pixel order instead of applying EXIF orientation.
     #[arg(long, env = "IMGPIPE_NO_AUTO_ORIENT")]
     pub no_auto_orient: bool,
+    /// Keep each input's ICC profile (embedded in the output, pixels
+    /// untouched) instead of converting the pixels to sRGB.
+    #[arg(long, env = "IMGPIPE_KEEP_PROFILE")]
+    pub keep_profile: bool,
+    /// Write no metadata: no EXIF, XMP, IPTC or ICC profile.
+    #[arg(long, env = "IMGPIPE_STRIP", conflicts_with = "strip_location")]
+    pub strip: bool,
+    /// Keep metadata but the location: EXIF GPS, and XMP naming a position.
+    #[arg(long, env = "IMGPIPE_STRIP_LOCATION")]
+    pub strip_location: bool,
+    /// Lossless WebP output (default: lossy at --quality).
+    #[arg(long, env = "IMGPIPE_LOSSLESS")]
+    pub lossless: bool,
     /// Output file name template (outputs stay in their input's folder).
     /// Placeholders: {stem} the input's name without extension, {srcext}
     /// its extension as written (empty if none), {ext} the output format's
@@ -64,6 +77,15 @@ impl JobArgs {
             quality: self.quality,
             auto_orient: !self.no_auto_orient,
             max_pixels: self.max_pixels,
+            keep_profile: self.keep_profile && !self.strip,
+            keep: if self.strip {
+                Keep::Nothing
+            } else if self.strip_location {
+                Keep::NoLocation
+            } else {
+                Keep::All
+            },
+            lossless: self.lossless,
         }
     }
 }

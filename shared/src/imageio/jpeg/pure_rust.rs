@@ -67,6 +67,33 @@ impl<'a> Source<'a> {
     }
 }
 
+impl Source<'_> {
+    /// Decodes at 1/`denom` scale to 8-bit CMYK (4 bytes a pixel, values as
+    /// stored: Adobe's files store 255 − ink) into `out`, for a
+    /// colour-managed conversion through the file's CMYK profile.
+    ///
+    /// # Errors
+    /// Corrupt or truncated data, or a scale the codec refuses.
+    pub fn decode_cmyk_into(mut self, denom: u32, out: &mut [u8]) -> Result<(), String> {
+        let scale = ScalingFactor::try_new(1, denom).map_err(|e| format!("decoding JPEG: {e}"))?;
+        self.decoder.set_scale(scale);
+        self.decoder.set_output_format(PixelFormat::Cmyk);
+        let info = self
+            .decoder
+            .decode_image_into(out)
+            .map_err(|e| format!("decoding JPEG: {e}"))?;
+        if info.bytes_written == out.len() {
+            Ok(())
+        } else {
+            Err(format!(
+                "decoding JPEG: {} CMYK bytes decoded where {} were expected",
+                info.bytes_written,
+                out.len()
+            ))
+        }
+    }
+}
+
 /// Encodes 8-bit gray (1 channel) or RGB (3 channels, 4:2:0) pixels.
 ///
 /// # Errors
