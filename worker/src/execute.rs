@@ -157,6 +157,7 @@ pub(crate) fn execute(
         },
         payload: None,
         busy_us: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+        warnings: Vec::new(),
     });
     let result = TaskResult {
         batch: task.batch,
@@ -240,6 +241,7 @@ mod tests {
             },
             payload: Some(vec![1, 2]),
             busy_us: 5,
+            warnings: Vec::new(),
         });
         assert_eq!(failure(&done), Some("decoding c.png: bad"));
         assert_eq!(done.payload, Some(vec![1, 2]));
