@@ -139,7 +139,7 @@ impl Sockets {
                 match self.results.send_multipart(frames, zmq::DONTWAIT) {
                     Ok(()) => {}
                     // The sink is unreachable: keep the result, retry when it has room.
-                    Err(zmq::Error::EAGAIN) => s.handle_event(now, Event::SinkBusy(outgoing)),
+                    Err(zmq::Error::EAGAIN) => s.handle_event(now, Event::SinkBusy(*outgoing)),
                     Err(e) => return Err(e.into()),
                 }
             }

@@ -146,7 +146,7 @@ pub(crate) enum Action {
     },
     /// Send this result to the sink without blocking; if it would block,
     /// feed back [`Event::SinkBusy`].
-    SendResult(Outgoing),
+    SendResult(Box<Outgoing>),
     /// A line for the log.
     Log {
         /// Its severity.
@@ -450,7 +450,7 @@ impl Session {
             outgoing.credited = true;
             self.owed += 1;
         }
-        Some(Action::SendResult(outgoing))
+        Some(Action::SendResult(Box::new(outgoing)))
     }
 
     /// The credit of the next `Ready`, if one is due.

@@ -265,7 +265,7 @@ impl World {
                 assert!(before.is_none(), "receipt {receipt} run twice");
                 self.running.push(receipt);
             }
-            Action::SendResult(out) => self.send_result(out),
+            Action::SendResult(out) => self.send_result(*out),
             Action::Log { .. } => {}
         }
     }

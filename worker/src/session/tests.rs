@@ -65,7 +65,7 @@ fn drain(s: &mut Session, now: Instant, sink_busy: bool) -> Vec<Did> {
                 };
                 did.push(Did::Send(r.task_id));
                 if sink_busy {
-                    s.handle_event(now, Event::SinkBusy(out));
+                    s.handle_event(now, Event::SinkBusy(*out));
                 }
             }
             Action::Log { .. } => {}
@@ -118,7 +118,7 @@ fn a_busy_sink_keeps_the_result_sealed_once_and_earns_no_credit_until_it_is_take
     let mut attempt = |s: &mut Session, at: Instant, busy: bool| {
         let mut out = loop {
             match s.poll_action(at) {
-                Some(Action::SendResult(out)) => break out,
+                Some(Action::SendResult(out)) => break *out,
                 Some(Action::Log { .. }) => {}
                 other => panic!("expected a result to send, got {other:?}"),
             }
