@@ -73,7 +73,7 @@ cp -r /samples /build/samples
 cd /build
 cargo run --release --offline -- run samples out --workers 2 --ops resize:800,grayscale
 echo "exit: $?"
-echo "outputs: $(find out -type f | wc -l)"
+echo "outputs: $(find out -type f ! -name .imgpipe-manifest | wc -l)"
 target/release/imgpipe run out /tmp/reread --progress none >/dev/null 2>&1
 echo "reread-exit: $?"
 '
