@@ -70,8 +70,9 @@ COPY worker/Cargo.toml worker/
 COPY sink/Cargo.toml sink/
 
 # 2. Build only the dependencies, against stub sources (one lib.rs and one
-#    main.rs per member), so that this slow layer is reused until Cargo.lock,
-#    a manifest or the vendored crates change.
+#    main.rs per member, and a stub of each example a manifest declares by
+#    name, which cargo needs to read it), so that this slow layer is reused
+#    until Cargo.lock, a manifest or the vendored crates change.
 RUN set -eu; \
     if [ "$IMGPIPE_BUILD" != vendor ]; then echo "IMGPIPE_BUILD=$IMGPIPE_BUILD: no dependency build"; exit 0; fi; \
     if [ ! -f /vendor/libc/Cargo.toml ]; then \
@@ -86,8 +87,10 @@ RUN set -eu; \
         echo '' > "$member/src/lib.rs"; \
         echo 'fn main() {}' > "$member/src/main.rs"; \
     done; \
+    mkdir -p shared/examples; \
+    echo 'fn main() {}' > shared/examples/colour_cms.rs; \
     cargo build --release --locked -p imgpipe --bin imgpipe; \
-    rm -rf src shared/src ventilator/src worker/src sink/src
+    rm -rf src shared/src shared/examples ventilator/src worker/src sink/src
 
 # 3. Our sources, then the real build. The sources are touched so cargo never
 #    mistakes them for the stubs it has just built (COPY keeps host mtimes).
