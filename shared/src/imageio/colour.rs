@@ -189,26 +189,10 @@ pub fn to_srgb(image: &mut DynamicImage, icc: &[u8]) -> Result<bool, String> {
     let err = |e: moxcms::CmsError| format!("converting to sRGB: {e}");
     match (transform_for(icc, kind)?, image) {
         (Cached::Eight(Some(t)), DynamicImage::ImageRgb8(buf)) => {
-            let (w, h) = buf.dimensions();
-            let mut out = crate::pool::take_buffer(buf.len());
-            t.transform(buf.as_raw(), &mut out).map_err(err)?;
-            let old = std::mem::replace(
-                buf,
-                ImageBuffer::from_raw(w, h, out).ok_or("converting to sRGB: size")?,
-            );
-            crate::pool::recycle(old.into_raw());
-            Ok(true)
+            convert8(buf, |from, to| t.transform(from, to)).map(|()| true)
         }
         (Cached::Eight(Some(t)), DynamicImage::ImageRgba8(buf)) => {
-            let (w, h) = buf.dimensions();
-            let mut out = crate::pool::take_buffer(buf.len());
-            t.transform(buf.as_raw(), &mut out).map_err(err)?;
-            let old = std::mem::replace(
-                buf,
-                ImageBuffer::from_raw(w, h, out).ok_or("converting to sRGB: size")?,
-            );
-            crate::pool::recycle(old.into_raw());
-            Ok(true)
+            convert8(buf, |from, to| t.transform(from, to)).map(|()| true)
         }
         (Cached::Sixteen(Some(t)), DynamicImage::ImageRgb16(buf)) => {
             let mut out = vec![0u16; buf.len()];
@@ -224,6 +208,20 @@ pub fn to_srgb(image: &mut DynamicImage, icc: &[u8]) -> Result<bool, String> {
         }
         _ => Ok(false),
     }
+}
+
+/// Runs an 8-bit transform over `buf` into a pooled buffer that then
+/// takes its place (the old one goes back to the pool).
+fn convert8<P: image::Pixel<Subpixel = u8>>(
+    buf: &mut ImageBuffer<P, Vec<u8>>,
+    transform: impl FnOnce(&[u8], &mut [u8]) -> Result<(), moxcms::CmsError>,
+) -> Result<(), String> {
+    let (w, h) = buf.dimensions();
+    let mut out = crate::pool::take_buffer(buf.len());
+    transform(buf.as_raw(), &mut out).map_err(|e| format!("converting to sRGB: {e}"))?;
+    let converted = ImageBuffer::from_raw(w, h, out).ok_or("converting to sRGB: size")?;
+    crate::pool::recycle(std::mem::replace(buf, converted).into_raw());
+    Ok(())
 }
 
 /// Converts 8-bit CMYK pixels (4 bytes each, ink 0 = none, as an ICC CMYK
