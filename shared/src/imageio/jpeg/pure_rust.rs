@@ -43,41 +43,37 @@ impl<'a> Source<'a> {
     ///
     /// # Errors
     /// Corrupt or truncated data, or a scale the codec refuses.
-    pub fn decode_into(mut self, denom: u32, gray: bool, out: &mut [u8]) -> Result<(), String> {
-        let scale = ScalingFactor::try_new(1, denom).map_err(|e| format!("decoding JPEG: {e}"))?;
-        self.decoder.set_scale(scale);
-        self.decoder.set_output_format(if gray {
+    pub fn decode_into(self, denom: u32, gray: bool, out: &mut [u8]) -> Result<(), String> {
+        let format = if gray {
             PixelFormat::Grayscale
         } else {
             PixelFormat::Rgb
-        });
-        let info = self
-            .decoder
-            .decode_image_into(out)
-            .map_err(|e| format!("decoding JPEG: {e}"))?;
-        if info.bytes_written == out.len() {
-            Ok(())
-        } else {
-            Err(format!(
-                "decoding JPEG: {} bytes decoded where {} were expected",
-                info.bytes_written,
-                out.len()
-            ))
-        }
+        };
+        self.decode_as(denom, format, "", out)
     }
-}
 
-impl Source<'_> {
     /// Decodes at 1/`denom` scale to 8-bit CMYK (4 bytes a pixel, values as
     /// stored: Adobe's files store 255 − ink) into `out`, for a
     /// colour-managed conversion through the file's CMYK profile.
     ///
     /// # Errors
     /// Corrupt or truncated data, or a scale the codec refuses.
-    pub fn decode_cmyk_into(mut self, denom: u32, out: &mut [u8]) -> Result<(), String> {
+    pub fn decode_cmyk_into(self, denom: u32, out: &mut [u8]) -> Result<(), String> {
+        self.decode_as(denom, PixelFormat::Cmyk, "CMYK ", out)
+    }
+
+    /// Decodes at 1/`denom` scale to `format` into `out`, which must be
+    /// exactly the decoded size (`what` names the bytes in the error).
+    fn decode_as(
+        mut self,
+        denom: u32,
+        format: PixelFormat,
+        what: &str,
+        out: &mut [u8],
+    ) -> Result<(), String> {
         let scale = ScalingFactor::try_new(1, denom).map_err(|e| format!("decoding JPEG: {e}"))?;
         self.decoder.set_scale(scale);
-        self.decoder.set_output_format(PixelFormat::Cmyk);
+        self.decoder.set_output_format(format);
         let info = self
             .decoder
             .decode_image_into(out)
@@ -86,7 +82,7 @@ impl Source<'_> {
             Ok(())
         } else {
             Err(format!(
-                "decoding JPEG: {} CMYK bytes decoded where {} were expected",
+                "decoding JPEG: {} {what}bytes decoded where {} were expected",
                 info.bytes_written,
                 out.len()
             ))
