@@ -734,11 +734,17 @@ impl Dispatcher {
             self.fail(task, reason);
         } else {
             self.summary.redispatched += 1;
-            if self.suspect_set.insert(task) {
-                self.suspects.push_back(task);
-            } else {
-                self.suspects.push_front(task);
-            }
+            self.suspect(task);
+        }
+    }
+
+    /// Queues `task` to run alone on the isolator: a new suspect at the
+    /// back, one already suspect (lost again) at the front.
+    fn suspect(&mut self, task: u64) {
+        if self.suspect_set.insert(task) {
+            self.suspects.push_back(task);
+        } else {
+            self.suspects.push_front(task);
         }
     }
 
@@ -792,11 +798,7 @@ impl Dispatcher {
                 self.log(Level::Warn, text);
                 self.summary.redispatched += lost.len() as u64;
                 for id in lost {
-                    if self.suspect_set.insert(id) {
-                        self.suspects.push_back(id);
-                    } else {
-                        self.suspects.push_front(id);
-                    }
+                    self.suspect(id);
                 }
             }
         }
