@@ -169,16 +169,15 @@ impl WorkerLauncher<'_> {
 /// Says how a process ended, e.g. `killed by signal 9 (SIGKILL)`.
 fn describe_exit(status: ExitStatus) -> String {
     use std::os::unix::process::ExitStatusExt as _;
-    if let Some(signal) = status.signal() {
-        let name = Signal::try_from(signal).map_or_else(|_| "?".into(), |s| s.to_string());
-        return format!("killed by signal {signal} ({name})");
-    }
-    match status.code() {
-        // Rust's allocation-failure abort, and the kernel OOM killer's
-        // SIGKILL seen through a shell, both end up here as 134 / 137.
-        Some(134) => "aborted (exit 134; out of memory?)".into(),
-        Some(code) => format!("exit code {code}"),
-        None => status.to_string(),
+    match (status.signal(), status.code()) {
+        // Rust aborts (SIGABRT) when an allocation fails; the kernel's OOM
+        // killer sends SIGKILL.
+        (Some(signal), _) => {
+            let name = Signal::try_from(signal).map_or_else(|_| "?".into(), |s| s.to_string());
+            format!("killed by signal {signal} ({name})")
+        }
+        (None, Some(code)) => format!("exit code {code}"),
+        (None, None) => status.to_string(),
     }
 }
 
