@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use common::*;
@@ -16,82 +16,89 @@ const LIMIT: Duration = Duration::from_secs(240);
 /// builds only) makes any worker abort when it starts this file.
 const POISON: &str = "poison.jpg";
 
+/// A batch of `copies` copies of the samples plus [`POISON`], run by
+/// `imgpipe run` with `args`.
+struct PoisonedRun {
+    _dir: tempfile::TempDir,
+    output: PathBuf,
+    images: Vec<PathBuf>,
+    stderr: String,
+    report: serde_json::Value,
+}
+
+impl PoisonedRun {
+    fn run(copies: usize, args: &[&str]) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let input = dir.path().join("in");
+        let output = dir.path().join("out");
+        let images = photo_folder(&input, copies);
+        std::fs::copy(samples().join(&sample_images()[0]), input.join(POISON)).expect("copy");
+        let report_path = dir.path().join("report.json");
+        let (status, _out, stderr) = run(
+            imgpipe()
+                .arg("run")
+                .args(args)
+                .arg(&input)
+                .arg(&output)
+                .arg("--report")
+                .arg(&report_path)
+                .args(["--progress", "none"])
+                .env("IMGPIPE_TEST_ABORT_ON", POISON),
+            LIMIT,
+        );
+        assert_eq!(status.code(), Some(1), "one image failed: exit 1\n{stderr}");
+        let report = report(&report_path);
+        Self {
+            _dir: dir,
+            output,
+            images,
+            stderr,
+            report,
+        }
+    }
+
+    /// The poison's failure reason, after checking it is the only failure
+    /// and every other image was counted as written.
+    fn only_failure(&self) -> &str {
+        let report = &self.report;
+        assert_eq!(report["total"], self.images.len() + 1, "{report:#}");
+        assert_eq!(report["succeeded"], self.images.len(), "{report:#}");
+        let failed = report["failed"].as_array().expect("failed list");
+        assert_eq!(failed.len(), 1, "only the poison fails: {failed:#?}");
+        assert_eq!(failed[0]["path"], POISON);
+        failed[0]["error"].as_str().unwrap_or_default()
+    }
+}
+
 #[test]
 fn an_image_that_kills_every_worker_fails_alone_after_three_attempts() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let input = dir.path().join("in");
-    let output = dir.path().join("out");
-    let images = photo_folder(&input, 2);
-    std::fs::copy(samples().join(&sample_images()[0]), input.join(POISON)).expect("copy");
-    let report_path = dir.path().join("report.json");
-    let (status, _out, err) = run(
-        imgpipe()
-            .args([
-                "run",
-                "--workers",
-                "2",
-                "--threads",
-                "2",
-                "--ops",
-                "grayscale",
-            ])
-            .arg(&input)
-            .arg(&output)
-            .arg("--report")
-            .arg(&report_path)
-            .args(["--progress", "none"])
-            .env("IMGPIPE_TEST_ABORT_ON", POISON),
-        LIMIT,
+    let r = PoisonedRun::run(
+        2,
+        &["--workers", "2", "--threads", "2", "--ops", "grayscale"],
     );
-    assert_eq!(status.code(), Some(1), "one image failed: exit 1\n{err}");
-
-    let report = report(&report_path);
-    assert_eq!(report["total"], images.len() + 1, "{report:#}");
-    assert_eq!(report["succeeded"], images.len(), "{report:#}");
-    let failed = report["failed"].as_array().expect("failed list");
-    assert_eq!(failed.len(), 1, "only the poison fails: {failed:#?}");
-    assert_eq!(failed[0]["path"], POISON);
-    let reason = failed[0]["error"].as_str().unwrap_or_default();
+    let reason = r.only_failure();
     assert!(
         reason.contains("gave up after 3 attempts"),
         "the reason gives the attempts: {reason}"
     );
-    for rel in &images {
-        assert!(output.join(rel).is_file(), "{} written", rel.display());
+    for rel in &r.images {
+        assert!(r.output.join(rel).is_file(), "{} written", rel.display());
     }
-    assert!(!output.join(POISON).exists());
+    assert!(!r.output.join(POISON).exists());
     // Three workers died on it alone and were restarted.
+    let err = &r.stderr;
     assert!(
         err.matches("restarting it in").count() >= 3,
         "dead workers restarted:\n{err}"
     );
     assert!(err.contains(POISON), "stderr names the image:\n{err}");
-    assert_no_temporaries(&output);
+    assert_no_temporaries(&r.output);
 }
 
 #[test]
 fn the_attempt_limit_is_a_flag() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let input = dir.path().join("in");
-    let output = dir.path().join("out");
-    let images = photo_folder(&input, 1);
-    std::fs::copy(samples().join(&sample_images()[0]), input.join(POISON)).expect("copy");
-    let report_path = dir.path().join("report.json");
-    let (status, _out, err) = run(
-        imgpipe()
-            .args(["run", "--workers", "1", "--max-attempts", "1"])
-            .arg(&input)
-            .arg(&output)
-            .arg("--report")
-            .arg(&report_path)
-            .args(["--progress", "none"])
-            .env("IMGPIPE_TEST_ABORT_ON", POISON),
-        LIMIT,
-    );
-    assert_eq!(status.code(), Some(1), "{err}");
-    let report = report(&report_path);
-    assert_eq!(report["succeeded"], images.len(), "{report:#}");
-    let reason = report["failed"][0]["error"].as_str().unwrap_or_default();
+    let r = PoisonedRun::run(1, &["--workers", "1", "--max-attempts", "1"]);
+    let reason = r.only_failure();
     assert!(reason.contains("gave up after 1 attempts"), "{reason}");
 }
 
