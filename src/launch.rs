@@ -222,7 +222,7 @@ impl Fleet {
             }
             for role in &mut self.0 {
                 if role.poll().is_none() {
-                    shared::log!(Debug, "imgpipe", "sending {signal} to {}", role.name);
+                    tracing::debug!("sending {signal} to {}", role.name);
                 }
                 role.signal(signal);
             }
@@ -366,18 +366,12 @@ fn supervise(
         let name = role.name.clone();
         if slot.restarts >= max_restarts {
             slot.retired = true;
-            shared::log!(
-                Warn,
-                "imgpipe",
-                "{name} {how}; not restarted ({max_restarts} restarts used)"
-            );
+            tracing::warn!("{name} {how}; not restarted ({max_restarts} restarts used)");
             continue;
         }
         slot.restarts += 1;
         let wait = restart_backoff(slot.restarts);
-        shared::log!(
-            Warn,
-            "imgpipe",
+        tracing::warn!(
             "{name} {how}; restarting it in {wait:?} (restart {} of {max_restarts})",
             slot.restarts
         );

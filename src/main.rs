@@ -87,6 +87,8 @@ fn print_ops() {
 
 fn main() -> ExitCode {
     shared::malloc::reexec_tuned();
+    shared::log::init();
+    let _role = tracing::info_span!("imgpipe").entered();
     match Cli::parse().command {
         Cmd::Run(args) => {
             let shutdown = match shared::shutdown::install_signal_handlers() {

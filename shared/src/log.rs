@@ -1,11 +1,21 @@
-//! Minimal role-prefixed logging to stderr.
+//! Structured logs on stderr, through `tracing`.
 //!
-//! The level comes from `IMGPIPE_LOG` (`error`, `warn`, `info` (default),
-//! `debug`). Messages go to stderr so stdout stays machine-readable.
+//! Each line carries a UTC timestamp, the level and the spans it happened
+//! in: the role (`ventilator`, `sink`, `worker{id=host-42}`, `imgpipe`) and,
+//! inside a worker's image, `task{id=17 path=a/b.jpg}`, so the logs of a
+//! multi-host run merge into one readable story. The filter comes from
+//! `IMGPIPE_LOG`, else `RUST_LOG`: a level (`error`, `warn`, `info`, the
+//! default, `debug`, `trace`) or directives such as `sink=debug,warn`.
+//! Stdout stays machine-readable.
 
-use std::sync::OnceLock;
+use std::io::IsTerminal as _;
+use std::str::FromStr as _;
 
-/// Severity of a log line.
+use tracing_subscriber::filter::{LevelFilter, Targets};
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
+
+/// Severity of a log line a sans-IO core asks its caller to write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Level {
     /// Something failed.
@@ -18,40 +28,53 @@ pub enum Level {
     Debug,
 }
 
-fn max_level() -> Level {
-    static LEVEL: OnceLock<Level> = OnceLock::new();
-    *LEVEL.get_or_init(|| match std::env::var("IMGPIPE_LOG").as_deref() {
-        Ok("error") => Level::Error,
-        Ok("warn") => Level::Warn,
-        Ok("debug") => Level::Debug,
-        _ => Level::Info,
-    })
-}
-
-/// Whether lines of `level` are printed.
-#[must_use]
-pub fn enabled(level: Level) -> bool {
-    level <= max_level()
-}
-
-/// Prints `message` as `[role] level: message` if `level` is enabled.
-pub fn write(role: &str, level: Level, message: std::fmt::Arguments<'_>) {
-    if enabled(level) {
-        let tag = match level {
-            Level::Error => "error: ",
-            Level::Warn => "warning: ",
-            Level::Info | Level::Debug => "",
-        };
-        eprintln!("[{role}] {tag}{message}");
+/// The filter the environment asks for; `info` when it asks for nothing,
+/// or for something that does not parse (said once the logger is up).
+fn filter() -> (Targets, Option<String>) {
+    let asked = ["IMGPIPE_LOG", "RUST_LOG"]
+        .into_iter()
+        .find_map(|name| std::env::var(name).ok().map(|v| (name, v)))
+        .filter(|(_, v)| !v.trim().is_empty());
+    let default = Targets::new().with_default(LevelFilter::INFO);
+    match asked {
+        None => (default, None),
+        Some((name, value)) => match Targets::from_str(value.trim()) {
+            Ok(targets) => (targets, None),
+            Err(e) => (
+                default,
+                Some(format!(
+                    "{name}={value:?} is not a log filter ({e}); using info"
+                )),
+            ),
+        },
     }
 }
 
-/// Logs at a level: `log!(Info, "ventilator", "bound {}", ep)`.
-#[macro_export]
-macro_rules! log {
-    ($level:ident, $role:expr, $($arg:tt)*) => {
-        $crate::log::write($role, $crate::log::Level::$level, format_args!($($arg)*))
-    };
+/// Installs the process's logger (once; later calls do nothing).
+pub fn init() {
+    let (targets, complaint) = filter();
+    let lines = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_target(false);
+    let installed = tracing_subscriber::registry()
+        .with(lines)
+        .with(targets)
+        .try_init()
+        .is_ok();
+    if let (true, Some(complaint)) = (installed, complaint) {
+        tracing::warn!("{complaint}");
+    }
+}
+
+/// Writes `text` at `level` (a core's `Action::Log`).
+pub fn emit(level: Level, text: &str) {
+    match level {
+        Level::Error => tracing::error!("{text}"),
+        Level::Warn => tracing::warn!("{text}"),
+        Level::Info => tracing::info!("{text}"),
+        Level::Debug => tracing::debug!("{text}"),
+    }
 }
 
 /// Lets a repeated complaint (refused messages from a misconfigured or

@@ -92,20 +92,14 @@ impl Wire {
     ///
     /// # Errors
     /// When the secret cannot be read or is too short.
-    pub fn configured(role: &str, secret_file: Option<&std::path::Path>) -> anyhow::Result<Self> {
+    pub fn configured(secret_file: Option<&std::path::Path>) -> anyhow::Result<Self> {
         let secret = Secret::configured(secret_file)?;
         match &secret {
-            Some(_) => crate::log!(
-                Debug,
-                role,
+            Some(_) => tracing::debug!(
                 "messages authenticated with HMAC-SHA256 (shared secret); CURVE in this libzmq: {}",
                 zmq::has("curve").unwrap_or(false)
             ),
-            None => crate::log!(
-                Debug,
-                role,
-                "no shared secret: messages are not authenticated"
-            ),
+            None => tracing::debug!("no shared secret: messages are not authenticated"),
         }
         Self::new(secret.as_ref())
     }

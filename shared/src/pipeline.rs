@@ -272,7 +272,7 @@ pub fn run_task(task: &Task, payload: Option<&[u8]>, roots: &RootOverrides) -> T
         Err(error) => (Outcome::Failed { error }, None),
     };
     for warning in &warnings {
-        crate::log!(Warn, "worker", "{}: {warning}", task.rel_path);
+        tracing::warn!("{}: {warning}", task.rel_path);
     }
     TaskRun {
         outcome,

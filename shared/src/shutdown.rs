@@ -76,11 +76,11 @@ pub fn install_signal_handlers() -> std::io::Result<Shutdown> {
     Ok(shutdown)
 }
 
-/// [`install_signal_handlers`] for a role's `main`: logs a failure under
-/// `role` and returns `None`, which the caller turns into exit code 2.
+/// [`install_signal_handlers`] for a role's `main`: logs a failure and
+/// returns `None`, which the caller turns into exit code 2.
 #[must_use]
-pub fn install_signal_handlers_for(role: &str) -> Option<Shutdown> {
+pub fn install_signal_handler_for_role() -> Option<Shutdown> {
     install_signal_handlers()
-        .map_err(|e| crate::log!(Error, role, "installing signal handlers: {e}"))
+        .map_err(|e| tracing::error!("installing signal handlers: {e}"))
         .ok()
 }

@@ -6,10 +6,7 @@
 use std::path::Path;
 
 use anyhow::Context as _;
-use shared::log;
 use shared::report::Report;
-
-use crate::ROLE;
 
 /// Images a report accounts for (written or failed).
 fn accounted(report: &Report) -> u64 {
@@ -37,9 +34,7 @@ pub fn write(path: &Path, report: &Report, interrupted: bool) -> anyhow::Result<
         .ok()
         .and_then(|bytes| serde_json::from_slice::<Report>(&bytes).ok());
     if let Some(existing) = existing.filter(|e| keeps_existing(e, report, interrupted)) {
-        log!(
-            Warn,
-            ROLE,
+        tracing::warn!(
             "kept the report at {}: it accounts for {} images, this interrupted run for {}",
             path.display(),
             accounted(&existing),

@@ -22,7 +22,7 @@ use crate::collector::{
 use crate::events::{self, Publisher};
 use crate::journal::{self, Journal};
 use crate::progress::Progress;
-use crate::{Cli, Config, ROLE};
+use crate::{Cli, Config};
 
 /// Results queued per connected worker before the sink stops reading from
 /// it (inline outputs make each one up to an image's size).
@@ -53,7 +53,7 @@ struct Sockets {
 
 impl Sockets {
     fn bind(config: &Config) -> anyhow::Result<Self> {
-        let wire = Wire::configured(ROLE, config.secret_file.as_deref())?;
+        let wire = Wire::configured(config.secret_file.as_deref())?;
         let ctx = zmq::Context::new();
         let results = net::socket(&ctx, zmq::PULL)?;
         results.set_rcvhwm(RESULTS_RCVHWM)?;
@@ -62,17 +62,8 @@ impl Sockets {
         net::connect(&control, &config.ventilator)?;
         let (status, status_endpoint) = StatusServer::bind(&ctx, &config.status_bind)?;
         let (events, events_endpoint) = Publisher::bind(&ctx, &config.events_bind)?;
-        log!(
-            Debug,
-            ROLE,
-            "status on {status_endpoint}, events on {events_endpoint}"
-        );
-        log!(
-            Debug,
-            ROLE,
-            "results on {endpoint}; batch from {}",
-            config.ventilator
-        );
+        tracing::debug!("status on {status_endpoint}, events on {events_endpoint}");
+        tracing::debug!("results on {endpoint}; batch from {}", config.ventilator);
         Ok(Self {
             wire,
             results,
@@ -208,23 +199,12 @@ impl Effects<'_> {
                     .output
                     .clone()
                     .unwrap_or_else(|| PathBuf::from(&start.output_root));
-                log!(
-                    Debug,
-                    ROLE,
-                    "batch {} of {} tasks",
-                    start.batch,
-                    start.total
-                );
+                tracing::debug!("batch {} of {} tasks", start.batch, start.total);
                 if start.transport == Transport::Inline {
                     let root = &self.output_root;
                     std::fs::create_dir_all(root)
                         .with_context(|| format!("creating output folder {}", root.display()))?;
-                    log!(
-                        Info,
-                        ROLE,
-                        "inline transport: writing outputs under {}",
-                        root.display()
-                    );
+                    tracing::info!("inline transport: writing outputs under {}", root.display());
                 }
                 if let Some(p) = &self.progress {
                     p.finish();
@@ -255,7 +235,7 @@ impl Effects<'_> {
                     None => eprintln!("{line}"),
                 }
             }
-            Action::Log { level, text } => log::write(ROLE, level, format_args!("{text}")),
+            Action::Log { level, text } => log::emit(level, &text),
             Action::Finished { .. } => self.finished = true,
         }
         Ok(())
@@ -272,16 +252,12 @@ impl Effects<'_> {
             JournalRecord::Resume => j.resume().context("writing the journal")?,
             JournalRecord::Describe(start) => {
                 if let Err(e) = j.describe(&start) {
-                    log!(Warn, ROLE, "journal write failed ({e})");
+                    tracing::warn!("journal write failed ({e})");
                 }
             }
             JournalRecord::Result(result) => {
                 if let Err(e) = j.append(&result) {
-                    log!(
-                        Warn,
-                        ROLE,
-                        "journal write failed ({e}); a restart would redo this result"
-                    );
+                    tracing::warn!("journal write failed ({e}); a restart would redo this result");
                 }
             }
             JournalRecord::Remove => {
@@ -380,7 +356,9 @@ pub fn run(
 /// 130 interrupted).
 #[must_use]
 pub fn main_with(cli: Cli) -> ExitCode {
-    let Some(shutdown) = shared::shutdown::install_signal_handlers_for(ROLE) else {
+    shared::log::init();
+    let _role = tracing::info_span!(parent: None, "sink").entered();
+    let Some(shutdown) = shared::shutdown::install_signal_handler_for_role() else {
         return ExitCode::from(shared::process::EXIT_SETUP);
     };
     let config = Config::from(cli);
@@ -399,7 +377,7 @@ pub fn main_with(cli: Cli) -> ExitCode {
             }
         }
         Err(e) => {
-            log!(Error, ROLE, "{e:#}");
+            tracing::error!("{e:#}");
             ExitCode::from(shared::process::EXIT_SETUP)
         }
     }

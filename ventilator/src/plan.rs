@@ -8,12 +8,11 @@ use std::path::Path;
 
 use shared::discover::{check_roots, discover, Image};
 use shared::imageio::OutputFormat;
-use shared::log;
 use shared::protocol::{Unprocessed, UnprocessedKind};
 
 use crate::manifest::{self, Entry, Manifest};
 use crate::naming::{output_rel, NameTemplate};
-use crate::{Config, ROLE};
+use crate::Config;
 
 /// One image of the batch, with everything decided about it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -213,16 +212,12 @@ pub fn plan(input: &Path, output: &Path, config: &Config) -> Plan {
     let named = name_outputs(found.images, config, fold_case, &mut unprocessed);
     let mut manifest = Manifest::load(output);
     if config.skip_existing && !manifest.found && output.join(manifest::FILE).exists() {
-        log!(
-            Warn,
-            ROLE,
+        tracing::warn!(
             "{} is not a manifest imgpipe can read: every output is redone",
             output.join(manifest::FILE).display()
         );
     } else if config.skip_existing && manifest.damaged > 0 {
-        log!(
-            Warn,
-            ROLE,
+        tracing::warn!(
             "{} damaged lines in the manifest: their outputs are redone",
             manifest.damaged
         );

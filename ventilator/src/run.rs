@@ -11,7 +11,6 @@ use anyhow::Context as _;
 use shared::discover::check_roots;
 use shared::endpoints;
 use shared::imageio::OutputFormat;
-use shared::log;
 use shared::net;
 use shared::net::Wire;
 use shared::protocol::{unprocessed_chunks, BatchStart, Message, Unprocessed, UnprocessedKind};
@@ -58,7 +57,7 @@ struct Sockets {
 
 impl Sockets {
     fn bind(config: &Config) -> anyhow::Result<Self> {
-        let wire = Wire::configured(ROLE, config.secret_file.as_deref())?;
+        let wire = Wire::configured(config.secret_file.as_deref())?;
         let ctx = zmq::Context::new();
         let tasks = net::socket(&ctx, zmq::ROUTER)?;
         tasks.set_maxmsgsize(MAX_CONTROL_MESSAGE_BYTES)?;
@@ -68,7 +67,7 @@ impl Sockets {
         tasks.set_router_mandatory(true)?;
         let endpoint = net::bind(&tasks, &config.bind)?;
         let (status, status_endpoint) = StatusServer::bind(&ctx, &config.status_bind)?;
-        log!(Debug, ROLE, "status on {status_endpoint}");
+        tracing::debug!("status on {status_endpoint}");
         let (push, push_endpoint) = match config.mode.dispatch {
             Dispatch::Credit => (None, None),
             Dispatch::Push => {
@@ -106,7 +105,7 @@ impl Sockets {
             Action::StartBatch { sink } => {
                 let start = Message::BatchStart(batch.start.clone()).into();
                 if let Err(e) = self.wire.send_to(&self.tasks, &sink, &start) {
-                    log!(Warn, ROLE, "sink unreachable ({e})");
+                    tracing::warn!("sink unreachable ({e})");
                     d.handle_event(now, Event::SinkUnreachable { sink });
                     return Ok(());
                 }
@@ -119,10 +118,7 @@ impl Sockets {
                         entries: entries.clone(),
                     };
                     if let Err(e) = self.wire.send_to(&self.tasks, &sink, &more.into()) {
-                        log!(
-                            Warn,
-                            ROLE,
-                            "could not send the sink the list of files not processed ({e}); this log names them"
+                        tracing::warn!("could not send the sink the list of files not processed ({e}); this log names them"
                         );
                         break;
                     }
@@ -135,11 +131,7 @@ impl Sockets {
                 };
                 if let Err(e) = sent {
                     // ROUTER_MANDATORY: the peer is gone; forget it, keep the task.
-                    log!(
-                        Warn,
-                        ROLE,
-                        "worker unreachable ({e}); task {task} goes to another"
-                    );
+                    tracing::warn!("worker unreachable ({e}); task {task} goes to another");
                     d.handle_event(now, Event::Unreachable { worker: to, task });
                 }
             }
@@ -165,7 +157,7 @@ impl Sockets {
                 };
                 let message = Message::Result(result).into();
                 if let Err(e) = self.wire.send_to(&self.tasks, &sink, &message) {
-                    log!(Warn, ROLE, "sink unreachable ({e})");
+                    tracing::warn!("sink unreachable ({e})");
                     d.handle_event(now, Event::SinkUnreachable { sink });
                 }
             }
@@ -177,11 +169,7 @@ impl Sockets {
                 if !batch.tasks.synthetic {
                     let swept = shared::pipeline::sweep_temporaries(&batch.output);
                     if swept > 0 {
-                        log!(
-                            Info,
-                            ROLE,
-                            "removed {swept} temporary files left by lost workers"
-                        );
+                        tracing::info!("removed {swept} temporary files left by lost workers");
                     }
                 }
                 let end = Message::BatchEnd {
@@ -194,10 +182,10 @@ impl Sockets {
                 // Every result is in: a sink gone now resumes from its
                 // journal and finds the batch complete.
                 if let Err(e) = self.wire.send_to(&self.tasks, &sink, &end.into()) {
-                    log!(Warn, ROLE, "could not tell the sink the batch is over: {e}");
+                    tracing::warn!("could not tell the sink the batch is over: {e}");
                 }
             }
-            Action::Log { level, text } => shared::log::write(ROLE, level, format_args!("{text}")),
+            Action::Log { level, text } => shared::log::emit(level, &text),
         }
         Ok(())
     }
@@ -238,18 +226,16 @@ fn log_unprocessed(unprocessed: &[Unprocessed]) {
     let mut skipped = 0;
     for u in unprocessed {
         match u.kind {
-            UnprocessedKind::Refused => log!(Warn, ROLE, "{}: refused: {}", u.path, u.reason),
-            UnprocessedKind::Walk => log!(Warn, ROLE, "{}: walk error: {}", u.path, u.reason),
+            UnprocessedKind::Refused => tracing::warn!("{}: refused: {}", u.path, u.reason),
+            UnprocessedKind::Walk => tracing::warn!("{}: walk error: {}", u.path, u.reason),
             UnprocessedKind::Skipped => {
                 skipped += 1;
-                log!(Debug, ROLE, "{}: skipped: {}", u.path, u.reason);
+                tracing::debug!("{}: skipped: {}", u.path, u.reason);
             }
         }
     }
     if skipped > 0 {
-        log!(
-            Info,
-            ROLE,
+        tracing::info!(
             "{skipped} files skipped (not images imgpipe processes); the report lists them"
         );
     }
@@ -273,20 +259,14 @@ fn plan_batch(config: &Config, input: &Path, output: &Path, endpoint: &str) -> B
         None => {
             let plan = plan(input, output, config);
             if let Err(e) = plan.manifest.save(output) {
-                log!(
-                    Warn,
-                    ROLE,
-                    "{e}: a later --skip-existing run will redo these outputs"
-                );
+                tracing::warn!("{e}: a later --skip-existing run will redo these outputs");
             }
             plan
         }
     };
     log_unprocessed(&plan.unprocessed);
     let total = plan.tasks.len() as u64;
-    log!(
-        Info,
-        ROLE,
+    tracing::info!(
         "{total} images under {}{}; tasks on {endpoint}",
         input.display(),
         if plan.up_to_date.is_empty() {
@@ -372,11 +352,7 @@ pub fn run(
         if shutdown.requested() {
             d.interrupt();
             let (done, total) = (d.acknowledged(), batch.start.total);
-            log!(
-                Warn,
-                ROLE,
-                "interrupted: {done} of {total} tasks acknowledged"
-            );
+            tracing::warn!("interrupted: {done} of {total} tasks acknowledged");
             break;
         }
         sockets.wait(&d, &batch)?;
@@ -391,7 +367,7 @@ pub fn run(
         }
         if d.waiting_for_sink() && waiting_logged.elapsed() > WAITING_LOG_INTERVAL {
             let endpoint = &sockets.bound.tasks;
-            log!(Info, ROLE, "waiting for the sink to connect to {endpoint}");
+            tracing::info!("waiting for the sink to connect to {endpoint}");
             waiting_logged = Instant::now();
         }
     }
@@ -400,10 +376,7 @@ pub fn run(
         replayed: sockets.wire.refusals().replayed(),
         ..d.summary()
     };
-    log!(
-        Info,
-        ROLE,
-        "done: {} tasks, {} dispatches ({} re-dispatched), {} malformed messages, {} refused by authentication, {} replays refused",
+    tracing::info!("done: {} tasks, {} dispatches ({} re-dispatched), {} malformed messages, {} refused by authentication, {} replays refused",
         summary.tasks,
         summary.dispatched,
         summary.redispatched,
@@ -419,7 +392,9 @@ pub fn run(
 /// maps the outcome to an exit code (0 done, 2 setup error, 130 interrupted).
 #[must_use]
 pub fn main_with(cli: Cli) -> ExitCode {
-    let Some(shutdown) = shared::shutdown::install_signal_handlers_for(ROLE) else {
+    shared::log::init();
+    let _role = tracing::info_span!(parent: None, "ventilator").entered();
+    let Some(shutdown) = shared::shutdown::install_signal_handler_for_role() else {
         return ExitCode::from(shared::process::EXIT_SETUP);
     };
     let dry = cli.selection.dry_run;
@@ -428,7 +403,7 @@ pub fn main_with(cli: Cli) -> ExitCode {
         return match dry_run(&config, &mut std::io::stdout().lock()) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
-                log!(Error, ROLE, "{e:#}");
+                tracing::error!("{e:#}");
                 ExitCode::from(shared::process::EXIT_SETUP)
             }
         };
@@ -442,7 +417,7 @@ pub fn main_with(cli: Cli) -> ExitCode {
         Ok(summary) if summary.interrupted => ExitCode::from(shared::process::EXIT_INTERRUPTED),
         Ok(_) => ExitCode::SUCCESS,
         Err(e) => {
-            log!(Error, ROLE, "{e:#}");
+            tracing::error!("{e:#}");
             ExitCode::from(shared::process::EXIT_SETUP)
         }
     }

@@ -125,7 +125,11 @@ impl Executor {
             self.done_tx.clone(),
             Arc::clone(&self.waker),
         );
+        let role = tracing::Span::current();
         self.pool.spawn(move || {
+            let _task =
+                tracing::info_span!(parent: &role, "task", id = task.id, path = %task.rel_path)
+                    .entered();
             let result = jobs.run(&task, payload.as_deref());
             let _ = tx.send(Done { receipt, result });
             let waker = waker.lock().unwrap_or_else(PoisonError::into_inner);

@@ -15,5 +15,3 @@ mod session;
 pub use cli::{Cli, Config, HEARTBEAT};
 pub use run::{main_with, run};
 pub use session::Summary;
-
-const ROLE: &str = "worker";

@@ -13,7 +13,7 @@ use shared::shutdown::Shutdown;
 
 use crate::execute::{Done, Executor};
 use crate::session::{Action, Event, Session, SessionConfig, Summary};
-use crate::{Cli, Config, ROLE};
+use crate::{Cli, Config};
 
 /// The worker's sockets, and what it needs to perform the session's
 /// actions on them.
@@ -31,7 +31,7 @@ struct Sockets {
 
 impl Sockets {
     fn connect(config: &Config) -> anyhow::Result<Self> {
-        let wire = Wire::configured(ROLE, config.secret_file.as_deref())?;
+        let wire = Wire::configured(config.secret_file.as_deref())?;
         let ctx = zmq::Context::new();
         let control = net::socket(&ctx, zmq::DEALER)?;
         net::connect(&control, &config.ventilator)?;
@@ -47,14 +47,7 @@ impl Sockets {
         // Results wait here (not in an unbounded queue) while the sink is away.
         results.set_sndhwm(1_000)?;
         net::connect(&results, &config.sink)?;
-        log!(
-            Debug,
-            ROLE,
-            "{} connected to {} and {}",
-            config.id,
-            config.ventilator,
-            config.sink
-        );
+        tracing::debug!("connected to {} and {}", config.ventilator, config.sink);
         Ok(Self {
             wire,
             control,
@@ -143,7 +136,7 @@ impl Sockets {
                     Err(e) => return Err(e.into()),
                 }
             }
-            Action::Log { level, text } => log::write(ROLE, level, format_args!("{text}")),
+            Action::Log { level, text } => log::emit(level, &text),
         }
         Ok(())
     }
@@ -188,14 +181,7 @@ pub fn run(config: &Config, shutdown: &Shutdown) -> anyhow::Result<Summary> {
         sockets.read(&mut s, now)?;
     }
     let summary = s.summary();
-    log!(
-        Debug,
-        ROLE,
-        "{}: {} tasks, {} failed",
-        config.id,
-        summary.tasks,
-        summary.failed
-    );
+    tracing::debug!("{} tasks, {} failed", summary.tasks, summary.failed);
     Ok(summary)
 }
 
@@ -203,14 +189,17 @@ pub fn run(config: &Config, shutdown: &Shutdown) -> anyhow::Result<Summary> {
 /// 0 after the sentinel, 2 on setup errors, 130 when interrupted.
 #[must_use]
 pub fn main_with(cli: Cli) -> ExitCode {
-    let Some(shutdown) = shared::shutdown::install_signal_handlers_for(ROLE) else {
+    shared::log::init();
+    let config = Config::from(cli);
+    let _role = tracing::info_span!(parent: None, "worker", id = %config.id).entered();
+    let Some(shutdown) = shared::shutdown::install_signal_handler_for_role() else {
         return ExitCode::from(shared::process::EXIT_SETUP);
     };
-    match run(&Config::from(cli), &shutdown) {
+    match run(&config, &shutdown) {
         Ok(summary) if summary.interrupted => ExitCode::from(shared::process::EXIT_INTERRUPTED),
         Ok(_) => ExitCode::SUCCESS,
         Err(e) => {
-            log!(Error, ROLE, "{e:#}");
+            tracing::error!("{e:#}");
             ExitCode::from(shared::process::EXIT_SETUP)
         }
     }
