@@ -2,6 +2,7 @@
 //! re-run in role mode) on loopback ports the OS picks, waits for the batch
 //! and cleans up.
 
+use std::ffi::OsString;
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -12,7 +13,8 @@ use anyhow::{bail, Context as _};
 use clap::{Args, ValueEnum as _};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
-use shared::auth::{SecretArgs, ENV_SECRET_FILE};
+use shared::argv::{flag, flag_if};
+use shared::auth::SecretArgs;
 use shared::discover::check_roots;
 use shared::endpoints::PUSH_LINE_PREFIX;
 use shared::endpoints::{LISTENING_LINE_PREFIX, LOOPBACK_ANY_PORT};
@@ -32,6 +34,10 @@ pub use shared::process::{EXIT_INTERRUPTED, EXIT_SETUP};
 const FIRST_RESTART_BACKOFF: Duration = Duration::from_millis(200);
 /// Longest wait before a restart.
 const MAX_RESTART_BACKOFF: Duration = Duration::from_secs(5);
+/// `--prefetch`: tasks each worker asks for beyond one per thread.
+pub const DEFAULT_PREFETCH: u32 = 1;
+/// `--max-restarts`: restarts of each dying worker.
+pub const DEFAULT_MAX_RESTARTS: u32 = 10;
 
 /// Arguments of `imgpipe run`.
 #[derive(Debug, Clone, Args)]
@@ -64,7 +70,7 @@ pub struct RunArgs {
     #[arg(long, value_enum, default_value_t = Dispatch::Credit)]
     pub dispatch: Dispatch,
     /// Tasks each worker asks for beyond one per thread.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = DEFAULT_PREFETCH)]
     pub prefetch: u32,
     /// Messaging-only benchmark: N synthetic tasks that touch no image.
     #[arg(long, value_name = "N")]
@@ -80,7 +86,7 @@ pub struct RunArgs {
     #[arg(
         long,
         env = "IMGPIPE_MAX_RESTARTS",
-        default_value_t = 10,
+        default_value_t = DEFAULT_MAX_RESTARTS,
         value_name = "N"
     )]
     pub max_restarts: u32,
@@ -94,6 +100,48 @@ pub struct RunArgs {
 }
 
 impl RunArgs {
+    /// The flags that give these arguments back when parsed (see
+    /// [`shared::argv`]): how `imgpipe bench` starts each run.
+    #[must_use]
+    pub fn to_args(&self) -> Vec<OsString> {
+        let Self {
+            input,
+            output,
+            workers,
+            threads,
+            report,
+            progress,
+            job,
+            selection,
+            dispatch,
+            prefetch,
+            synthetic,
+            max_attempts,
+            max_restarts,
+            transport,
+            secret,
+        } = self;
+        let mut args: Vec<OsString> = vec![input.into(), output.into()];
+        flag_if(&mut args, "--workers", workers.map(|n| n.to_string()));
+        flag_if(&mut args, "--threads", threads.map(|n| n.to_string()));
+        flag_if(&mut args, "--report", report.as_ref());
+        if let Some(value) = progress.to_possible_value() {
+            flag(&mut args, "--progress", value.get_name());
+        }
+        args.extend(job.to_args());
+        args.extend(selection.to_args());
+        if let Some(value) = dispatch.to_possible_value() {
+            flag(&mut args, "--dispatch", value.get_name());
+        }
+        flag(&mut args, "--prefetch", prefetch.to_string());
+        flag_if(&mut args, "--synthetic", synthetic.map(|n| n.to_string()));
+        flag(&mut args, "--max-attempts", max_attempts.to_string());
+        flag(&mut args, "--max-restarts", max_restarts.to_string());
+        flag(&mut args, "--transport", transport.to_string());
+        args.extend(secret.to_args());
+        args
+    }
+
     /// The ventilator's dispatch settings for this run (its PUSH socket,
     /// if any, on a loopback port the OS picks).
     fn mode(&self) -> ventilator::ModeArgs {
@@ -147,13 +195,21 @@ impl WorkerLauncher<'_> {
         } else {
             format!("worker-{index}.{restarts}")
         };
-        let mut cmd = role_command("worker", self.args)?;
-        cmd.args(["--ventilator", &self.tasks, "--sink", &self.results]);
-        cmd.args(["--threads", &self.threads.to_string(), "--id", &name]);
-        cmd.args(["--prefetch", &self.args.prefetch.to_string()]);
-        if let Some(push) = &self.push {
-            cmd.args(["--push-from", push]);
-        }
+        let mut cmd = role_command("worker")?;
+        cmd.args(
+            worker::Cli {
+                ventilator: self.tasks.clone(),
+                sink: self.results.clone(),
+                id: Some(name.clone()),
+                threads: Some(self.threads),
+                input_root: None,
+                output_root: None,
+                prefetch: self.args.prefetch,
+                push_from: self.push.clone(),
+                secret: self.args.secret.clone(),
+            }
+            .to_args(),
+        );
         let child = cmd
             .stdout(Stdio::inherit())
             .spawn()
@@ -243,18 +299,15 @@ impl Drop for Fleet {
     }
 }
 
-/// A command running this executable as `role`, with the launcher's
-/// secret (`IMGPIPE_SECRET` is inherited as it is).
-fn role_command(role: &str, args: &RunArgs) -> anyhow::Result<Command> {
+/// A command running this executable as `role`, stopped with the
+/// launcher (`IMGPIPE_SECRET` is inherited as it is).
+fn role_command(role: &str) -> anyhow::Result<Command> {
     let exe = std::env::current_exe().context("locating the imgpipe executable")?;
     let mut cmd = Command::new(exe);
     cmd.arg(role)
         .env(ENV_PARENT_PID, std::process::id().to_string())
         .stdin(Stdio::null())
         .stderr(Stdio::inherit());
-    if let Some(file) = &args.secret.secret_file {
-        cmd.env(ENV_SECRET_FILE, file);
-    }
     Ok(cmd)
 }
 
@@ -413,46 +466,41 @@ pub fn run(args: &RunArgs, shutdown: &Shutdown) -> anyhow::Result<u8> {
     let threads = args.threads.unwrap_or_else(|| (cores() / workers).max(1));
     let mut fleet = Fleet(Vec::new());
 
-    let mut cmd = role_command("ventilator", args)?;
-    cmd.arg("--input")
-        .arg(&args.input)
-        .arg("--output")
-        .arg(&args.output);
-    cmd.args([
-        "--bind",
-        LOOPBACK_ANY_PORT,
-        "--status-bind",
-        LOOPBACK_ANY_PORT,
-    ]);
-    cmd.args(args.job.to_args());
+    let mut cmd = role_command("ventilator")?;
     cmd.args(
-        SelectionArgs {
-            dry_run: false,
-            ..args.selection
+        ventilator::Cli {
+            input: args.input.clone(),
+            output: args.output.clone(),
+            bind: LOOPBACK_ANY_PORT.into(),
+            status_bind: LOOPBACK_ANY_PORT.into(),
+            job: args.job.clone(),
+            selection: SelectionArgs {
+                dry_run: false,
+                ..args.selection
+            },
+            mode: args.mode(),
+            secret: args.secret.clone(),
         }
         .to_args(),
     );
-    cmd.args(args.mode().to_args());
     let ventilator = start_bound(&mut fleet, "ventilator", cmd, shutdown)?;
     let tasks = ventilator.endpoint;
 
-    let mut cmd = role_command("sink", args)?;
-    cmd.args([
-        "--bind",
-        LOOPBACK_ANY_PORT,
-        "--status-bind",
-        LOOPBACK_ANY_PORT,
-    ]);
-    cmd.args(["--ventilator", &tasks, "--events-bind", LOOPBACK_ANY_PORT]);
-    let progress = args
-        .progress
-        .to_possible_value()
-        .map(|v| v.get_name().to_string())
-        .unwrap_or_default();
-    cmd.args(["--progress", &progress]);
-    if let Some(report) = &args.report {
-        cmd.arg("--report").arg(report);
-    }
+    let mut cmd = role_command("sink")?;
+    cmd.args(
+        sink::Cli {
+            bind: LOOPBACK_ANY_PORT.into(),
+            status_bind: LOOPBACK_ANY_PORT.into(),
+            ventilator: tasks.clone(),
+            report: args.report.clone(),
+            progress: args.progress,
+            events_bind: LOOPBACK_ANY_PORT.into(),
+            journal: None,
+            output: None,
+            secret: args.secret.clone(),
+        }
+        .to_args(),
+    );
     let results = start_bound(&mut fleet, "sink", cmd, shutdown)?.endpoint;
 
     let launcher = WorkerLauncher {
@@ -509,5 +557,67 @@ pub fn run(args: &RunArgs, shutdown: &Shutdown) -> anyhow::Result<u8> {
             }
         }
         std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Debug, Parser)]
+    struct Whole {
+        #[command(flatten)]
+        run: RunArgs,
+    }
+
+    fn round_trip(argv: &[&str]) {
+        let parsed = Whole::try_parse_from(argv).expect("parses");
+        let mut again: Vec<OsString> = vec!["run".into()];
+        again.extend(parsed.run.to_args());
+        let reparsed = Whole::try_parse_from(&again).expect("round trip parses");
+        assert_eq!(format!("{reparsed:?}"), format!("{parsed:?}"));
+    }
+
+    #[test]
+    fn every_flag_survives_the_round_trip() {
+        round_trip(&[
+            "run",
+            "/in",
+            "/out",
+            "--workers",
+            "3",
+            "--threads",
+            "2",
+            "--report",
+            "/r.json",
+            "--progress",
+            "none",
+            "--ops",
+            "resize:800,grayscale",
+            "--quality",
+            "70",
+            "--skip-existing",
+            "--dispatch",
+            "push",
+            "--prefetch",
+            "5",
+            "--synthetic",
+            "100",
+            "--max-attempts",
+            "4",
+            "--max-restarts",
+            "2",
+            "--transport",
+            "inline",
+            "--secret-file",
+            "/s",
+        ]);
+    }
+
+    #[test]
+    fn defaults_survive_the_round_trip() {
+        round_trip(&["run", "in", "out"]);
     }
 }

@@ -4,6 +4,7 @@
 //! the exit codes and heartbeat every process agrees on.
 #![warn(missing_docs)]
 
+pub mod argv;
 pub mod auth;
 pub mod discover;
 pub mod endpoints;

@@ -83,3 +83,88 @@ impl From<Cli> for Config {
         }
     }
 }
+
+impl Cli {
+    /// The flags that give these arguments back when parsed (see
+    /// [`shared::argv`]): how `imgpipe run` starts its sink.
+    #[must_use]
+    pub fn to_args(&self) -> Vec<std::ffi::OsString> {
+        use clap::ValueEnum as _;
+        use shared::argv::{flag, flag_if};
+        let Self {
+            bind,
+            status_bind,
+            ventilator,
+            report,
+            progress,
+            events_bind,
+            journal,
+            output,
+            secret,
+        } = self;
+        let mut args = Vec::new();
+        flag(&mut args, "--bind", bind);
+        flag(&mut args, "--status-bind", status_bind);
+        flag(&mut args, "--ventilator", ventilator);
+        flag_if(&mut args, "--report", report.as_ref());
+        if let Some(value) = progress.to_possible_value() {
+            flag(&mut args, "--progress", value.get_name());
+        }
+        flag(&mut args, "--events-bind", events_bind);
+        flag_if(&mut args, "--journal", journal.as_ref());
+        flag_if(&mut args, "--output", output.as_ref());
+        args.extend(secret.to_args());
+        args
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Debug, Parser)]
+    struct Whole {
+        #[command(flatten)]
+        cli: Cli,
+    }
+
+    fn round_trip(argv: &[&str]) {
+        let parsed = Whole::try_parse_from(argv).expect("parses");
+        let mut again: Vec<std::ffi::OsString> = vec!["sink".into()];
+        again.extend(parsed.cli.to_args());
+        let reparsed = Whole::try_parse_from(&again).expect("round trip parses");
+        assert_eq!(format!("{reparsed:?}"), format!("{parsed:?}"));
+    }
+
+    #[test]
+    fn every_flag_survives_the_round_trip() {
+        round_trip(&[
+            "sink",
+            "--bind",
+            "tcp://0.0.0.0:1",
+            "--status-bind",
+            "tcp://0.0.0.0:2",
+            "--ventilator",
+            "tcp://10.0.0.1:5557",
+            "--report",
+            "/r.json",
+            "--progress",
+            "lines",
+            "--events-bind",
+            "tcp://0.0.0.0:3",
+            "--journal",
+            "/j",
+            "--output",
+            "/o",
+            "--secret-file",
+            "/s",
+        ]);
+    }
+
+    #[test]
+    fn defaults_survive_the_round_trip() {
+        round_trip(&["sink"]);
+    }
+}

@@ -1,17 +1,37 @@
-//! The ventilator's argument groups turned back into command-line flags:
-//! the one way `imgpipe run` and `imgpipe bench` pass them on to the role
-//! processes they start. Each `to_args` destructures its struct without
-//! `..`, so a new flag does not compile until it is passed on here too, and
-//! the round-trip tests check that parsing the flags gives the struct back.
+//! The ventilator's arguments turned back into command-line flags (see
+//! [`shared::argv`]): how `imgpipe run` starts its ventilator.
 
 use std::ffi::OsString;
 
-use crate::cli::{Dispatch, JobArgs, ModeArgs, SelectionArgs};
+use shared::argv::{flag, flag_if, switch};
 
-/// `--name value`.
-fn flag(args: &mut Vec<OsString>, name: &str, value: impl Into<OsString>) {
-    args.push(name.into());
-    args.push(value.into());
+use crate::cli::{Cli, Dispatch, JobArgs, ModeArgs, SelectionArgs};
+
+impl Cli {
+    /// The flags that give these arguments back when parsed.
+    #[must_use]
+    pub fn to_args(&self) -> Vec<OsString> {
+        let Self {
+            input,
+            output,
+            bind,
+            status_bind,
+            job,
+            selection,
+            mode,
+            secret,
+        } = self;
+        let mut args = Vec::new();
+        flag(&mut args, "--input", input);
+        flag(&mut args, "--output", output);
+        flag(&mut args, "--bind", bind);
+        flag(&mut args, "--status-bind", status_bind);
+        args.extend(job.to_args());
+        args.extend(selection.to_args());
+        args.extend(mode.to_args());
+        args.extend(secret.to_args());
+        args
+    }
 }
 
 impl JobArgs {
@@ -38,17 +58,11 @@ impl JobArgs {
             flag(&mut args, "--format", format.extension());
         }
         flag(&mut args, "--max-pixels", max_pixels.to_string());
-        for (set, switch) in [
-            (no_auto_orient, "--no-auto-orient"),
-            (keep_profile, "--keep-profile"),
-            (strip, "--strip"),
-            (strip_location, "--strip-location"),
-            (lossless, "--lossless"),
-        ] {
-            if *set {
-                args.push(switch.into());
-            }
-        }
+        switch(&mut args, "--no-auto-orient", *no_auto_orient);
+        switch(&mut args, "--keep-profile", *keep_profile);
+        switch(&mut args, "--strip", *strip);
+        switch(&mut args, "--strip-location", *strip_location);
+        switch(&mut args, "--lossless", *lossless);
         args
     }
 }
@@ -62,12 +76,8 @@ impl SelectionArgs {
             dry_run,
         } = self;
         let mut args = Vec::new();
-        if *skip_existing {
-            args.push("--skip-existing".into());
-        }
-        if *dry_run {
-            args.push("--dry-run".into());
-        }
+        switch(&mut args, "--skip-existing", *skip_existing);
+        switch(&mut args, "--dry-run", *dry_run);
         args
     }
 }
@@ -100,9 +110,7 @@ impl ModeArgs {
             heartbeat_timeout.to_string(),
         );
         flag(&mut args, "--max-attempts", max_attempts.to_string());
-        if let Some(n) = synthetic {
-            flag(&mut args, "--synthetic", n.to_string());
-        }
+        flag_if(&mut args, "--synthetic", synthetic.map(|n| n.to_string()));
         args
     }
 }
@@ -168,6 +176,55 @@ mod tests {
             },
         };
         assert_eq!(format!("{:?}", round_trip(&groups)), format!("{groups:?}"));
+    }
+
+    #[derive(Debug, Parser)]
+    struct Whole {
+        #[command(flatten)]
+        cli: Cli,
+    }
+
+    #[test]
+    fn the_whole_command_line_survives_the_round_trip() {
+        let argv = [
+            "ventilator",
+            "--input",
+            "/in",
+            "--output",
+            "/out",
+            "--bind",
+            "tcp://127.0.0.1:1",
+            "--status-bind",
+            "tcp://127.0.0.1:2",
+            "--ops",
+            "grayscale",
+            "--secret-file",
+            "/s",
+            "--max-attempts",
+            "5",
+        ];
+        let parsed = Whole::try_parse_from(argv).expect("parses");
+        let mut again: Vec<OsString> = vec!["ventilator".into()];
+        again.extend(parsed.cli.to_args());
+        let reparsed = Whole::try_parse_from(&again).expect("round trip parses");
+        assert_eq!(format!("{reparsed:?}"), format!("{parsed:?}"));
+    }
+
+    #[test]
+    fn the_default_impls_are_the_command_line_defaults() {
+        let parsed = Groups::try_parse_from(["ventilator"]).expect("defaults parse");
+        assert_eq!(
+            format!("{:?}", parsed.job),
+            format!("{:?}", JobArgs::default())
+        );
+        assert_eq!(
+            format!("{:?}", parsed.mode),
+            format!("{:?}", ModeArgs::default())
+        );
+        assert_eq!(
+            format!("{:?}", parsed.selection),
+            format!("{:?}", SelectionArgs::default())
+        );
     }
 
     #[test]

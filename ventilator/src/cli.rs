@@ -68,6 +68,24 @@ pub struct JobArgs {
     pub name: NameTemplate,
 }
 
+impl Default for JobArgs {
+    /// What parsing no flags gives (with no `IMGPIPE_*` variables set).
+    fn default() -> Self {
+        Self {
+            ops: Chain::default(),
+            quality: DEFAULT_QUALITY,
+            format: None,
+            max_pixels: DEFAULT_MAX_PIXELS,
+            no_auto_orient: false,
+            keep_profile: false,
+            strip: false,
+            strip_location: false,
+            lossless: false,
+            name: NameTemplate::default(),
+        }
+    }
+}
+
 impl JobArgs {
     /// Encoder settings these arguments give.
     #[must_use]

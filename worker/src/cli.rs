@@ -93,3 +93,85 @@ impl From<Cli> for Config {
         }
     }
 }
+
+impl Cli {
+    /// The flags that give these arguments back when parsed (see
+    /// [`shared::argv`]): how `imgpipe run` starts its workers.
+    #[must_use]
+    pub fn to_args(&self) -> Vec<std::ffi::OsString> {
+        use shared::argv::{flag, flag_if};
+        let Self {
+            ventilator,
+            sink,
+            id,
+            threads,
+            input_root,
+            output_root,
+            prefetch,
+            push_from,
+            secret,
+        } = self;
+        let mut args = Vec::new();
+        flag(&mut args, "--ventilator", ventilator);
+        flag(&mut args, "--sink", sink);
+        flag_if(&mut args, "--id", id.as_ref());
+        flag_if(&mut args, "--threads", threads.map(|t| t.to_string()));
+        flag_if(&mut args, "--input-root", input_root.as_ref());
+        flag_if(&mut args, "--output-root", output_root.as_ref());
+        flag(&mut args, "--prefetch", prefetch.to_string());
+        flag_if(&mut args, "--push-from", push_from.as_ref());
+        args.extend(secret.to_args());
+        args
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Debug, Parser)]
+    struct Whole {
+        #[command(flatten)]
+        cli: Cli,
+    }
+
+    fn round_trip(argv: &[&str]) {
+        let parsed = Whole::try_parse_from(argv).expect("parses");
+        let mut again: Vec<std::ffi::OsString> = vec!["worker".into()];
+        again.extend(parsed.cli.to_args());
+        let reparsed = Whole::try_parse_from(&again).expect("round trip parses");
+        assert_eq!(format!("{reparsed:?}"), format!("{parsed:?}"));
+    }
+
+    #[test]
+    fn every_flag_survives_the_round_trip() {
+        round_trip(&[
+            "worker",
+            "--ventilator",
+            "tcp://10.0.0.1:5557",
+            "--sink",
+            "tcp://10.0.0.1:5558",
+            "--id",
+            "w-1",
+            "--threads",
+            "3",
+            "--input-root",
+            "/mnt/in",
+            "--output-root",
+            "/mnt/out",
+            "--prefetch",
+            "7",
+            "--push-from",
+            "tcp://10.0.0.1:5562",
+            "--secret-file",
+            "/run/secret",
+        ]);
+    }
+
+    #[test]
+    fn defaults_survive_the_round_trip() {
+        round_trip(&["worker"]);
+    }
+}
