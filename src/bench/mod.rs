@@ -21,7 +21,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
-use clap::{Args, ValueEnum};
+use clap::{Args, ValueEnum as _};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use shared::discover::{check_roots, discover};
@@ -29,8 +29,12 @@ use shared::ops::Chain;
 use shared::protocol::Transport;
 use shared::shutdown::Shutdown;
 
-use crate::launch::{Interrupted, EXIT_INTERRUPTED, EXIT_SETUP};
+use crate::launch::{
+    Interrupted, RunArgs, DEFAULT_MAX_RESTARTS, DEFAULT_PREFETCH, EXIT_INTERRUPTED, EXIT_SETUP,
+};
 use report::{BenchReport, Config, Machine, Measurement, IN_PROCESS, WALL_TIME_NOTE};
+use shared::auth::SecretArgs;
+use ventilator::Dispatch;
 
 /// How long a run gets to stop after SIGTERM before SIGKILL.
 const STOP_GRACE: Duration = Duration::from_secs(10);
@@ -74,21 +78,12 @@ fn disturbed_note(share: Option<f64>) -> String {
     }
 }
 
-/// How `imgpipe run` hands tasks to workers (its `--dispatch`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Dispatch {
-    /// Workers ask for work with credits (ROUTER/DEALER load balancing).
-    Credit,
-    /// The ZeroMQ guide's plain PUSH/PULL round robin.
-    Push,
-}
-
-impl Dispatch {
-    fn name(self) -> String {
-        self.to_possible_value()
-            .map(|v| v.get_name().to_string())
-            .unwrap_or_default()
-    }
+/// A dispatch mode's name, as `--dispatch` spells it.
+fn dispatch_name(dispatch: Dispatch) -> String {
+    dispatch
+        .to_possible_value()
+        .map(|v| v.get_name().to_string())
+        .unwrap_or_default()
 }
 
 /// Arguments of `imgpipe bench`.
@@ -367,9 +362,9 @@ fn series(dispatch: &[Dispatch], transport: &[Transport]) -> Vec<Series> {
         for t in &transports {
             let label = match (d, t) {
                 (None, None) => "default".to_string(),
-                (Some(d), None) => d.name(),
+                (Some(d), None) => dispatch_name(*d),
                 (None, Some(t)) => t.to_string(),
-                (Some(d), Some(t)) => format!("{}/{t}", d.name()),
+                (Some(d), Some(t)) => format!("{}/{t}", dispatch_name(*d)),
             };
             out.push(Series {
                 label,
@@ -381,265 +376,328 @@ fn series(dispatch: &[Dispatch], transport: &[Transport]) -> Vec<Series> {
     out
 }
 
-/// Runs the benchmark and returns the exit code: 0 when every run
-/// succeeded, 1 when any failed.
-///
-/// # Errors
-/// [`Usage`] for bad arguments and set-up failures, [`Interrupted`].
-pub fn run(args: &BenchArgs, shutdown: &Shutdown) -> anyhow::Result<u8> {
-    let cores = cores();
-    let counts = worker_counts(&args.workers, args.messaging_only, cores)?;
-    if args.repeat == 0 {
-        bail!(Usage("--repeat must be at least 1".into()));
+/// What every run of the benchmark shares, known before the first one.
+struct Setup {
+    cores: usize,
+    counts: Vec<usize>,
+    input: PathBuf,
+    /// The images, relative to `input` (empty with --messaging-only).
+    images: Vec<String>,
+    timeout: Option<Duration>,
+    exe: PathBuf,
+    scratch: Scratch,
+}
+
+impl Setup {
+    /// Checks the arguments and finds the images; nothing is created
+    /// before the arguments are known to be good.
+    fn new(args: &BenchArgs) -> anyhow::Result<Self> {
+        let cores = cores();
+        let counts = worker_counts(&args.workers, args.messaging_only, cores)?;
+        if args.repeat == 0 {
+            bail!(Usage("--repeat must be at least 1".into()));
+        }
+        if args.threads == 0 {
+            bail!(Usage("--threads must be at least 1".into()));
+        }
+        if args.messaging_only && args.tasks == 0 {
+            bail!(Usage("--tasks must be at least 1".into()));
+        }
+        let (input, _) = check_roots(&args.input, &args.out).map_err(Usage)?;
+        let images = if args.messaging_only {
+            Vec::new()
+        } else {
+            let found = discover(&input);
+            if found.images.is_empty() {
+                bail!(Usage(format!(
+                    "no images found under {}",
+                    args.input.display()
+                )));
+            }
+            found.images.into_iter().map(|i| i.rel).collect()
+        };
+        for &p in &counts {
+            if p * args.threads > cores {
+                eprintln!(
+                    "imgpipe bench: warning: {p} workers × {} thread{} = {} > {cores} cores: the curve must flatten there",
+                    args.threads,
+                    if args.threads == 1 { "" } else { "s" },
+                    p * args.threads
+                );
+            }
+        }
+        let exe = std::env::current_exe().context("locating the imgpipe executable")?;
+        let scratch_dir = args
+            .out
+            .join(format!(".imgpipe-bench-{}", std::process::id()));
+        std::fs::create_dir_all(&scratch_dir)
+            .with_context(|| format!("creating {}", scratch_dir.display()))
+            .map_err(|e| Usage(format!("{e:#}")))?;
+        Ok(Self {
+            cores,
+            counts,
+            input,
+            images,
+            timeout: (args.timeout > 0).then(|| Duration::from_secs(args.timeout)),
+            exe,
+            scratch: Scratch(scratch_dir),
+        })
     }
-    if args.threads == 0 {
-        bail!(Usage("--threads must be at least 1".into()));
+
+    fn outputs(&self) -> PathBuf {
+        self.scratch.0.join("out")
     }
-    if args.messaging_only && args.tasks == 0 {
-        bail!(Usage("--tasks must be at least 1".into()));
+
+    fn report_path(&self) -> PathBuf {
+        self.scratch.0.join("report.json")
     }
-    // Nothing is created before the arguments are known to be good.
-    let (input, _) = check_roots(&args.input, &args.out).map_err(Usage)?;
-    let images = if args.messaging_only {
-        Vec::new()
+
+    fn log(&self) -> PathBuf {
+        self.scratch.0.join("run.log")
+    }
+}
+
+/// What the runs gave so far.
+#[derive(Default)]
+struct Results {
+    configs: Vec<Config>,
+    measurements: Vec<Measurement>,
+    failures: usize,
+}
+
+/// `warm-up 1/1` or `run 2/3` for run `i` (0-based) of a configuration.
+fn run_label(i: usize, args: &BenchArgs) -> String {
+    if i < args.warmup {
+        format!("warm-up {}/{}", i + 1, args.warmup)
     } else {
-        let found = discover(&input);
-        if found.images.is_empty() {
+        format!("run {}/{}", i + 1 - args.warmup, args.repeat)
+    }
+}
+
+/// The `imgpipe run` arguments of one configuration.
+fn run_args(args: &BenchArgs, setup: &Setup, series: &Series, workers: usize) -> RunArgs {
+    let defaults = ventilator::ModeArgs::default();
+    RunArgs {
+        input: setup.input.clone(),
+        output: setup.outputs(),
+        workers: Some(workers),
+        threads: Some(args.threads),
+        report: Some(setup.report_path()),
+        progress: sink::ProgressMode::None,
+        job: ventilator::JobArgs {
+            ops: if args.messaging_only {
+                Chain::default()
+            } else {
+                args.ops.clone()
+            },
+            ..ventilator::JobArgs::default()
+        },
+        selection: ventilator::SelectionArgs::default(),
+        dispatch: series.dispatch.unwrap_or(defaults.dispatch),
+        // Synthetic tasks take no time: without a deep prefetch each worker
+        // waits a round trip per task (~12k tasks/s here); 63 keeps the
+        // pipes full while staying under the ventilator's cap.
+        prefetch: if args.messaging_only {
+            63
+        } else {
+            DEFAULT_PREFETCH
+        },
+        synthetic: args.messaging_only.then_some(args.tasks),
+        max_attempts: defaults.max_attempts,
+        max_restarts: DEFAULT_MAX_RESTARTS,
+        transport: series.transport.unwrap_or(defaults.transport),
+        secret: SecretArgs::default(),
+    }
+}
+
+/// Runs one configuration (a series with a worker count): its warm-ups
+/// and timed runs, each a separate `imgpipe run`.
+fn measure(
+    args: &BenchArgs,
+    setup: &Setup,
+    series: &Series,
+    workers: usize,
+    results: &mut Results,
+    shutdown: &Shutdown,
+) -> anyhow::Result<()> {
+    results.configs.push(Config {
+        series: series.label.clone(),
+        workers: Some(workers),
+        threads: args.threads,
+        lost_runs: 0,
+    });
+    let run_args = run_args(args, setup, series, workers).to_args();
+    let (outputs, report_path, log) = (setup.outputs(), setup.report_path(), setup.log());
+    let unit = if args.messaging_only {
+        "tasks"
+    } else {
+        "images"
+    };
+    for i in 0..args.warmup + args.repeat {
+        let timed = i >= args.warmup;
+        let label = format!(
+            "{}, {workers} worker{}, {}",
+            series.label,
+            if workers == 1 { "" } else { "s" },
+            run_label(i, args)
+        );
+        clear(&outputs)?;
+        let watch = Watch::start();
+        let ended = run_once(
+            &setup.exe,
+            &run_args,
+            &report_path,
+            &log,
+            setup.timeout,
+            shutdown,
+        )?;
+        let other_cpu_share = watch.other_cpu_share(setup.cores);
+        if i == 0 && ended.code == Some(i32::from(EXIT_SETUP)) {
+            // The first run of a configuration could not even start: the
+            // arguments or the set-up are wrong, not the run.
+            let shown: Vec<String> = std::iter::once("imgpipe run".to_string())
+                .chain(run_args.iter().map(|a| a.to_string_lossy().into_owned()))
+                .collect();
             bail!(Usage(format!(
-                "no images found under {}",
-                args.input.display()
+                "{} exited with a set-up error (2):\n{}",
+                report::shell_line(&shown),
+                tail(&log)
             )));
         }
-        found.images.into_iter().map(|i| i.rel).collect()
-    };
-    let items = if args.messaging_only {
-        args.tasks
-    } else {
-        images.len() as u64
-    };
-    let max_workers = counts.iter().copied().max().unwrap_or(1);
-    for &p in &counts {
-        if p * args.threads > cores {
-            eprintln!(
-                "imgpipe bench: warning: {p} workers × {} thread{} = {} > {cores} cores: the curve must flatten there",
-                args.threads,
-                if args.threads == 1 { "" } else { "s" },
-                p * args.threads
-            );
-        }
-    }
-    let timeout = (args.timeout > 0).then(|| Duration::from_secs(args.timeout));
-    let exe = std::env::current_exe().context("locating the imgpipe executable")?;
-    let scratch_dir = args
-        .out
-        .join(format!(".imgpipe-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&scratch_dir)
-        .with_context(|| format!("creating {}", scratch_dir.display()))
-        .map_err(|e| Usage(format!("{e:#}")))?;
-    let scratch = Scratch(scratch_dir);
-    let outputs = scratch.0.join("out");
-    let report_path = scratch.0.join("report.json");
-    let log = scratch.0.join("run.log");
-
-    let series = series(&args.dispatch, &args.transport);
-
-    let mut configs = Vec::new();
-    let mut measurements = Vec::new();
-    let mut failures = 0usize;
-    let total_runs = args.warmup + args.repeat;
-    for s in &series {
-        for &p in &counts {
-            configs.push(Config {
-                series: s.label.clone(),
-                workers: Some(p),
-                threads: args.threads,
-                lost_runs: 0,
-            });
-            let mut run_args: Vec<OsString> = vec![
-                input.clone().into(),
-                outputs.clone().into(),
-                "--workers".into(),
-                p.to_string().into(),
-                "--threads".into(),
-                args.threads.to_string().into(),
-                "--progress".into(),
-                "none".into(),
-                "--report".into(),
-                report_path.clone().into(),
-            ];
-            if args.messaging_only {
-                // Tasks take no time: without a deep prefetch each worker
-                // waits a round trip per task (~12k tasks/s here); 63 keeps
-                // the pipes full while staying under the ventilator's cap.
-                run_args.extend(["--synthetic".into(), args.tasks.to_string().into()]);
-                run_args.extend(["--prefetch".into(), "63".into()]);
-            } else {
-                run_args.extend(["--ops".into(), args.ops.to_string().into()]);
-            }
-            if let Some(d) = s.dispatch {
-                run_args.extend(["--dispatch".into(), d.name().into()]);
-            }
-            if let Some(t) = s.transport {
-                run_args.extend(["--transport".into(), t.to_string().into()]);
-            }
-            for i in 0..total_runs {
-                let what = if i < args.warmup {
-                    format!("warm-up {}/{}", i + 1, args.warmup)
-                } else {
-                    format!("run {}/{}", i + 1 - args.warmup, args.repeat)
-                };
-                let label = format!(
-                    "{}, {p} worker{}, {what}",
-                    s.label,
-                    if p == 1 { "" } else { "s" }
-                );
-                clear(&outputs)?;
-                let watch = Watch::start();
-                let ended = run_once(&exe, &run_args, &report_path, &log, timeout, shutdown)?;
-                let other_cpu_share = watch.other_cpu_share(cores);
-                if i == 0 && ended.code == Some(i32::from(EXIT_SETUP)) {
-                    // The first run of a configuration could not even start:
-                    // the arguments or the set-up are wrong, not the run.
-                    let shown: Vec<String> = std::iter::once("imgpipe run".to_string())
-                        .chain(run_args.iter().map(|a| a.to_string_lossy().into_owned()))
-                        .collect();
-                    bail!(Usage(format!(
-                        "{} exited with a set-up error (2):\n{}",
-                        report::shell_line(&shown),
-                        tail(&log)
-                    )));
-                }
-                let failed_images = ended.report.as_ref().map(|r| r.failed.len());
-                let ok = ended.code == Some(0) && failed_images == Some(0);
-                match &ended.report {
-                    Some(r) => eprintln!(
-                        "imgpipe bench: {label}: {:.3} s, {:.1} {}/s{}{}",
-                        r.wall_s,
-                        r.images_per_s,
-                        if args.messaging_only {
-                            "tasks"
-                        } else {
-                            "images"
-                        },
-                        if ok { "" } else { " (FAILED)" },
-                        disturbed_note(other_cpu_share)
-                    ),
-                    None if ended.timed_out => eprintln!(
-                        "imgpipe bench: {label}: FAILED, stopped after the {} s --timeout",
-                        args.timeout
-                    ),
-                    None => eprintln!("imgpipe bench: {label}: FAILED, no report"),
-                }
-                if !ok {
-                    failures += 1;
-                    let code = ended
-                        .code
-                        .map_or_else(|| "a signal".to_string(), |c| c.to_string());
-                    eprintln!(
-                        "imgpipe bench: {label}: exit {code}, {} failed images:\n{}",
-                        failed_images.map_or_else(|| "?".to_string(), |n| n.to_string()),
-                        tail(&log)
-                    );
-                }
-                if i >= args.warmup && ended.report.is_none() {
-                    if let Some(c) = configs.last_mut() {
-                        c.lost_runs += 1;
-                    }
-                }
-                if let (Some(r), true) = (ended.report, i >= args.warmup) {
-                    measurements.push(Measurement {
-                        series: s.label.clone(),
-                        workers: Some(p),
-                        threads: args.threads,
-                        repeat: i + 1 - args.warmup,
-                        wall_s: r.wall_s,
-                        images_per_s: r.images_per_s,
-                        load_imbalance: Some(r.load_imbalance),
-                        effective_parallelism: r.effective_parallelism,
-                        worker_tasks: r.workers.iter().map(|w| w.tasks).collect(),
-                        ok,
-                        other_cpu_share,
-                    });
-                }
-            }
-        }
-    }
-
-    let in_process_threads = args.in_process.then_some(args.threads * max_workers);
-    if let Some(threads) = in_process_threads {
-        configs.push(Config {
-            series: IN_PROCESS.into(),
-            workers: None,
-            threads,
-            lost_runs: 0,
-        });
-        for i in 0..total_runs {
-            if shutdown.requested() {
-                bail!(Interrupted);
-            }
-            clear(&outputs)?;
-            let watch = Watch::start();
-            let r = inprocess::run(&input, &outputs, &images, &args.ops, threads)?;
-            let other_cpu_share = watch.other_cpu_share(cores);
-            let ok = r.failed == 0;
-            let images_per_s = if r.wall_s > 0.0 {
-                r.images as f64 / r.wall_s
-            } else {
-                0.0
-            };
-            let what = if i < args.warmup {
-                format!("warm-up {}/{}", i + 1, args.warmup)
-            } else {
-                format!("run {}/{}", i + 1 - args.warmup, args.repeat)
-            };
-            eprintln!(
-                "imgpipe bench: in-process, {threads} threads, {what}: {:.3} s, {images_per_s:.1} images/s{}{}",
+        let failed_images = ended.report.as_ref().map(|r| r.failed.len());
+        let ok = ended.code == Some(0) && failed_images == Some(0);
+        match &ended.report {
+            Some(r) => eprintln!(
+                "imgpipe bench: {label}: {:.3} s, {:.1} {unit}/s{}{}",
                 r.wall_s,
-                if ok {
-                    String::new()
-                } else {
-                    format!(" ({} images FAILED)", r.failed)
-                },
+                r.images_per_s,
+                if ok { "" } else { " (FAILED)" },
                 disturbed_note(other_cpu_share)
+            ),
+            None if ended.timed_out => eprintln!(
+                "imgpipe bench: {label}: FAILED, stopped after the {} s --timeout",
+                args.timeout
+            ),
+            None => eprintln!("imgpipe bench: {label}: FAILED, no report"),
+        }
+        if !ok {
+            results.failures += 1;
+            let code = ended
+                .code
+                .map_or_else(|| "a signal".to_string(), |c| c.to_string());
+            eprintln!(
+                "imgpipe bench: {label}: exit {code}, {} failed images:\n{}",
+                failed_images.map_or_else(|| "?".to_string(), |n| n.to_string()),
+                tail(&log)
             );
-            if !ok {
-                failures += 1;
+        }
+        match ended.report {
+            Some(r) if timed => results.measurements.push(Measurement {
+                series: series.label.clone(),
+                workers: Some(workers),
+                threads: args.threads,
+                repeat: i + 1 - args.warmup,
+                wall_s: r.wall_s,
+                images_per_s: r.images_per_s,
+                load_imbalance: Some(r.load_imbalance),
+                effective_parallelism: r.effective_parallelism,
+                worker_tasks: r.workers.iter().map(|w| w.tasks).collect(),
+                ok,
+                other_cpu_share,
+            }),
+            None if timed => {
+                if let Some(c) = results.configs.last_mut() {
+                    c.lost_runs += 1;
+                }
             }
-            if i >= args.warmup {
-                measurements.push(Measurement {
-                    series: IN_PROCESS.into(),
-                    workers: None,
-                    threads,
-                    repeat: i + 1 - args.warmup,
-                    wall_s: r.wall_s,
-                    images_per_s,
-                    load_imbalance: None,
-                    effective_parallelism: if r.wall_s > 0.0 {
-                        r.busy_s / r.wall_s
-                    } else {
-                        0.0
-                    },
-                    worker_tasks: Vec::new(),
-                    ok,
-                    other_cpu_share,
-                });
-            }
+            _ => {}
         }
     }
-    drop(scratch);
+    Ok(())
+}
 
+/// Runs the in-process baseline with `threads` threads.
+fn measure_in_process(
+    args: &BenchArgs,
+    setup: &Setup,
+    threads: usize,
+    results: &mut Results,
+    shutdown: &Shutdown,
+) -> anyhow::Result<()> {
+    results.configs.push(Config {
+        series: IN_PROCESS.into(),
+        workers: None,
+        threads,
+        lost_runs: 0,
+    });
+    let outputs = setup.outputs();
+    for i in 0..args.warmup + args.repeat {
+        if shutdown.requested() {
+            bail!(Interrupted);
+        }
+        clear(&outputs)?;
+        let watch = Watch::start();
+        let r = inprocess::run(&setup.input, &outputs, &setup.images, &args.ops, threads)?;
+        let other_cpu_share = watch.other_cpu_share(setup.cores);
+        let ok = r.failed == 0;
+        let per_s = |n: f64| if r.wall_s > 0.0 { n / r.wall_s } else { 0.0 };
+        let images_per_s = per_s(r.images as f64);
+        eprintln!(
+            "imgpipe bench: in-process, {threads} threads, {}: {:.3} s, {images_per_s:.1} images/s{}{}",
+            run_label(i, args),
+            r.wall_s,
+            if ok {
+                String::new()
+            } else {
+                format!(" ({} images FAILED)", r.failed)
+            },
+            disturbed_note(other_cpu_share)
+        );
+        if !ok {
+            results.failures += 1;
+        }
+        if i >= args.warmup {
+            results.measurements.push(Measurement {
+                series: IN_PROCESS.into(),
+                workers: None,
+                threads,
+                repeat: i + 1 - args.warmup,
+                wall_s: r.wall_s,
+                images_per_s,
+                load_imbalance: None,
+                effective_parallelism: per_s(r.busy_s),
+                worker_tasks: Vec::new(),
+                ok,
+                other_cpu_share,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The report of the whole benchmark.
+fn bench_report(
+    args: &BenchArgs,
+    setup: &Setup,
+    in_process_threads: Option<usize>,
+    results: &Results,
+) -> BenchReport {
     let command: Vec<String> = std::env::args_os()
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
-    let bench = BenchReport {
+    BenchReport {
         command: report::shell_line(&command),
         version: env!("CARGO_PKG_VERSION").to_string(),
         machine: Machine {
-            cores,
+            cores: setup.cores,
             cpu_model: cpu_model(),
         },
-        input: input.to_string_lossy().into_owned(),
-        items,
+        input: setup.input.to_string_lossy().into_owned(),
+        items: if args.messaging_only {
+            args.tasks
+        } else {
+            setup.images.len() as u64
+        },
         unit: if args.messaging_only {
             "tasks"
         } else {
@@ -657,20 +715,47 @@ pub fn run(args: &BenchArgs, shutdown: &Shutdown) -> anyhow::Result<u8> {
         threads_per_worker: args.threads,
         in_process_threads,
         wall_time: WALL_TIME_NOTE.into(),
-        rows: report::rows(&configs, &measurements),
-    };
+        rows: report::rows(&results.configs, &results.measurements),
+    }
+}
+
+/// Runs the benchmark and returns the exit code: 0 when every run
+/// succeeded, 1 when any failed.
+///
+/// # Errors
+/// [`Usage`] for bad arguments and set-up failures, [`Interrupted`].
+pub fn run(args: &BenchArgs, shutdown: &Shutdown) -> anyhow::Result<u8> {
+    let setup = Setup::new(args)?;
+    let mut results = Results::default();
+    for s in &series(&args.dispatch, &args.transport) {
+        for &workers in &setup.counts {
+            measure(args, &setup, s, workers, &mut results, shutdown)?;
+        }
+    }
+    let max_workers = setup.counts.iter().copied().max().unwrap_or(1);
+    let in_process_threads = args.in_process.then_some(args.threads * max_workers);
+    if let Some(threads) = in_process_threads {
+        measure_in_process(args, &setup, threads, &mut results, shutdown)?;
+    }
+    let bench = bench_report(args, &setup, in_process_threads, &results);
+    drop(setup);
+
     write(
         &args.out.join("report.json"),
         &serde_json::to_string_pretty(&bench).context("serialising the report")?,
     )?;
-    write(&args.out.join("runs.csv"), &report::runs_csv(&measurements))?;
+    write(
+        &args.out.join("runs.csv"),
+        &report::runs_csv(&results.measurements),
+    )?;
     write(&args.out.join("speedup.svg"), &plot::speedup_svg(&bench)?)?;
     print!("{}", table::render(&bench));
     eprintln!(
         "imgpipe bench: wrote report.json, runs.csv and speedup.svg in {}",
         args.out.display()
     );
-    let disturbed: Vec<f64> = measurements
+    let disturbed: Vec<f64> = results
+        .measurements
         .iter()
         .filter_map(|m| m.other_cpu_share)
         .filter(|&s| s > DISTURBED)
@@ -683,8 +768,8 @@ pub fn run(args: &BenchArgs, shutdown: &Shutdown) -> anyhow::Result<u8> {
             worst * 100.0
         );
     }
-    if failures > 0 {
-        eprintln!("imgpipe bench: {failures} run(s) failed");
+    if results.failures > 0 {
+        eprintln!("imgpipe bench: {} run(s) failed", results.failures);
         return Ok(1);
     }
     Ok(0)
