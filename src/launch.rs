@@ -16,8 +16,10 @@ use nix::unistd::Pid;
 use shared::argv::{flag, flag_if};
 use shared::auth::SecretArgs;
 use shared::discover::check_roots;
-use shared::endpoints::PUSH_LINE_PREFIX;
-use shared::endpoints::{LISTENING_LINE_PREFIX, LOOPBACK_ANY_PORT};
+use shared::endpoints::{
+    EVENTS_LINE_PREFIX, LISTENING_LINE_PREFIX, LOOPBACK_ANY_PORT, PUSH_LINE_PREFIX,
+    STATUS_LINE_PREFIX,
+};
 use shared::protocol::Transport;
 use shared::shutdown::{Shutdown, ENV_PARENT_PID};
 use sink::ProgressMode;
@@ -332,22 +334,34 @@ fn start_bound(
     if let Some(stdout) = stdout {
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(endpoint) = line.strip_prefix(PUSH_LINE_PREFIX) {
-                    let _ = tx.send((true, endpoint.to_string()));
-                } else if let Some(endpoint) = line.strip_prefix(LISTENING_LINE_PREFIX) {
-                    let _ = tx.send((false, endpoint.to_string()));
-                } else {
-                    println!("{line}");
+                let announced = [
+                    PUSH_LINE_PREFIX,
+                    STATUS_LINE_PREFIX,
+                    EVENTS_LINE_PREFIX,
+                    LISTENING_LINE_PREFIX,
+                ]
+                .into_iter()
+                .find_map(|prefix| Some((prefix, line.strip_prefix(prefix)?.to_string())));
+                match announced {
+                    Some(announced) => {
+                        let _ = tx.send(announced);
+                    }
+                    None => println!("{line}"),
                 }
             }
         });
     }
     let started = Instant::now();
-    let mut push = None;
+    let mut announced = Announced::default();
     loop {
         match rx.recv_timeout(Duration::from_millis(50)) {
-            Ok((true, endpoint)) => push = Some(endpoint),
-            Ok((false, endpoint)) => return Ok(Announced { endpoint, push }),
+            Ok((PUSH_LINE_PREFIX, endpoint)) => announced.push = Some(endpoint),
+            Ok((STATUS_LINE_PREFIX, endpoint)) => announced.status = Some(endpoint),
+            Ok((EVENTS_LINE_PREFIX, endpoint)) => announced.events = Some(endpoint),
+            Ok((_, endpoint)) => {
+                announced.endpoint = endpoint;
+                return Ok(announced);
+            }
             Err(_) if shutdown.requested() => bail!(Interrupted),
             Err(mpsc::RecvTimeoutError::Disconnected) => {
                 // stdout closed without the line: the role is exiting.
@@ -368,11 +382,16 @@ fn start_bound(
 }
 
 /// Endpoints a role announced on stdout.
+#[derive(Debug, Default)]
 struct Announced {
     /// Its main bound endpoint.
     endpoint: String,
     /// The ventilator's PUSH endpoint in push mode.
     push: Option<String>,
+    /// Its status endpoint.
+    status: Option<String>,
+    /// The sink's events endpoint.
+    events: Option<String>,
 }
 
 /// A role failed to start; its own message is already on stderr.
@@ -501,7 +520,13 @@ pub fn run(args: &RunArgs, shutdown: &Shutdown) -> anyhow::Result<u8> {
         }
         .to_args(),
     );
-    let results = start_bound(&mut fleet, "sink", cmd, shutdown)?.endpoint;
+    let sink = start_bound(&mut fleet, "sink", cmd, shutdown)?;
+    let results = sink.endpoint;
+    if let (Some(v), Some(s), Some(events)) = (&ventilator.status, &sink.status, &sink.events) {
+        tracing::info!(
+            "follow this run with `imgpipe watch {events}`; status: `imgpipe status {v}` (ventilator), `imgpipe status {s}` (sink)"
+        );
+    }
 
     let launcher = WorkerLauncher {
         args,

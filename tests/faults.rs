@@ -135,6 +135,17 @@ impl Cluster {
         }
     }
 
+    /// Asks the ventilator's status until `done` says so (see
+    /// [`wait_for_status`]).
+    fn wait_for_ventilator(
+        &self,
+        what: &str,
+        limit: Duration,
+        done: impl Fn(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
+        wait_for_status(&self.ventilator.status_endpoint(), what, limit, done)
+    }
+
     /// Waits for every process; checks the batch is complete and every image
     /// written exactly once, decodable, with nothing else in the output.
     fn finish(mut self) -> serde_json::Value {
@@ -225,7 +236,10 @@ fn a_frozen_worker_loses_its_tasks_and_its_late_results_are_dropped() {
     c.add_worker("steady");
     c.wait_for_outputs(4);
     signal(&c.workers[0], Signal::SIGSTOP);
-    std::thread::sleep(Duration::from_millis(3500)); // > the 2 s heartbeat timeout
+    // Past the 2 s heartbeat timeout the ventilator gives the worker up.
+    c.wait_for_ventilator("the frozen worker given up", LIMIT, |s| {
+        !known_worker(s, "frozen") && s["redispatched"].as_u64().unwrap_or(0) >= 1
+    });
     signal(&c.workers[0], Signal::SIGCONT);
     let report = c.finish();
     assert!(
@@ -243,7 +257,6 @@ fn the_sink_killed_and_restarted_resumes_from_its_journal() {
     signal(&c.sink, Signal::SIGKILL);
     let _ = c.sink.wait(LIMIT);
     assert!(c.journal.exists(), "the journal outlives the sink");
-    std::thread::sleep(Duration::from_millis(500));
     c.sink = Cluster::spawn_sink(&c.tasks, &c.report, &c.journal, &c.results);
     assert_eq!(
         c.sink.endpoint(),
@@ -261,7 +274,6 @@ fn the_ventilator_killed_and_restarted_resumes_instead_of_redoing() {
     c.wait_for_outputs(10);
     signal(&c.ventilator, Signal::SIGKILL);
     let _ = c.ventilator.wait(LIMIT);
-    std::thread::sleep(Duration::from_millis(500));
     c.ventilator = Cluster::spawn_ventilator(&c.input, &c.output, &c.tasks);
     assert_eq!(
         c.ventilator.endpoint(),
@@ -438,54 +450,22 @@ fn a_full_disk_fails_per_image_with_exit_1() {
 
 /// A network namespace joined to this one by a veth pair: a test host the
 /// test can cut off. Removed on drop.
-fn status(endpoint: &str) -> serde_json::Value {
-    let (st, out, _) = run(
-        imgpipe().args(["status", endpoint, "--timeout-ms", "2000"]),
-        LIMIT,
-    );
-    if st.success() {
-        serde_json::from_str(&out).unwrap_or_default()
-    } else {
-        serde_json::Value::Null
-    }
+/// Whether a ventilator's status lists worker `id`.
+fn known_worker(status: &serde_json::Value, id: &str) -> bool {
+    status["workers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|w| w["id"] == id)
 }
 
 #[test]
 #[ignore = "needs root and iproute2 (ip netns, veth); tests/run-all.sh runs it as root"]
 fn a_partitioned_worker_loses_its_tasks_then_reconnects_and_works_again() {
     let host = TestHost::create().expect("a test host needs root and iproute2 (ip netns, veth)");
-    let status_port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("port")
-        .port();
     // Enough images that the steady worker cannot finish the batch alone
-    // during the 10 s cut (84 were too few once the filters got faster).
+    // while the link is cut (84 were too few once the filters got faster).
     let mut c = Cluster::start_on(30, host.host_addr);
-    // The ventilator again, with a status endpoint this test can ask.
-    c.ventilator = {
-        let _ = c.ventilator.child.kill();
-        let _ = c.ventilator.wait(LIMIT);
-        let mut v = Proc::spawn(
-            "ventilator",
-            imgpipe()
-                .arg("ventilator")
-                .arg("-i")
-                .arg(&c.input)
-                .arg("-o")
-                .arg(&c.output)
-                .args([
-                    "--bind",
-                    &c.tasks,
-                    "--status-bind",
-                    &format!("tcp://127.0.0.1:{status_port}"),
-                ])
-                .args(["--ops", HEAVY_OPS, "--heartbeat-timeout", "2"])
-                .stdout(Stdio::piped()),
-        );
-        assert_eq!(v.endpoint(), c.tasks);
-        v
-    };
-    let status_ep = format!("tcp://127.0.0.1:{status_port}");
     c.workers.push(Proc::spawn(
         "cut",
         std::process::Command::new("ip")
@@ -511,35 +491,24 @@ fn a_partitioned_worker_loses_its_tasks_then_reconnects_and_works_again() {
     c.add_worker("steady");
     c.wait_for_outputs(6);
     host.set_link(false);
-    std::thread::sleep(Duration::from_secs(10));
-    // A status query can time out on a loaded machine: ask until it answers,
-    // so that the check below cannot pass on no answer at all.
-    let asked = Instant::now();
-    let during = loop {
-        let s = status(&status_ep);
-        if !s.is_null() || asked.elapsed() > Duration::from_secs(20) {
-            break s;
-        }
-    };
-    assert!(!during.is_null(), "the ventilator's status never answered");
-    let cut_known = |s: &serde_json::Value| {
+    // Past the 2 s heartbeat timeout the ventilator gives the cut worker up.
+    c.wait_for_ventilator("the cut worker given up", LIMIT, |s| {
+        !known_worker(s, "cut") && s["state"] != "done"
+    });
+    host.set_link(true);
+    // After the partition heals the worker reconnects and gets work again.
+    let healed = Instant::now();
+    let status_ep = c.ventilator.status_endpoint();
+    let cut_working = |s: &serde_json::Value| {
         s["workers"]
             .as_array()
             .into_iter()
             .flatten()
-            .find(|w| w["id"] == "cut")
-            .cloned()
+            .any(|w| w["id"] == "cut" && w["in_flight"].as_u64().unwrap_or(0) > 0)
     };
-    assert!(
-        cut_known(&during).is_none(),
-        "the cut worker was given up: {during:#}"
-    );
-    host.set_link(true);
-    // After the partition heals the worker reconnects and gets work again.
-    let healed = Instant::now();
     loop {
         let s = status(&status_ep);
-        if cut_known(&s).is_some_and(|w| w["in_flight"].as_u64().unwrap_or(0) > 0) {
+        if cut_working(&s) {
             break;
         }
         assert!(

@@ -47,3 +47,9 @@ pub const LISTENING_LINE_PREFIX: &str = "imgpipe-listening ";
 /// Prefix of the line announcing the ventilator's PUSH endpoint
 /// (`--dispatch push`), printed before the listening line.
 pub const PUSH_LINE_PREFIX: &str = "imgpipe-listening-push ";
+/// Prefix of the line announcing a role's status endpoint (port
+/// resolved), printed before the listening line.
+pub const STATUS_LINE_PREFIX: &str = "imgpipe-status ";
+/// Prefix of the line announcing the sink's events endpoint (port
+/// resolved), printed before the listening line.
+pub const EVENTS_LINE_PREFIX: &str = "imgpipe-events ";

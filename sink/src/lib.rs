@@ -20,7 +20,7 @@ pub mod watch;
 
 pub use cli::{Cli, Config};
 pub use progress::ProgressMode;
-pub use run::{main_with, run, Outcome};
+pub use run::{main_with, run, Bound, Outcome};
 
 /// The role's name in logs and status replies.
 pub const ROLE: &str = "sink";

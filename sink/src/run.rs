@@ -37,6 +37,17 @@ pub struct Outcome {
     pub interrupted: bool,
 }
 
+/// The endpoints the sink bound (ports resolved).
+#[derive(Debug, Clone)]
+pub struct Bound {
+    /// The results (PULL) socket workers push to.
+    pub results: String,
+    /// The status (REP) socket.
+    pub status: String,
+    /// The events (PUB) socket `imgpipe watch` subscribes to.
+    pub events: String,
+}
+
 /// The sink's sockets.
 struct Sockets {
     wire: Wire,
@@ -46,7 +57,7 @@ struct Sockets {
     control: zmq::Socket,
     status: StatusServer,
     events: Publisher,
-    endpoint: String,
+    bound: Bound,
     /// Kept last: dropped after the sockets.
     _ctx: zmq::Context,
 }
@@ -62,7 +73,6 @@ impl Sockets {
         net::connect(&control, &config.ventilator)?;
         let (status, status_endpoint) = StatusServer::bind(&ctx, &config.status_bind)?;
         let (events, events_endpoint) = Publisher::bind(&ctx, &config.events_bind)?;
-        tracing::debug!("status on {status_endpoint}, events on {events_endpoint}");
         tracing::debug!("results on {endpoint}; batch from {}", config.ventilator);
         Ok(Self {
             wire,
@@ -70,7 +80,11 @@ impl Sockets {
             control,
             status,
             events,
-            endpoint,
+            bound: Bound {
+                results: endpoint,
+                status: status_endpoint,
+                events: events_endpoint,
+            },
             _ctx: ctx,
         })
     }
@@ -86,15 +100,23 @@ impl Sockets {
                 .min(net::POLL_MS)
         });
         net::poll_readable(
-            &[&self.results, &self.control, self.status.socket()],
+            &[
+                &self.results,
+                &self.control,
+                self.status.socket(),
+                self.events.socket(),
+            ],
             timeout_ms,
         )?;
         self.status.serve(|| c.status(Instant::now()));
         Ok(())
     }
 
-    /// Feeds everything waiting on the two sockets to the collector.
+    /// Feeds everything waiting on the sockets to the collector.
     fn receive(&self, c: &mut Collector) -> anyhow::Result<()> {
+        if self.events.take_subscriptions() {
+            c.handle_event(Instant::now(), Event::Subscribed);
+        }
         while let Some(packet) = self.wire.try_recv(&self.control)? {
             c.handle_event(Instant::now(), control_event(packet));
         }
@@ -285,7 +307,7 @@ fn restored(r: journal::Restored) -> Restored {
     }
 }
 
-/// Collects one batch: binds, calls `on_bound` with the endpoint actually
+/// Collects one batch: binds, calls `on_bound` with the endpoints actually
 /// bound, learns the batch from the ventilator (or the journal), collects
 /// every result, and returns the report once all are in (or on shutdown).
 ///
@@ -294,10 +316,10 @@ fn restored(r: journal::Restored) -> Restored {
 pub fn run(
     config: &Config,
     shutdown: &Shutdown,
-    on_bound: impl FnOnce(&str),
+    on_bound: impl FnOnce(&Bound),
 ) -> anyhow::Result<Outcome> {
     let sockets = Sockets::bind(config)?;
-    on_bound(&sockets.endpoint);
+    on_bound(&sockets.bound);
     let (journal, left) = match &config.journal {
         Some(path) => {
             let (j, r) = Journal::open(path)
@@ -362,8 +384,10 @@ pub fn main_with(cli: Cli) -> ExitCode {
         return ExitCode::from(shared::process::EXIT_SETUP);
     };
     let config = Config::from(cli);
-    match run(&config, &shutdown, |endpoint| {
-        println!("{}{endpoint}", endpoints::LISTENING_LINE_PREFIX);
+    match run(&config, &shutdown, |bound| {
+        println!("{}{}", endpoints::STATUS_LINE_PREFIX, bound.status);
+        println!("{}{}", endpoints::EVENTS_LINE_PREFIX, bound.events);
+        println!("{}{}", endpoints::LISTENING_LINE_PREFIX, bound.results);
     }) {
         Ok(outcome) => {
             eprint!("{}", outcome.report.summary());

@@ -90,6 +90,9 @@ pub fn add_bad_files(dir: &Path) -> Vec<String> {
 pub struct Proc {
     pub name: String,
     pub child: Child,
+    /// Endpoints it announced before its listening line (`status`,
+    /// `events`, `listening-push`), once [`Proc::endpoint`] read them.
+    pub announced: std::collections::BTreeMap<String, String>,
 }
 
 impl Proc {
@@ -100,20 +103,34 @@ impl Proc {
         Self {
             name: name.into(),
             child,
+            announced: std::collections::BTreeMap::new(),
         }
     }
 
-    /// Reads stdout until the role announces its endpoint.
+    /// Reads stdout until the role announces its main endpoint, keeping
+    /// the others it announced before (see [`Proc::announced`]).
     pub fn endpoint(&mut self) -> String {
         let stdout = self.child.stdout.take().expect("stdout piped");
-        let mut lines = BufReader::new(stdout).lines();
-        let line = lines
-            .next()
-            .and_then(Result::ok)
-            .unwrap_or_else(|| panic!("{} exited before announcing its endpoint", self.name));
-        line.strip_prefix("imgpipe-listening ")
-            .unwrap_or_else(|| panic!("{}: unexpected first line {line:?}", self.name))
-            .to_string()
+        for line in BufReader::new(stdout).lines() {
+            let line = line.unwrap_or_else(|e| panic!("{}: reading stdout: {e}", self.name));
+            if let Some(endpoint) = line.strip_prefix("imgpipe-listening ") {
+                return endpoint.to_string();
+            }
+            let (what, endpoint) = line
+                .strip_prefix("imgpipe-")
+                .and_then(|rest| rest.split_once(' '))
+                .unwrap_or_else(|| panic!("{}: unexpected line {line:?}", self.name));
+            self.announced.insert(what.into(), endpoint.into());
+        }
+        panic!("{} exited before announcing its endpoint", self.name)
+    }
+
+    /// The status endpoint it announced (after [`Proc::endpoint`]).
+    pub fn status_endpoint(&self) -> String {
+        self.announced
+            .get("status")
+            .unwrap_or_else(|| panic!("{} announced no status endpoint", self.name))
+            .clone()
     }
 
     /// Waits for exit, panicking after `limit`.
@@ -461,4 +478,40 @@ pub fn psnr_rgb(a: &image::RgbImage, b: &image::RgbImage) -> f64 {
         .sum();
     let mse = se / a.as_raw().len() as f64;
     10.0 * (255.0f64.powi(2) / mse.max(1e-9)).log10()
+}
+
+/// A role's status answer (`imgpipe status`), `Null` if it did not answer.
+pub fn status(endpoint: &str) -> serde_json::Value {
+    let (st, out, _) = run(
+        imgpipe().args(["status", endpoint, "--timeout-ms", "2000"]),
+        Duration::from_secs(30),
+    );
+    if st.success() {
+        serde_json::from_str(&out).unwrap_or_default()
+    } else {
+        serde_json::Value::Null
+    }
+}
+
+/// Asks a role's status until `done` says so (every 50 ms; a query that
+/// times out counts as not yet), panicking after `limit` with the last
+/// answer: how a test waits for a state instead of sleeping.
+pub fn wait_for_status(
+    endpoint: &str,
+    what: &str,
+    limit: Duration,
+    done: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let started = Instant::now();
+    loop {
+        let s = status(endpoint);
+        if !s.is_null() && done(&s) {
+            return s;
+        }
+        assert!(
+            started.elapsed() < limit,
+            "{what}: not within {limit:?}: {s:#}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }

@@ -39,6 +39,8 @@ pub struct Bound {
     pub tasks: String,
     /// The PUSH socket, with `--dispatch push`.
     pub push: Option<String>,
+    /// The status (REP) socket.
+    pub status: String,
 }
 
 /// The ventilator's sockets and what it needs to perform the dispatcher's
@@ -67,7 +69,6 @@ impl Sockets {
         tasks.set_router_mandatory(true)?;
         let endpoint = net::bind(&tasks, &config.bind)?;
         let (status, status_endpoint) = StatusServer::bind(&ctx, &config.status_bind)?;
-        tracing::debug!("status on {status_endpoint}");
         let (push, push_endpoint) = match config.mode.dispatch {
             Dispatch::Credit => (None, None),
             Dispatch::Push => {
@@ -84,6 +85,7 @@ impl Sockets {
             bound: Bound {
                 tasks: endpoint,
                 push: push_endpoint,
+                status: status_endpoint,
             },
             _ctx: ctx,
         })
@@ -412,6 +414,7 @@ pub fn main_with(cli: Cli) -> ExitCode {
         if let Some(push) = &bound.push {
             println!("{}{push}", endpoints::PUSH_LINE_PREFIX);
         }
+        println!("{}{}", endpoints::STATUS_LINE_PREFIX, bound.status);
         println!("{}{}", endpoints::LISTENING_LINE_PREFIX, bound.tasks);
     }) {
         Ok(summary) if summary.interrupted => ExitCode::from(shared::process::EXIT_INTERRUPTED),
