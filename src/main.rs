@@ -54,15 +54,19 @@ enum Cmd {
     /// List the filter operations with their arguments and an example.
     Ops,
     /// Draw a sink's live progress from anywhere: subscribes to its event
-    /// socket (e.g. a compose stack's published port 5562) and shows the
-    /// bar with per-worker counts until the batch is done.
+    /// socket (e.g. a compose stack's published port 5562, or the endpoint
+    /// `imgpipe run` prints) and shows the bar with per-worker counts until
+    /// the batch is done (plain lines when stderr is not a terminal).
+    /// Exits 0 when every image was written, 1 when some failed or no
+    /// event came, 130 when interrupted.
     Watch {
         /// The sink's event endpoint.
         #[arg(default_value = sink::events::EVENTS_CONNECT)]
         endpoint: String,
-        /// Give up after this many seconds without any event.
-        #[arg(long)]
-        idle_timeout: Option<u64>,
+        /// Give up (exit 1) after this many seconds without any event; a
+        /// running sink answers at once. 0: wait for ever.
+        #[arg(long, default_value_t = 60, value_name = "SECONDS")]
+        idle_timeout: u64,
     },
     /// Ask a ventilator's or sink's status endpoint; prints its JSON and
     /// exits 0 if it answered, 1 if not (used as the compose health check).
@@ -130,9 +134,13 @@ fn main() -> ExitCode {
                     return ExitCode::from(EXIT_SETUP);
                 }
             };
-            match sink::watch::run(&endpoint, &shutdown, idle_timeout.map(Duration::from_secs)) {
-                Ok(sink::watch::WatchEnd::BatchDone) => ExitCode::SUCCESS,
-                Ok(sink::watch::WatchEnd::Stopped) => ExitCode::from(shared::process::EXIT_FAILED),
+            let idle_timeout = (idle_timeout > 0).then(|| Duration::from_secs(idle_timeout));
+            match sink::watch::run(&endpoint, &shutdown, idle_timeout) {
+                Ok(sink::watch::WatchEnd::AllWritten) => ExitCode::SUCCESS,
+                Ok(sink::watch::WatchEnd::SomeFailed | sink::watch::WatchEnd::Idle) => {
+                    ExitCode::from(shared::process::EXIT_FAILED)
+                }
+                Ok(sink::watch::WatchEnd::Interrupted) => ExitCode::from(EXIT_INTERRUPTED),
                 Err(e) => {
                     eprintln!("imgpipe: {e:#}");
                     ExitCode::from(EXIT_SETUP)

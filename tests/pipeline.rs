@@ -3,12 +3,15 @@
 
 mod common;
 
+use std::io::{BufRead as _, BufReader};
 use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use common::*;
 use image::GenericImageView;
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
 
 const LIMIT: Duration = Duration::from_secs(120);
 
@@ -483,7 +486,13 @@ fn garbage_on_bound_ports_is_counted_not_fatal() {
         .into(),
     );
     hostile_push.send_multipart(stale, 0).expect("send");
-    std::thread::sleep(Duration::from_millis(300));
+    // Sent last on one connection: once it is counted, all were read.
+    wait_for_status(
+        &sink.status_endpoint(),
+        "the stale result counted",
+        LIMIT,
+        |s| s["messages"]["stale"].as_u64().unwrap_or(0) >= 1,
+    );
 
     let mut worker = Proc::spawn(
         "worker",
@@ -604,7 +613,6 @@ fn watch_draws_a_sinks_live_events_until_the_batch_is_done() {
             .stdout(Stdio::piped()),
     );
     let tasks = ventilator.endpoint();
-    let events = format!("tcp://127.0.0.1:{}", free_port());
     let mut sink = Proc::spawn(
         "sink",
         imgpipe()
@@ -621,20 +629,31 @@ fn watch_draws_a_sinks_live_events_until_the_batch_is_done() {
                 "--progress",
                 "none",
                 "--events-bind",
-                &events,
+                "tcp://127.0.0.1:*",
             ])
             .stdout(Stdio::piped())
             .stderr(Stdio::null()),
     );
     let results = sink.endpoint();
+    let events = sink.announced["events"].clone();
     let mut watch = Proc::spawn(
         "watch",
         imgpipe()
             .args(["watch", &events, "--idle-timeout", "60"])
             .stderr(Stdio::piped()),
     );
-    // Let the subscription reach the sink before the first event.
-    std::thread::sleep(Duration::from_millis(500));
+    // The sink answers a subscription with its state: once the watcher
+    // says it is connected, it sees every event that follows.
+    let mut lines = BufReader::new(watch.child.stderr.take().expect("stderr")).lines();
+    let mut err = String::new();
+    for line in lines.by_ref() {
+        let line = line.expect("read");
+        err += &line;
+        err.push('\n');
+        if line.starts_with("imgpipe watch: connected to") {
+            break;
+        }
+    }
     let mut worker = Proc::spawn(
         "worker",
         imgpipe().args([
@@ -652,10 +671,12 @@ fn watch_draws_a_sinks_live_events_until_the_batch_is_done() {
         Some(0),
         "watch exits 0 on batch-done"
     );
-    let mut err = String::new();
-    std::io::Read::read_to_string(&mut watch.child.stderr.take().expect("stderr"), &mut err)
-        .expect("read");
+    for line in lines {
+        err += &line.expect("read");
+        err.push('\n');
+    }
     let n = images.len();
+    assert!(err.contains(&format!("batch of {n} images")), "{err}");
     assert!(
         err.contains(&format!("batch done: {n} of {n} written")),
         "{err}"
@@ -667,4 +688,30 @@ fn watch_draws_a_sinks_live_events_until_the_batch_is_done() {
     for p in [&mut sink, &mut ventilator, &mut worker] {
         assert_eq!(p.wait(LIMIT).code(), Some(0));
     }
+}
+
+#[test]
+fn watch_without_a_sink_gives_up_after_its_idle_timeout_and_ctrl_c_exits_130() {
+    let nobody = format!("tcp://127.0.0.1:{}", free_port());
+    let (status, _, err) = run(
+        imgpipe().args(["watch", &nobody, "--idle-timeout", "1"]),
+        LIMIT,
+    );
+    assert_eq!(status.code(), Some(1), "{err}");
+    assert!(err.contains("no events from"), "{err}");
+
+    let mut watch = Proc::spawn(
+        "watch",
+        imgpipe().args(["watch", &nobody]).stderr(Stdio::piped()),
+    );
+    let mut lines = BufReader::new(watch.child.stderr.take().expect("stderr")).lines();
+    let first = lines.next().and_then(Result::ok).unwrap_or_default();
+    assert!(first.contains("waiting for events"), "{first}");
+    kill(Pid::from_raw(watch.pid()), Signal::SIGINT).expect("SIGINT");
+    assert_eq!(watch.wait(LIMIT).code(), Some(130));
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    assert!(
+        !rest.iter().any(|l| l.contains("Interrupted system call")),
+        "{rest:?}"
+    );
 }

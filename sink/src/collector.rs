@@ -156,6 +156,9 @@ pub enum Event {
         /// Why.
         reason: String,
     },
+    /// A watcher subscribed to the events: it gets the state at once, not
+    /// at the next snapshot.
+    Subscribed,
 }
 
 /// A journal write, from [`Action::Journal`].
@@ -458,6 +461,7 @@ impl Collector {
                 task,
                 outcome,
             } => self.on_stored(now, batch, task, outcome),
+            Event::Subscribed => self.publish_state(),
             Event::Rejected { from, reason } => {
                 self.counts.rejected += 1;
                 let from = match from {
@@ -477,6 +481,23 @@ impl Collector {
             }
         }
         self.flush_acks(now);
+    }
+
+    /// Publishes what a new watcher needs: the batch and every count, or
+    /// that there is no batch yet.
+    fn publish_state(&mut self) {
+        let events = match &self.batch {
+            None => vec![events::Event::Waiting],
+            Some(b) => vec![
+                events::Event::BatchStarted {
+                    batch: b.start.batch,
+                    total: b.start.total,
+                    ops: b.start.ops.clone(),
+                },
+                b.progress(),
+            ],
+        };
+        self.actions.extend(events.into_iter().map(Action::Publish));
     }
 
     /// Lets time pass: repeats the hello, sends acknowledgements due,
@@ -500,12 +521,7 @@ impl Collector {
                 .is_none_or(|at| now.saturating_duration_since(at) >= self.config.snapshot_interval)
             {
                 self.last_snapshot = Some(now);
-                let event = events::Event::Progress {
-                    done: b.held.len() as u64,
-                    failed: b.failed,
-                    total: b.start.total,
-                    workers: b.worker_tasks.clone(),
-                };
+                let event = b.progress();
                 self.actions.push_back(Action::Publish(event));
             }
         }
@@ -859,6 +875,16 @@ impl Collector {
 }
 
 impl Batch {
+    /// The `progress` snapshot of every count.
+    fn progress(&self) -> events::Event {
+        events::Event::Progress {
+            done: self.held.len() as u64,
+            failed: self.failed,
+            total: self.start.total,
+            workers: self.worker_tasks.clone(),
+        }
+    }
+
     /// Takes back a result from the journal (already acknowledged once).
     fn restore(&mut self, result: TaskResult) {
         if result.batch != self.start.batch

@@ -3,14 +3,17 @@
 //!
 //! | event | when | fields |
 //! |---|---|---|
-//! | `batch-started` | the batch is known | `batch`, `total`, `ops` |
+//! | `waiting` | to a new subscriber, before the batch is known | |
+//! | `batch-started` | the batch is known, and to a new subscriber | `batch`, `total`, `ops` |
 //! | `result` | each new result | `task`, `path`, `worker`, `ok`, `done`, `failed`, `total` |
-//! | `progress` | every second | `done`, `failed`, `total`, `workers` (id → tasks) |
+//! | `progress` | every second, and to a new subscriber | `done`, `failed`, `total`, `workers` (id → tasks) |
 //! | `batch-done` | the end | `succeeded`, `failed`, `total`, `wall_s`, `images_per_s` |
 //!
-//! PUB drops events nobody subscribed to, so a watcher costs the sink
-//! nothing when absent; one that joins late catches up from the next
-//! `progress` event, which carries every count. The sink and the watcher
+//! The socket is an XPUB: it drops events nobody subscribed to, so a
+//! watcher costs the sink nothing when absent, and it tells the sink of
+//! each new subscription, which is answered at once with the state (so a
+//! watcher knows within a round trip that it is connected, and what it
+//! joined). The sink and the watcher
 //! share the one [`Event`] type, so a field renamed on one side is renamed
 //! on the other.
 
@@ -34,6 +37,8 @@ pub const SNAPSHOT_INTERVAL: Duration = Duration::from_secs(1);
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "kebab-case")]
 pub enum Event {
+    /// The sink is up and waits for the batch (sent to a new subscriber).
+    Waiting,
     /// The batch became known.
     BatchStarted {
         /// Batch id.
@@ -117,7 +122,9 @@ impl Publisher {
     /// # Errors
     /// When the bind fails.
     pub fn bind(ctx: &zmq::Context, endpoint: &str) -> anyhow::Result<(Self, String)> {
-        let socket = net::socket(ctx, zmq::PUB)?;
+        let socket = net::socket(ctx, zmq::XPUB)?;
+        // Every subscription comes up, not only the first one per topic.
+        socket.set_xpub_verbose(true)?;
         // A slow watcher loses events rather than growing the sink's memory.
         socket.set_sndhwm(10_000)?;
         socket.set_linger(0)?;
@@ -125,6 +132,22 @@ impl Publisher {
         socket.set_maxmsgsize(4096)?;
         let bound = net::bind(&socket, endpoint)?;
         Ok((Self { socket }, bound))
+    }
+
+    /// The socket, to poll for subscriptions.
+    #[must_use]
+    pub fn socket(&self) -> &zmq::Socket {
+        &self.socket
+    }
+
+    /// Reads the subscription messages waiting; true if any was a new
+    /// subscription.
+    pub fn take_subscriptions(&self) -> bool {
+        let mut subscribed = false;
+        while let Ok(frame) = self.socket.recv_bytes(zmq::DONTWAIT) {
+            subscribed |= frame.first() == Some(&1);
+        }
+        subscribed
     }
 
     /// Publishes one event; never blocks (a full or absent subscriber
@@ -187,7 +210,11 @@ mod tests {
             serde_json::to_string(&done)?,
             r#"{"event":"batch-done","succeeded":2,"failed":1,"total":3,"wall_s":1.5,"images_per_s":2.0}"#
         );
-        for event in [started, result, progress, done] {
+        assert_eq!(
+            serde_json::to_string(&Event::Waiting)?,
+            r#"{"event":"waiting"}"#
+        );
+        for event in [Event::Waiting, started, result, progress, done] {
             let back: Event = serde_json::from_str(&serde_json::to_string(&event)?)?;
             assert_eq!(back, event);
         }

@@ -1,9 +1,11 @@
 //! `imgpipe watch`: subscribes to a sink's progress events from anywhere
 //! (e.g. the host, against a compose stack's published port) and draws the
-//! live bar with per-worker counts. [`View`] folds the typed
-//! [`Event`]s into what is shown; [`run`] owns the socket and the bar.
+//! live bar with per-worker counts (plain lines when stderr is not a
+//! terminal). [`View`] folds the typed [`Event`]s into what is shown;
+//! [`run`] owns the socket and the display.
 
 use std::collections::BTreeMap;
+use std::io::IsTerminal as _;
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -11,14 +13,19 @@ use shared::net;
 use shared::shutdown::Shutdown;
 
 use crate::events::Event;
+use crate::progress::LINE_INTERVAL;
 
 /// How the watch ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WatchEnd {
-    /// The batch finished.
-    BatchDone,
-    /// Interrupted, or `--timeout` passed without events.
-    Stopped,
+    /// The batch finished with every image written.
+    AllWritten,
+    /// The batch finished with some images failed.
+    SomeFailed,
+    /// The idle timeout passed without an event.
+    Idle,
+    /// Interrupted (Ctrl-C, SIGTERM).
+    Interrupted,
 }
 
 /// What the watcher shows, folded from the events seen so far.
@@ -42,6 +49,7 @@ impl View {
     /// Takes one event into account.
     pub fn apply(&mut self, event: &Event) {
         match event {
+            Event::Waiting => {}
             Event::BatchStarted { total, ops, .. } => {
                 *self = Self {
                     total: *total,
@@ -75,6 +83,7 @@ impl View {
                 wall_s,
                 images_per_s,
             } => {
+                (self.total, self.done, self.failed) = (*total, succeeded + failed, *failed);
                 self.finished = Some(format!(
                     "batch done: {succeeded} of {total} written, {failed} failed in {wall_s:.2} s ({images_per_s:.1} images/s)\n  {}",
                     self.worker_line()
@@ -100,8 +109,10 @@ impl View {
     }
 }
 
-/// Subscribes to `endpoint` and draws progress until the batch is done.
-/// `idle_timeout` ends the watch when no event arrives for that long.
+/// Subscribes to `endpoint` and shows progress until the batch is done:
+/// a bar on a terminal, a line every few seconds (and one per failure)
+/// otherwise. `idle_timeout` ends the watch when no event arrives for that
+/// long (a live sink answers a subscription at once).
 ///
 /// # Errors
 /// When the endpoint is malformed.
@@ -116,29 +127,30 @@ pub fn run(
     socket.set_subscribe(b"")?;
     net::connect(&socket, endpoint)?;
     eprintln!("imgpipe watch: waiting for events from {endpoint}");
-    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} images {per_sec}\n{msg}",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
+    let mut out = Output::new(std::io::stderr().is_terminal());
     let mut view = View::default();
-    let mut last_event = Instant::now();
+    let mut last_event = None::<Instant>;
+    let started = Instant::now();
     loop {
         if shutdown.requested() {
-            bar.abandon();
-            return Ok(WatchEnd::Stopped);
+            out.abandon("interrupted");
+            return Ok(WatchEnd::Interrupted);
         }
-        if idle_timeout.is_some_and(|t| last_event.elapsed() > t) {
-            bar.abandon_with_message(
-                "no events: is the sink running and its event port reachable?",
-            );
-            return Ok(WatchEnd::Stopped);
+        let quiet_since = last_event.unwrap_or(started);
+        if let Some(limit) = idle_timeout.filter(|&t| quiet_since.elapsed() > t) {
+            out.abandon(&format!(
+                "no events from {endpoint} for {} s: is the sink running and its events port reachable? (--idle-timeout 0 waits for ever)",
+                limit.as_secs()
+            ));
+            return Ok(WatchEnd::Idle);
         }
-        if socket.poll(zmq::POLLIN, 100)? == 0 {
-            bar.tick();
-            continue;
+        match socket.poll(zmq::POLLIN, 100) {
+            Ok(0) | Err(zmq::Error::EINTR) => {
+                out.tick();
+                continue;
+            }
+            Ok(_) => {}
+            Err(e) => return Err(e.into()),
         }
         let Ok(frame) = socket.recv_bytes(0) else {
             continue;
@@ -147,21 +159,105 @@ pub fn run(
         let Ok(event) = serde_json::from_slice::<Event>(&frame) else {
             continue;
         };
-        last_event = Instant::now();
-        let started = matches!(event, Event::BatchStarted { .. });
-        view.apply(&event);
-        if let Some(line) = &view.finished {
-            bar.finish_and_clear();
-            eprintln!("{line}");
-            return Ok(WatchEnd::BatchDone);
+        if last_event.replace(Instant::now()).is_none() {
+            out.line(&format!("imgpipe watch: connected to {endpoint}"));
         }
-        bar.set_length(view.total);
-        bar.set_position(view.done);
-        bar.set_message(if started {
-            format!("ops: {}", view.ops)
-        } else {
-            view.message()
-        });
+        view.apply(&event);
+        match &event {
+            Event::Waiting => out.line("imgpipe watch: the sink is waiting for its batch"),
+            Event::BatchStarted { total, ops, .. } => out.line(&format!(
+                "imgpipe watch: batch of {total} images, ops: {}",
+                if ops.is_empty() { "(none)" } else { ops }
+            )),
+            Event::Result {
+                ok: false,
+                path,
+                worker,
+                ..
+            } => out.line(&format!("imgpipe watch: FAILED {path} ({worker})")),
+            _ => {}
+        }
+        if let Some(line) = &view.finished {
+            out.finish(line);
+            return Ok(if view.failed == 0 {
+                WatchEnd::AllWritten
+            } else {
+                WatchEnd::SomeFailed
+            });
+        }
+        out.progress(&view);
+    }
+}
+
+/// Where the watch draws: a bar on a terminal, else plain lines.
+enum Output {
+    Bar(ProgressBar),
+    Lines { last: Option<Instant> },
+}
+
+impl Output {
+    fn new(terminal: bool) -> Self {
+        if !terminal {
+            return Self::Lines { last: None };
+        }
+        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} images {per_sec}\n{msg}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        Self::Bar(bar)
+    }
+
+    /// A line of its own (above the bar on a terminal).
+    fn line(&self, text: &str) {
+        match self {
+            Self::Bar(bar) => bar.println(text),
+            Self::Lines { .. } => eprintln!("{text}"),
+        }
+    }
+
+    fn tick(&self) {
+        if let Self::Bar(bar) = self {
+            bar.tick();
+        }
+    }
+
+    /// Shows the counts: on the bar, or a line every [`LINE_INTERVAL`].
+    fn progress(&mut self, view: &View) {
+        match self {
+            Self::Bar(bar) => {
+                bar.set_length(view.total);
+                bar.set_position(view.done);
+                bar.set_message(view.message());
+            }
+            Self::Lines { last } => {
+                if last.is_none_or(|at| at.elapsed() >= LINE_INTERVAL) && view.total > 0 {
+                    *last = Some(Instant::now());
+                    eprintln!(
+                        "imgpipe watch: {}/{} images, {}",
+                        view.done,
+                        view.total,
+                        view.message()
+                    );
+                }
+            }
+        }
+    }
+
+    fn finish(&self, line: &str) {
+        if let Self::Bar(bar) = self {
+            bar.finish_and_clear();
+        }
+        eprintln!("{line}");
+    }
+
+    fn abandon(&self, why: &str) {
+        match self {
+            Self::Bar(bar) => bar.abandon_with_message(why.to_string()),
+            Self::Lines { .. } => eprintln!("imgpipe watch: {why}"),
+        }
     }
 }
 

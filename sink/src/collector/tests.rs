@@ -392,3 +392,47 @@ fn a_worker_restarted_under_the_same_id_is_counted_once() {
     assert_eq!(report.workers[0].tasks, 3);
     assert_eq!(c.worker_tasks().get("w"), Some(&3));
 }
+
+#[test]
+fn a_new_watcher_gets_the_state_at_once() {
+    let t0 = Instant::now();
+    let mut c = Collector::new(CollectorConfig::default(), t0);
+    drain(&mut c);
+    c.handle_event(t0, Event::Subscribed);
+    let published: Vec<events::Event> = drain(&mut c)
+        .into_iter()
+        .filter_map(|a| match a {
+            Action::Publish(e) => Some(e),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(published, vec![events::Event::Waiting]);
+
+    c.handle_event(t0, Event::BatchStart(start(3, Transport::Path)));
+    c.handle_event(t0, result(written(0, "w")));
+    drain(&mut c);
+    c.handle_event(t0, Event::Subscribed);
+    let published: Vec<events::Event> = drain(&mut c)
+        .into_iter()
+        .filter_map(|a| match a {
+            Action::Publish(e) => Some(e),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        published,
+        vec![
+            events::Event::BatchStarted {
+                batch: BATCH,
+                total: 3,
+                ops: "blur:1".into(),
+            },
+            events::Event::Progress {
+                done: 1,
+                failed: 0,
+                total: 3,
+                workers: [("w".to_string(), 1)].into(),
+            },
+        ]
+    );
+}
