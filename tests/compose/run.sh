@@ -219,7 +219,7 @@ inline_rc=$?
 set -e
 "${inline_compose[@]}" down -v --remove-orphans --timeout 5 >/dev/null 2>&1 || true
 record_timing "compose run, inline transport" $((SECONDS - t_run))
-grep -E "sink_[0-9]+ +\| +(imgpipe:|\[sink\] inline)" "$tmp/inline.log" | sed 's/^/    /' || true
+grep -E "sink_[0-9]+ +\| +(imgpipe:|.* sink: inline)" "$tmp/inline.log" | sed 's/^/    /' || true
 python3 - "$root/tests" "$tmp" "$inline_rc" "$photos" <<'EOF'
 import filecmp, json, os, sys
 
