@@ -310,6 +310,7 @@ fn task(id: u64, rel_path: &str, input: &Path, output: &Path) -> shared::protoco
         output_root: output.to_string_lossy().into_owned(),
         chain: shared::ops::Chain::parse("resize:64").expect("chain"),
         output: shared::imageio::OutputOptions::default(),
+        attempt: 1,
     }
 }
 

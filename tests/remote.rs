@@ -362,6 +362,7 @@ fn forged_result(task_id: u64) -> Packet {
         },
         busy_us: 1,
         worker_slots: 1,
+        timings: Default::default(),
     })
     .into()
 }
@@ -436,6 +437,7 @@ fn a_worker_refuses_forged_and_replayed_tasks() {
             output_root: output.to_string_lossy().into_owned(),
             chain: shared::ops::Chain::parse("resize:64").expect("chain"),
             output: shared::imageio::OutputOptions::default(),
+            attempt: 1,
         })
         .into()
     };

@@ -50,6 +50,7 @@ fn main() -> anyhow::Result<()> {
             quality: 85,
             ..OutputOptions::default()
         },
+        attempt: 1,
     };
     // One thread, as a worker started with `--threads 1`.
     let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build()?;

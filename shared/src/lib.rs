@@ -20,3 +20,4 @@ pub mod protocol;
 pub mod report;
 pub mod shutdown;
 pub mod status;
+pub mod timing;

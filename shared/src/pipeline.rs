@@ -3,13 +3,13 @@
 //! output atomically.
 
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 use crate::discover::safe_join;
 use crate::imageio::metadata::ExifEdits;
 use crate::imageio::{self, DecodeHints, OutputFormat, ShrinkTarget};
 use crate::ops::{resize_plan, Chain, Op, ResizeMode};
 use crate::protocol::{Outcome, Source, Task};
+use crate::timing::{Stopwatch, Timings};
 
 /// What the decoder may skip for this chain: straight-to-gray when the chain
 /// converts to gray before anything colour-dependent, and shrink-on-load when
@@ -147,6 +147,19 @@ pub struct Transformed {
 /// # Errors
 /// A message naming the failing stage.
 pub fn transform(bytes: &[u8], task: &Task) -> Result<Transformed, String> {
+    transform_timed(bytes, task, &mut Stopwatch::start())
+}
+
+/// [`transform`], timing its stages on `watch`: `decode`, each op by its
+/// name, `encode` (metadata included).
+///
+/// # Errors
+/// As [`transform`].
+pub fn transform_timed(
+    bytes: &[u8],
+    task: &Task,
+    watch: &mut Stopwatch,
+) -> Result<Transformed, String> {
     // Refuse a chain that would make an image over --max-pixels (as the
     // decoder refuses such an input) before any pixel is allocated.
     let max_pixels = task.output.max_pixels;
@@ -157,9 +170,14 @@ pub fn transform(bytes: &[u8], task: &Task) -> Result<Transformed, String> {
     } else {
         chain_after_shrink(&task.chain, decoded.original_size)
     };
+    watch.lap("decode");
     let mut warnings = decoded.warnings;
     let input_layout = decoded.image.color();
-    let image = chain.apply(decoded.image).map_err(|e| e.to_string())?;
+    let mut image = decoded.image;
+    for op in &chain.0 {
+        image = op.apply(image).map_err(|e| e.to_string())?;
+        watch.lap(op.name());
+    }
     // Chosen at planning; tasks from older tools may leave it to the name.
     let format = task
         .output
@@ -196,6 +214,7 @@ pub fn transform(bytes: &[u8], task: &Task) -> Result<Transformed, String> {
     let encoded = imageio::encode_with(&image, format, &how)?;
     crate::pool::recycle_image(image);
     let encoded = out_meta.embed(encoded, format, &mut warnings)?;
+    watch.lap("encode");
     Ok(Transformed {
         encoded,
         input_size: decoded.original_size,
@@ -256,6 +275,8 @@ pub struct TaskRun {
     /// What the output lost of the input (see [`Transformed::warnings`]);
     /// each is also logged as a warning naming the path.
     pub warnings: Vec<String>,
+    /// Its stages, start and CPU time (the worker adds the rest).
+    pub timings: Timings,
 }
 
 /// Runs a task: reads the input (from the shared folder, or the task's
@@ -265,9 +286,9 @@ pub struct TaskRun {
 pub fn run_task(task: &Task, payload: Option<&[u8]>, roots: &RootOverrides) -> TaskRun {
     #[cfg(debug_assertions)]
     abort_if_told(&task.rel_path);
-    let started = Instant::now();
+    let mut watch = Stopwatch::start();
     let mut warnings = Vec::new();
-    let (outcome, payload) = match try_run_task(task, payload, roots, &mut warnings) {
+    let (outcome, payload) = match try_run_task(task, payload, roots, &mut warnings, &mut watch) {
         Ok(done) => done,
         Err(error) => (Outcome::Failed { error }, None),
     };
@@ -277,8 +298,9 @@ pub fn run_task(task: &Task, payload: Option<&[u8]>, roots: &RootOverrides) -> T
     TaskRun {
         outcome,
         payload,
-        busy_us: started.elapsed().as_micros() as u64,
+        busy_us: watch.elapsed_us(),
         warnings,
+        timings: watch.finish(),
     }
 }
 
@@ -299,6 +321,7 @@ fn try_run_task(
     payload: Option<&[u8]>,
     roots: &RootOverrides,
     warnings: &mut Vec<String>,
+    watch: &mut Stopwatch,
 ) -> Result<(Outcome, Option<Vec<u8>>), String> {
     let input_root = roots
         .input
@@ -324,12 +347,13 @@ fn try_run_task(
         (Source::Path, _) => {
             let path = safe_join(&input_root, &task.rel_path)?;
             read = std::fs::read(&path).map_err(|e| format!("reading {}: {e}", path.display()))?;
+            watch.lap("read");
             &read[..]
         }
     };
     // Checked before the work: a task naming a bad output is refused.
     let out = output_file(&output_root, &task.output_path)?;
-    let mut done = transform(bytes, task)?;
+    let mut done = transform_timed(bytes, task, watch)?;
     warnings.append(&mut done.warnings);
     if task.source == Source::Inline {
         // The sink writes it (checking the path again): the worker may not
@@ -343,6 +367,7 @@ fn try_run_task(
     }
     ensure_inside(&output_root, &out)?;
     write_atomically(&out, &done.encoded)?;
+    watch.lap("write");
     let written = Outcome::Written {
         input_size: done.input_size,
         output_size: done.output_size,
@@ -430,6 +455,7 @@ mod tests {
             output_root: String::new(),
             chain: Chain::parse(chain).expect("valid chain"),
             output,
+            attempt: 1,
         }
     }
 

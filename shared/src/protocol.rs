@@ -18,11 +18,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::imageio::OutputOptions;
 use crate::ops::Chain;
+pub use crate::timing::{Stage, Timings};
 
 /// First bytes of every header frame.
 pub const MAGIC: [u8; 4] = *b"IMGP";
 /// Protocol version spoken by this build; other versions are rejected.
-pub const VERSION: u16 = 4;
+pub const VERSION: u16 = 5;
 /// How many worker ids a `BatchEnd` names at most, each of at most
 /// [`MAX_NAMED_WORKER_BYTES`]: 256 KiB in all, well inside
 /// [`MAX_HEADER_BYTES`] whatever peers call themselves.
@@ -160,6 +161,9 @@ pub struct Task {
     /// Output format (always set by the ventilator, which resolved it at
     /// planning) and encoder settings.
     pub output: OutputOptions,
+    /// Which delivery of the task this is: 1 the first, more after the
+    /// ventilator took it back from a lost worker.
+    pub attempt: u32,
 }
 
 /// What happened to one task.
@@ -209,6 +213,8 @@ pub struct TaskResult {
     /// Images the worker processes at once (its threads), to turn busy time
     /// into an idle share.
     pub worker_slots: u32,
+    /// Where the time went (stages, CPU, queueing, slot, attempt).
+    pub timings: Timings,
 }
 
 /// A file the ventilator saw while walking but did not turn into a task.
@@ -459,6 +465,7 @@ mod tests {
             output_root: "/out".into(),
             chain: Chain::parse("resize:800,grayscale,blur:1.5").expect("valid chain"),
             output: OutputOptions::default(),
+            attempt: 1,
         }
     }
 
@@ -475,6 +482,7 @@ mod tests {
             },
             busy_us: 5,
             worker_slots: 1,
+            timings: Default::default(),
         }
     }
 
@@ -538,6 +546,7 @@ mod tests {
                 },
                 busy_us: 9000,
                 worker_slots: 2,
+                timings: Default::default(),
             })
             .into(),
         );
@@ -552,6 +561,7 @@ mod tests {
                 },
                 busy_us: 10,
                 worker_slots: 1,
+                timings: Default::default(),
             })
             .into(),
         );
@@ -616,8 +626,8 @@ mod tests {
             }
             .into(),
         );
-        // magic, version 4 LE, variant 0, string len 1, "w", credit 2 (varints)
-        assert_eq!(frames, vec![b"IMGP\x04\x00\x00\x01w\x02".to_vec()]);
+        // magic, version 5 LE, variant 0, string len 1, "w", credit 2 (varints)
+        assert_eq!(frames, vec![b"IMGP\x05\x00\x00\x01w\x02".to_vec()]);
         assert_eq!(encode(&Message::Stop.into()), vec![Vec::<u8>::new()]);
         assert_eq!(
             encode(
@@ -631,10 +641,11 @@ mod tests {
                 .into()
             ),
             // ..., workers: 1 string of length 1, "w"
-            vec![b"IMGP\x04\x00\x07\xfb\x2c\x01\x01\x00\x02\x01\x01w".to_vec()]
+            vec![b"IMGP\x05\x00\x07\xfb\x2c\x01\x01\x00\x02\x01\x01w".to_vec()]
         );
         // Version 4: a task carries the output path the ventilator chose,
-        // right after the input's.
+        // right after the input's. Version 5: it ends with its delivery
+        // number, and a result with its timings.
         let task = Task {
             batch: 1,
             id: 2,
@@ -645,11 +656,12 @@ mod tests {
             output_root: "/o".into(),
             chain: Chain::default(),
             output: OutputOptions::default(),
+            attempt: 1,
         };
         let frames = encode(&Message::Task(task).into());
-        let prefix: &[u8] = b"IMGP\x04\x00\x01\x01\x02\x05a.jpg\x05a.png\x00\x02/i\x02/o\x00";
+        let prefix: &[u8] = b"IMGP\x05\x00\x01\x01\x02\x05a.jpg\x05a.png\x00\x02/i\x02/o\x00";
         assert!(
-            frames[0].starts_with(prefix),
+            frames[0].starts_with(prefix) && frames[0].ends_with(b"\x01"),
             "task bytes changed: {:?}",
             frames[0]
         );
@@ -783,6 +795,7 @@ mod fuzz {
                 input_root: "/in".into(), output_root: "/out".into(),
                 chain: Chain::parse("resize:800,blur:2").unwrap_or_default(),
                 output: OutputOptions::default(),
+                attempt: 1,
             }).into());
             for (at, byte) in flips {
                 let len = frames[0].len();

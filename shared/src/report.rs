@@ -388,6 +388,7 @@ mod tests {
             },
             busy_us: ms * 1000,
             worker_slots: if worker == "b" { 2 } else { 1 },
+            timings: Default::default(),
         }
     }
 

@@ -25,6 +25,7 @@ fn task(ops: &str, max_pixels: u64) -> Task {
             max_pixels,
             ..OutputOptions::default()
         },
+        attempt: 1,
     }
 }
 

@@ -51,6 +51,7 @@ pub fn run(
             output_root: output.to_string_lossy().into_owned(),
             chain: chain.clone(),
             output: OutputOptions::default(),
+            attempt: 1,
         })
         .collect();
     let pool = rayon::ThreadPoolBuilder::new()

@@ -133,12 +133,16 @@ pub(crate) enum Action {
         to: Vec<u8>,
         /// The task id.
         task: u64,
+        /// Which delivery this is (1 the first).
+        attempt: u32,
     },
     /// Push task `task` on the PUSH socket; if it would block, feed back
     /// [`Event::PushFull`].
     PushTask {
         /// The task id.
         task: u64,
+        /// Which delivery this is (1 the first).
+        attempt: u32,
     },
     /// Tell the sink that this task failed here (it was blamed
     /// `max_attempts` times); the sink records it like a worker's failed
@@ -219,6 +223,9 @@ pub(crate) struct Dispatcher {
     finished: bool,
     /// Per task: how often it was blamed, and the last reason.
     blames: HashMap<u64, Blame>,
+    /// Per task taken back after a dispatch: how often (its next delivery
+    /// is attempt 1 + that).
+    returned: HashMap<u64, u32>,
     /// Suspects waiting for their turn on the isolator, oldest first.
     suspects: VecDeque<u64>,
     /// Every suspect not yet acknowledged or failed (queued or running).
@@ -257,6 +264,7 @@ impl Dispatcher {
             push_blocked: false,
             finished: false,
             blames: HashMap::new(),
+            returned: HashMap::new(),
             suspects: VecDeque::new(),
             suspect_set: HashSet::new(),
             isolator: None,
@@ -429,7 +437,8 @@ impl Dispatcher {
                 }
                 let task = self.next_pending()?;
                 self.summary.dispatched += 1;
-                Some(Action::PushTask { task })
+                let attempt = self.attempt(task);
+                Some(Action::PushTask { task, attempt })
             }
         }
     }
@@ -620,6 +629,7 @@ impl Dispatcher {
     /// Puts a task back at the front of its queue: the suspects' if it is
     /// one, else the pending one.
     fn requeue_front(&mut self, id: u64) {
+        self.count_return(id);
         if self.suspect_set.contains(&id) {
             self.suspects.push_front(id);
         } else {
@@ -671,7 +681,22 @@ impl Dispatcher {
         if let Some(slot) = self.workers.get_mut(&identity) {
             slot.in_flight.insert(task);
         }
-        Action::SendTask { to: identity, task }
+        let attempt = self.attempt(task);
+        Action::SendTask {
+            to: identity,
+            task,
+            attempt,
+        }
+    }
+
+    /// The delivery number `task` is on when sent now.
+    fn attempt(&self, task: u64) -> u32 {
+        1 + self.returned.get(&task).copied().unwrap_or(0)
+    }
+
+    /// Counts a dispatched `task` coming back to a queue.
+    fn count_return(&mut self, task: u64) {
+        *self.returned.entry(task).or_default() += 1;
     }
 
     /// Runs suspects one at a time on the isolator: reserves the worker
@@ -741,6 +766,7 @@ impl Dispatcher {
     /// Queues `task` to run alone on the isolator: a new suspect at the
     /// back, one already suspect (lost again) at the front.
     fn suspect(&mut self, task: u64) {
+        self.count_return(task);
         if self.suspect_set.insert(task) {
             self.suspects.push_back(task);
         } else {
@@ -1009,7 +1035,14 @@ mod tests {
         hear(&mut d, now, b"w", Message::Ready { worker, credit: 1 });
         d.handle_timeout(now);
         let to = b"w".to_vec();
-        assert_eq!(drain(&mut d, now), [Action::SendTask { to, task: 0 }]);
+        assert_eq!(
+            drain(&mut d, now),
+            [Action::SendTask {
+                to,
+                task: 0,
+                attempt: 1
+            }]
+        );
     }
 }
 

@@ -126,8 +126,8 @@ impl Sockets {
                     }
                 }
             }
-            Action::SendTask { to, task } => {
-                let sent = match batch.tasks.packet(task) {
+            Action::SendTask { to, task, attempt } => {
+                let sent = match batch.tasks.packet(task, attempt) {
                     Some(packet) => self.wire.send_to(&self.tasks, &to, &packet),
                     None => Err(zmq::Error::EINVAL),
                 };
@@ -137,9 +137,12 @@ impl Sockets {
                     d.handle_event(now, Event::Unreachable { worker: to, task });
                 }
             }
-            Action::PushTask { task } => {
+            Action::PushTask { task, attempt } => {
                 let push = self.push.as_ref().context("no PUSH socket")?;
-                let packet = batch.tasks.packet(task).context("task outside the batch")?;
+                let packet = batch
+                    .tasks
+                    .packet(task, attempt)
+                    .context("task outside the batch")?;
                 match push.send_multipart(self.wire.frames(&packet), zmq::DONTWAIT) {
                     Ok(()) => {}
                     Err(zmq::Error::EAGAIN) => d.handle_event(now, Event::PushFull { task }),
@@ -156,6 +159,7 @@ impl Sockets {
                     outcome: shared::protocol::Outcome::Failed { error: reason },
                     busy_us: 0,
                     worker_slots: 0,
+                    timings: Default::default(),
                 };
                 let message = Message::Result(result).into();
                 if let Err(e) = self.wire.send_to(&self.tasks, &sink, &message) {

@@ -43,9 +43,10 @@ impl BatchTasks {
         Some(planned.rel.as_str())
     }
 
-    /// Task `id` and, with the inline transport, the image bytes it
-    /// carries; `None` for an id outside the batch.
-    pub(crate) fn packet(&self, id: u64) -> Option<Packet> {
+    /// Task `id` as delivery number `attempt` and, with the inline
+    /// transport, the image bytes it carries; `None` for an id outside the
+    /// batch.
+    pub(crate) fn packet(&self, id: u64, attempt: u32) -> Option<Packet> {
         let planned = self.planned.get(usize::try_from(id).ok()?)?;
         let rel_path = &planned.rel;
         let (source, payload) = if self.synthetic {
@@ -71,6 +72,7 @@ impl BatchTasks {
                 format: Some(planned.format),
                 ..self.output
             },
+            attempt,
         };
         Some(Packet {
             message: Message::Task(task),

@@ -8,10 +8,12 @@ use std::any::Any;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use shared::net;
 use shared::pipeline::{run_task, RootOverrides, TaskRun};
-use shared::protocol::{Message, Outcome, Packet, Source, Task, TaskResult};
+use shared::protocol::{Message, Outcome, Packet, Source, Task, TaskResult, Timings};
+use shared::timing::micros;
 
 use crate::Config;
 
@@ -39,8 +41,8 @@ struct Jobs {
 }
 
 impl Jobs {
-    fn run(&self, task: &Task, payload: Option<&[u8]>) -> Packet {
-        execute(task, self.worker.clone(), self.slots, || {
+    fn run(&self, task: &Task, payload: Option<&[u8]>, queued_for: Duration) -> Packet {
+        execute(task, self.worker.clone(), self.slots, queued_for, || {
             if self.panic_on.as_deref() == Some(task.rel_path.as_str()) {
                 panic!("{ENV_TEST_PANIC_ON} asked for a panic on this image");
             }
@@ -115,9 +117,10 @@ impl Executor {
         receipt: u64,
         task: Box<Task>,
         payload: Option<Vec<u8>>,
+        queued_for: Duration,
     ) -> Option<Done> {
         if task.source == Source::Synthetic {
-            let result = self.jobs.run(&task, payload.as_deref());
+            let result = self.jobs.run(&task, payload.as_deref(), queued_for);
             return Some(Done { receipt, result });
         }
         let (jobs, tx, waker) = (
@@ -130,7 +133,7 @@ impl Executor {
             let _task =
                 tracing::info_span!(parent: &role, "task", id = task.id, path = %task.rel_path)
                     .entered();
-            let result = jobs.run(&task, payload.as_deref());
+            let result = jobs.run(&task, payload.as_deref(), queued_for);
             let _ = tx.send(Done { receipt, result });
             let waker = waker.lock().unwrap_or_else(PoisonError::into_inner);
             // A full queue means a wake-up is pending already.
@@ -152,6 +155,7 @@ pub(crate) fn execute(
     task: &Task,
     worker: String,
     worker_slots: u32,
+    queued_for: std::time::Duration,
     run: impl FnOnce() -> TaskRun,
 ) -> Packet {
     let started = std::time::Instant::now();
@@ -162,7 +166,16 @@ pub(crate) fn execute(
         payload: None,
         busy_us: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
         warnings: Vec::new(),
+        timings: Timings::default(),
     });
+    let timings = Timings {
+        queued_us: micros(queued_for),
+        slot: rayon::current_thread_index()
+            .and_then(|i| u32::try_from(i).ok())
+            .unwrap_or(0),
+        attempt: task.attempt,
+        ..run.timings
+    };
     let result = TaskResult {
         batch: task.batch,
         task_id: task.id,
@@ -171,6 +184,7 @@ pub(crate) fn execute(
         outcome: run.outcome,
         busy_us: run.busy_us,
         worker_slots,
+        timings,
     };
     Packet {
         message: Message::Result(result),
@@ -204,6 +218,7 @@ mod tests {
             output_root: String::new(),
             chain: shared::ops::Chain::default(),
             output: shared::imageio::OutputOptions::default(),
+            attempt: 1,
         }
     }
 
@@ -220,7 +235,7 @@ mod tests {
     #[test]
     fn a_panicking_chain_fails_its_image_with_the_message() {
         let t = task("a/b.jpg");
-        let packet = execute(&t, "w".into(), 2, || {
+        let packet = execute(&t, "w".into(), 2, Duration::ZERO, || {
             panic!("blur radius {} too big", 1 << 20)
         });
         assert_eq!(
@@ -233,19 +248,20 @@ mod tests {
         assert_eq!((result.batch, result.task_id), (3, 9));
         assert_eq!(result.rel_path, "a/b.jpg");
         assert_eq!((result.worker.as_str(), result.worker_slots), ("w", 2));
-        let literal = execute(&t, "w".into(), 1, || panic!("plain"));
+        let literal = execute(&t, "w".into(), 1, Duration::ZERO, || panic!("plain"));
         assert_eq!(failure(&literal), Some("panicked: plain"));
     }
 
     #[test]
     fn a_chain_that_returns_is_passed_through() {
-        let done = execute(&task("c.png"), "w".into(), 1, || TaskRun {
+        let done = execute(&task("c.png"), "w".into(), 1, Duration::ZERO, || TaskRun {
             outcome: Outcome::Failed {
                 error: "decoding c.png: bad".into(),
             },
             payload: Some(vec![1, 2]),
             busy_us: 5,
             warnings: Vec::new(),
+            timings: Timings::default(),
         });
         assert_eq!(failure(&done), Some("decoding c.png: bad"));
         assert_eq!(done.payload, Some(vec![1, 2]));
@@ -271,7 +287,8 @@ mod tests {
             .expect("not shared yet")
             .panic_on = Some("boom.jpg".into());
         for (receipt, name) in ["boom.jpg", "missing.jpg", "boom.jpg"].iter().enumerate() {
-            let started = executor.start(receipt as u64, Box::new(task(name)), None);
+            let started =
+                executor.start(receipt as u64, Box::new(task(name)), None, Duration::ZERO);
             assert!(started.is_none(), "ran on the pool");
         }
         let mut done = Vec::new();

@@ -121,8 +121,11 @@ impl Sockets {
                 receipt,
                 task,
                 payload,
+                queued_for,
             } => {
-                if let Some(Done { receipt, result }) = executor.start(receipt, task, payload) {
+                if let Some(Done { receipt, result }) =
+                    executor.start(receipt, task, payload, queued_for)
+                {
                     s.handle_event(now, Event::Finished { receipt, result });
                 }
             }

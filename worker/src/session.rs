@@ -143,6 +143,8 @@ pub(crate) enum Action {
         task: Box<Task>,
         /// Its inline image bytes, if any.
         payload: Option<Vec<u8>>,
+        /// How long it waited in this worker before this start.
+        queued_for: std::time::Duration,
     },
     /// Send this result to the sink without blocking; if it would block,
     /// feed back [`Event::SinkBusy`].
@@ -163,6 +165,7 @@ struct Queued {
     task: Box<Task>,
     payload: Option<Vec<u8>>,
     earns: bool,
+    arrived: Instant,
 }
 
 /// The worker's side of a batch.
@@ -313,7 +316,7 @@ impl Session {
         if self.finished {
             return None;
         }
-        if let Some(run) = self.next_run() {
+        if let Some(run) = self.next_run(now) {
             return Some(run);
         }
         if let Some(send) = self.next_send() {
@@ -333,7 +336,7 @@ impl Session {
 
     fn on_message(&mut self, now: Instant, packet: Packet) {
         match packet.message {
-            Message::Task(task) => self.on_task(task, packet.payload),
+            Message::Task(task) => self.on_task(now, task, packet.payload),
             Message::Welcome => {
                 self.log(
                     Level::Debug,
@@ -355,7 +358,7 @@ impl Session {
         }
     }
 
-    fn on_task(&mut self, task: Task, payload: Option<Vec<u8>>) {
+    fn on_task(&mut self, now: Instant, task: Task, payload: Option<Vec<u8>>) {
         if self.stop_at.is_some() {
             // Not ours any more: the ventilator re-dispatches it when this
             // worker goes silent.
@@ -374,6 +377,7 @@ impl Session {
             task: Box::new(task),
             payload,
             earns,
+            arrived: now,
         });
     }
 
@@ -428,7 +432,7 @@ impl Session {
         });
     }
 
-    fn next_run(&mut self) -> Option<Action> {
+    fn next_run(&mut self, now: Instant) -> Option<Action> {
         if self.running.len() >= usize::try_from(self.config.threads).unwrap_or(usize::MAX) {
             return None;
         }
@@ -438,6 +442,7 @@ impl Session {
             receipt: queued.receipt,
             task: queued.task,
             payload: queued.payload,
+            queued_for: now.saturating_duration_since(queued.arrived),
         })
     }
 

@@ -129,6 +129,27 @@ impl Chain {
 }
 
 impl Op {
+    /// The step's name as `--ops` spells it (`resize`, `grayscale`, ...;
+    /// `luma` for `grayscale:luma`): the stage name in timings.
+    #[must_use]
+    pub fn name(&self) -> &'static str {
+        match self {
+            Op::Resize { .. } => "resize",
+            Op::Crop { .. } => "crop",
+            Op::Rotate(_) => "rotate",
+            Op::Flip(_) => "flip",
+            Op::Grayscale => "grayscale",
+            Op::Luma => "luma",
+            Op::Blur(_) => "blur",
+            Op::Sharpen { .. } => "sharpen",
+            Op::Brightness(_) => "brightness",
+            Op::Contrast(_) => "contrast",
+            Op::Invert => "invert",
+            Op::Sepia => "sepia",
+            Op::Edges => "edges",
+        }
+    }
+
     /// True if the op commutes with taking BT.601 luma (a linear or purely
     /// geometric step), so a JPEG may be decoded straight to its Y channel
     /// when a [`Op::Luma`] follows.

@@ -469,6 +469,7 @@ mod tests {
             output_root: "/out".into(),
             chain,
             output: crate::imageio::OutputOptions::default(),
+            attempt: 1,
         }
     }
 

@@ -112,6 +112,8 @@ struct World {
     /// Credit each identity asked for (as delivered) and tasks sent to it.
     granted: HashMap<Vec<u8>, u64>,
     sent: HashMap<Vec<u8>, u64>,
+    /// The last delivery number each task was sent with.
+    attempts: HashMap<u64, u32>,
     /// Identities ever joined, for the summary's worker count.
     joined: u32,
     batch_ends: u32,
@@ -167,6 +169,7 @@ impl World {
             last_heard: HashMap::new(),
             granted: HashMap::new(),
             sent: HashMap::new(),
+            attempts: HashMap::new(),
             joined: 0,
             batch_ends: 0,
             start_to_gone_sink: 0,
@@ -387,7 +390,7 @@ impl World {
                             .handle_event(self.now, Event::SinkUnreachable { sink });
                     }
                 }
-                Action::SendTask { to, task } => self.send_task(to, task),
+                Action::SendTask { to, task, attempt } => self.send_task(to, task, attempt),
                 Action::FailTask { sink, task, .. } => {
                     if sink == self.sink.identity {
                         // Recorded and acknowledged like a worker's result.
@@ -398,7 +401,7 @@ impl World {
                             .handle_event(self.now, Event::SinkUnreachable { sink });
                     }
                 }
-                Action::PushTask { task } => panic!("task {task} pushed in credit mode"),
+                Action::PushTask { task, .. } => panic!("task {task} pushed in credit mode"),
                 Action::EndBatch { .. } => {
                     self.batch_ends += 1;
                     assert_eq!(self.batch_ends, 1, "the batch ended twice");
@@ -413,8 +416,13 @@ impl World {
         }
     }
 
-    fn send_task(&mut self, to: Vec<u8>, task: u64) {
+    fn send_task(&mut self, to: Vec<u8>, task: u64, attempt: u32) {
         assert!(task < self.total, "task {task} is outside the batch");
+        let before = self.attempts.insert(task, attempt).unwrap_or(0);
+        assert!(
+            attempt > before,
+            "task {task} sent as attempt {attempt} after attempt {before}"
+        );
         assert!(!self.d.is_done(task), "task {task} sent after its ack");
         assert!(
             !self.reported_gone.contains(&to),
@@ -520,6 +528,7 @@ fn synthetic_task(id: u64) -> shared::protocol::Task {
         output_root: String::new(),
         chain: shared::ops::Chain::default(),
         output: shared::imageio::OutputOptions::default(),
+        attempt: 1,
     }
 }
 

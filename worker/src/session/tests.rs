@@ -18,6 +18,7 @@ pub(super) fn task(id: u64) -> Task {
         output_root: String::new(),
         chain: shared::ops::Chain::default(),
         output: shared::imageio::OutputOptions::default(),
+        attempt: 1,
     }
 }
 
@@ -32,6 +33,7 @@ pub(super) fn result(id: u64) -> Packet {
         },
         busy_us: 0,
         worker_slots: 1,
+        timings: Default::default(),
     })
     .into()
 }
