@@ -1,6 +1,7 @@
 //! The batch report: what the sink prints at the end and writes as JSON with
 //! `--report`, computed from the results alone so its arithmetic is testable.
 
+use crate::timing::{StageStats, StageTally, QUEUE};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -43,6 +44,9 @@ pub struct WorkerLoad {
     pub busy_s: f64,
     /// Share of its capacity (wall time × slots) it was not processing (0–1).
     pub idle_share: f64,
+    /// CPU seconds its threads used on images.
+    #[serde(default)]
+    pub cpu_s: f64,
 }
 
 /// Counters of messages that were not results of this batch.
@@ -111,6 +115,18 @@ pub struct Report {
     /// Tasks the ventilator dispatched again (lost worker, expired lease,
     /// restarted sink); their extra results show up as `messages.duplicates`.
     pub redelivered: u64,
+    /// CPU seconds the workers' threads used on images (busy time less
+    /// waiting for a core or the disk).
+    #[serde(default)]
+    pub cpu_s: f64,
+    /// CPU seconds over wall time: the cores really used on average (busy
+    /// time counts a thread waiting for a core; this does not).
+    #[serde(default)]
+    pub cpu_parallelism: f64,
+    /// Where an image's time went, stage by stage: the worker's queue,
+    /// read, decode, each op, encode, write, and messaging to the sink.
+    #[serde(default)]
+    pub stages: Vec<StageStats>,
 }
 
 /// Max over mean busy time across `workers` (1 = perfectly even; 0 when
@@ -130,6 +146,40 @@ fn ratio(a: f64, b: f64) -> f64 {
 }
 
 impl Report {
+    /// `decode 38%, blur 27%, ...`: the stages by share, largest first,
+    /// then the queue wait; `None` without timings.
+    #[must_use]
+    pub fn stage_line(&self) -> Option<String> {
+        let mut shared: Vec<&StageStats> =
+            self.stages.iter().filter(|s| s.share.is_some()).collect();
+        if shared.is_empty() {
+            return None;
+        }
+        shared.sort_by(|a, b| {
+            b.share
+                .partial_cmp(&a.share)
+                .unwrap_or(std::cmp::Ordering::Equal)
+        });
+        // Stages under 1% go together, so the line stays readable.
+        let (big, small): (Vec<&StageStats>, Vec<&StageStats>) = shared
+            .into_iter()
+            .partition(|s| s.share.unwrap_or(0.0) >= 0.01);
+        let mut parts: Vec<String> = big
+            .iter()
+            .map(|s| format!("{} {:.0}%", s.name, s.share.unwrap_or(0.0) * 100.0))
+            .collect();
+        if !small.is_empty() {
+            let rest: f64 = small.iter().filter_map(|s| s.share).sum();
+            let names: Vec<&str> = small.iter().map(|s| s.name.as_str()).collect();
+            parts.push(format!("{} {:.1}%", names.join("+"), rest * 100.0));
+        }
+        let mut line = parts.join(", ");
+        if let Some(q) = self.stages.iter().find(|s| s.name == QUEUE) {
+            line += &format!("; queued in the worker {:.1} ms mean", q.mean_ms);
+        }
+        Some(line)
+    }
+
     /// Computes the report of `batch` from its results (one per task).
     #[must_use]
     pub fn compute<'a>(
@@ -158,7 +208,8 @@ impl Report {
         let mut succeeded = 0;
         let mut pixels = 0u64;
         let mut done = 0u64;
-        let mut workers: BTreeMap<&str, (u64, u64, u32)> = BTreeMap::new();
+        let mut workers: BTreeMap<&str, (u64, u64, u32, u64)> = BTreeMap::new();
+        let mut tally = StageTally::default();
         for r in results {
             done += 1;
             // No slots: a verdict of the ventilator (a task that kept
@@ -168,6 +219,8 @@ impl Report {
                 w.0 += 1;
                 w.1 += r.busy_us;
                 w.2 = w.2.max(r.worker_slots);
+                w.3 += r.timings.cpu_us;
+                tally.add_image(&r.timings, r.busy_us);
             }
             match &r.outcome {
                 Outcome::Written { input_size, .. } | Outcome::Encoded { input_size, .. } => {
@@ -185,7 +238,7 @@ impl Report {
         failed.sort_by(|a, b| a.path.cmp(&b.path));
         let workers: Vec<WorkerLoad> = workers
             .into_iter()
-            .map(|(id, (tasks, busy_us, slots))| {
+            .map(|(id, (tasks, busy_us, slots, cpu_us))| {
                 let busy_s = busy_us as f64 / 1e6;
                 let capacity = wall_s * f64::from(slots);
                 WorkerLoad {
@@ -198,10 +251,12 @@ impl Report {
                     } else {
                         0.0
                     },
+                    cpu_s: cpu_us as f64 / 1e6,
                 }
             })
             .collect();
         let busy_total: f64 = workers.iter().map(|w| w.busy_s).sum();
+        let cpu_s: f64 = workers.iter().map(|w| w.cpu_s).sum();
         let load_imbalance = load_imbalance(&workers);
         Self {
             ops: batch.ops.clone(),
@@ -222,6 +277,9 @@ impl Report {
             load_imbalance,
             messages,
             redelivered: 0,
+            cpu_s,
+            cpu_parallelism: ratio(cpu_s, wall_s),
+            stages: tally.stats(),
         }
     }
 
@@ -238,6 +296,7 @@ impl Report {
                     slots: 0,
                     busy_s: 0.0,
                     idle_share: 1.0,
+                    cpu_s: 0.0,
                 });
             }
         }
@@ -301,6 +360,20 @@ impl Report {
                 },
                 w.busy_s,
                 w.idle_share * 100.0
+            );
+        }
+        if let Some(line) = self.stage_line() {
+            let _ = writeln!(s, "  time per image: {line}");
+        }
+        if self.cpu_s > 0.0 {
+            let busy: f64 = self.workers.iter().map(|w| w.busy_s).sum();
+            let _ = writeln!(
+                s,
+                "  CPU {:.2} s of {:.2} s busy ({:.0}%): {:.2} cores used on average",
+                self.cpu_s,
+                busy,
+                ratio(self.cpu_s, busy) * 100.0,
+                self.cpu_parallelism
             );
         }
         let m = &self.messages;
@@ -486,5 +559,37 @@ mod tests {
         assert_eq!(r.load_imbalance, 0.0);
         assert!(serde_json::to_string(&r).is_ok());
         assert!(r.all_ok());
+    }
+
+    #[test]
+    fn the_stage_line_orders_by_share_and_folds_the_small_ones() {
+        let stage = |name: &str, share: Option<f64>, mean_ms: f64| StageStats {
+            name: name.into(),
+            count: 1,
+            total_s: 0.0,
+            mean_ms,
+            p50_ms: 0.0,
+            p95_ms: 0.0,
+            share,
+        };
+        let mut r = Report::compute(
+            &BatchStart::default(),
+            &[],
+            Duration::ZERO,
+            MessageCounts::default(),
+        );
+        assert_eq!(r.stage_line(), None);
+        r.stages = vec![
+            stage(QUEUE, None, 12.0),
+            stage("read", Some(0.004), 0.0),
+            stage("decode", Some(0.38), 0.0),
+            stage("blur", Some(0.27), 0.0),
+            stage("encode", Some(0.342), 0.0),
+            stage("messaging", Some(0.004), 0.0),
+        ];
+        assert_eq!(
+            r.stage_line().as_deref(),
+            Some("decode 38%, encode 34%, blur 27%, read+messaging 0.8%; queued in the worker 12.0 ms mean")
+        );
     }
 }

@@ -36,6 +36,167 @@ pub struct Timings {
     pub slot: u32,
     /// Delivery of the task this was: 1 the first, more after redeliveries.
     pub attempt: u32,
+    /// The sink's wall clock when the result arrived, µs since the Unix
+    /// epoch: stamped by the sink (0 until then), for the messaging time.
+    pub received_unix_us: u64,
+}
+
+impl Timings {
+    /// Time from the worker's end of the image to the sink's receipt, µs
+    /// (`None` when not stamped, or when the clocks disagree).
+    #[must_use]
+    pub fn messaging_us(&self, busy_us: u64) -> Option<u64> {
+        let ended = self.started_unix_us.checked_add(busy_us)?;
+        (self.started_unix_us > 0 && self.received_unix_us >= ended)
+            .then(|| self.received_unix_us - ended)
+    }
+}
+
+/// The stage the worker's queue wait is reported as.
+pub const QUEUE: &str = "queue";
+/// The stage the way from the worker to the sink is reported as.
+pub const MESSAGING: &str = "messaging";
+
+/// One stage over a whole batch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StageStats {
+    /// Stage name (see [`Stage::name`]; also [`QUEUE`] and [`MESSAGING`]).
+    pub name: String,
+    /// Images that went through it.
+    pub count: u64,
+    /// Summed over images, seconds.
+    pub total_s: f64,
+    /// Per image, milliseconds.
+    pub mean_ms: f64,
+    /// Median per image, milliseconds (within 2%: a log histogram).
+    pub p50_ms: f64,
+    /// 95th percentile per image, milliseconds (within 2%).
+    pub p95_ms: f64,
+    /// Share of the time images spent in the stages and in messaging;
+    /// `None` for the queue, which overlaps other images' work.
+    pub share: Option<f64>,
+}
+
+/// Buckets grow by 2%: bucket `i` holds values around 1.02^i µs.
+const BUCKET_GROWTH: f64 = 1.02;
+/// Up to about 1.02^1200 µs (~20 000 s); longer lands in the last.
+const BUCKETS: usize = 1200;
+
+/// A log-scale histogram of µs values: quantiles within 2% in fixed space,
+/// however many images a batch has.
+#[derive(Debug, Clone)]
+struct Histogram {
+    counts: Vec<u64>,
+    n: u64,
+    total_us: u64,
+}
+
+impl Histogram {
+    fn new() -> Self {
+        Self {
+            counts: vec![0; BUCKETS],
+            n: 0,
+            total_us: 0,
+        }
+    }
+
+    fn bucket(us: u64) -> usize {
+        let i = ((us as f64 + 1.0).ln() / BUCKET_GROWTH.ln()) as usize;
+        i.min(BUCKETS - 1)
+    }
+
+    fn add(&mut self, us: u64) {
+        self.counts[Self::bucket(us)] += 1;
+        self.n += 1;
+        self.total_us = self.total_us.saturating_add(us);
+    }
+
+    /// The value at quantile `q` (0–1), µs: the middle of its bucket.
+    fn quantile(&self, q: f64) -> f64 {
+        let rank = ((q * self.n as f64).ceil() as u64).clamp(1, self.n.max(1));
+        let mut seen = 0;
+        for (i, &c) in self.counts.iter().enumerate() {
+            seen += c;
+            if seen >= rank {
+                let low = BUCKET_GROWTH.powi(i as i32) - 1.0;
+                let high = BUCKET_GROWTH.powi(i as i32 + 1) - 1.0;
+                return f64::midpoint(low, high).max(0.0);
+            }
+        }
+        0.0
+    }
+}
+
+/// Stage times of a batch, folded image by image into [`StageStats`].
+#[derive(Debug, Clone, Default)]
+pub struct StageTally {
+    /// In the order first seen (the chain's order).
+    stages: Vec<(String, Histogram)>,
+}
+
+impl StageTally {
+    /// Counts `us` for stage `name`.
+    pub fn add(&mut self, name: &str, us: u64) {
+        let at = match self.stages.iter().position(|(n, _)| n == name) {
+            Some(at) => at,
+            None => {
+                self.stages.push((name.to_string(), Histogram::new()));
+                self.stages.len() - 1
+            }
+        };
+        self.stages[at].1.add(us);
+    }
+
+    /// Counts one image's timings: the queue wait, its stages and the
+    /// messaging time (when the sink stamped its arrival).
+    pub fn add_image(&mut self, timings: &Timings, busy_us: u64) {
+        if timings.stages.is_empty() {
+            return;
+        }
+        self.add(QUEUE, timings.queued_us);
+        for stage in &timings.stages {
+            self.add(&stage.name, stage.us);
+        }
+        if let Some(us) = timings.messaging_us(busy_us) {
+            self.add(MESSAGING, us);
+        }
+    }
+
+    /// The statistics, queue first, then the stages in chain order, then
+    /// messaging.
+    #[must_use]
+    pub fn stats(&self) -> Vec<StageStats> {
+        let shared_us: u64 = self
+            .stages
+            .iter()
+            .filter(|(n, _)| n != QUEUE)
+            .map(|(_, h)| h.total_us)
+            .sum();
+        let mut out: Vec<StageStats> = self
+            .stages
+            .iter()
+            .map(|(name, h)| StageStats {
+                name: name.clone(),
+                count: h.n,
+                total_s: h.total_us as f64 / 1e6,
+                mean_ms: if h.n > 0 {
+                    h.total_us as f64 / h.n as f64 / 1e3
+                } else {
+                    0.0
+                },
+                p50_ms: h.quantile(0.5) / 1e3,
+                p95_ms: h.quantile(0.95) / 1e3,
+                share: (name != QUEUE && shared_us > 0)
+                    .then(|| h.total_us as f64 / shared_us as f64),
+            })
+            .collect();
+        out.sort_by_key(|s| match s.name.as_str() {
+            QUEUE => 0,
+            MESSAGING => 2,
+            _ => 1,
+        });
+        out
+    }
 }
 
 /// Times the stages of one task on one thread.
@@ -126,6 +287,62 @@ fn thread_cpu_time() -> Option<Duration> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn timings(stages: &[(&str, u64)], queued_us: u64) -> Timings {
+        Timings {
+            started_unix_us: 1_000_000,
+            queued_us,
+            stages: stages
+                .iter()
+                .map(|&(name, us)| Stage {
+                    name: name.into(),
+                    us,
+                })
+                .collect(),
+            received_unix_us: 1_000_000 + 10_000 + 500,
+            ..Timings::default()
+        }
+    }
+
+    #[test]
+    fn the_tally_gives_totals_quantiles_and_shares() {
+        let mut tally = StageTally::default();
+        for i in 0..100u64 {
+            let t = timings(&[("decode", 6_000), ("blur", 1_000 + i * 30)], 2_000);
+            tally.add_image(&t, 10_000);
+        }
+        // A synthetic task (no stages) counts nowhere.
+        tally.add_image(&Timings::default(), 5);
+        let stats = tally.stats();
+        let names: Vec<&str> = stats.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, [QUEUE, "decode", "blur", MESSAGING]);
+        let by = |n: &str| stats.iter().find(|s| s.name == n).expect("stage");
+        assert_eq!(by("decode").count, 100);
+        assert!((by("decode").total_s - 0.6).abs() < 1e-9);
+        assert!((by("decode").p50_ms - 6.0).abs() < 6.0 * 0.02);
+        // blur goes 1.0 .. 3.97 ms evenly: p95 near 3.85.
+        assert!(
+            (by("blur").p95_ms - 3.85).abs() < 3.85 * 0.03,
+            "{}",
+            by("blur").p95_ms
+        );
+        assert!((by(MESSAGING).mean_ms - 0.5).abs() < 1e-9);
+        assert_eq!(by(QUEUE).share, None);
+        let shares: f64 = stats.iter().filter_map(|s| s.share).sum();
+        assert!((shares - 1.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn messaging_needs_both_clocks_in_order() {
+        let t = timings(&[("decode", 1)], 0);
+        assert_eq!(t.messaging_us(10_000), Some(500));
+        assert_eq!(t.messaging_us(20_000), None, "sink clock behind");
+        let unstamped = Timings {
+            received_unix_us: 0,
+            ..t
+        };
+        assert_eq!(unstamped.messaging_us(1), None);
+    }
 
     #[test]
     fn laps_add_up_and_cpu_time_is_counted() {

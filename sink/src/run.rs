@@ -15,6 +15,7 @@ use shared::protocol::{Message, Outcome as TaskOutcome, Packet, ProtocolError, T
 use shared::report::Report;
 use shared::shutdown::Shutdown;
 use shared::status::StatusServer;
+use shared::timing::unix_us;
 
 use crate::collector::{
     Action, BatchEnd, Collector, CollectorConfig, Event, JournalRecord, Peer, Restored,
@@ -174,7 +175,10 @@ fn control_event(packet: Result<Packet, ProtocolError>) -> Event {
 /// A message from a worker, as the collector sees it.
 fn result_event(packet: Result<Packet, ProtocolError>) -> Event {
     match packet.map(|p| (p.message, p.payload)) {
-        Ok((Message::Result(result), payload)) => Event::Result { result, payload },
+        Ok((Message::Result(mut result), payload)) => {
+            result.timings.received_unix_us = unix_us(SystemTime::now());
+            Event::Result { result, payload }
+        }
         Ok((other, _)) => rejected(Peer::Worker, format!("unexpected {other:?}")),
         Err(ProtocolError::Auth(e)) => Event::Refused {
             from: Peer::Worker,
