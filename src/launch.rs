@@ -58,6 +58,14 @@ pub struct RunArgs {
     /// Write the JSON report here.
     #[arg(long)]
     pub report: Option<PathBuf>,
+    /// Write the run as Chrome trace-event JSON here (Perfetto,
+    /// chrome://tracing): a track per worker slot, a slice per image.
+    #[arg(long, value_name = "FILE")]
+    pub trace: Option<PathBuf>,
+    /// Write a self-contained HTML report here: task stream, throughput,
+    /// where the time went, workers, failures.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
     /// Progress display.
     #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
     pub progress: ProgressMode,
@@ -112,6 +120,8 @@ impl RunArgs {
             workers,
             threads,
             report,
+            trace,
+            html,
             progress,
             job,
             selection,
@@ -127,6 +137,8 @@ impl RunArgs {
         flag_if(&mut args, "--workers", workers.map(|n| n.to_string()));
         flag_if(&mut args, "--threads", threads.map(|n| n.to_string()));
         flag_if(&mut args, "--report", report.as_ref());
+        flag_if(&mut args, "--trace", trace.as_ref());
+        flag_if(&mut args, "--html", html.as_ref());
         if let Some(value) = progress.to_possible_value() {
             flag(&mut args, "--progress", value.get_name());
         }
@@ -513,6 +525,8 @@ pub fn run(args: &RunArgs, shutdown: &Shutdown) -> anyhow::Result<u8> {
             ventilator: tasks.clone(),
             report: args.report.clone(),
             progress: args.progress,
+            trace: args.trace.clone(),
+            html: args.html.clone(),
             events_bind: LOOPBACK_ANY_PORT.into(),
             journal: None,
             output: None,
@@ -617,6 +631,10 @@ mod tests {
             "2",
             "--report",
             "/r.json",
+            "--trace",
+            "/t.json",
+            "--html",
+            "/r.html",
             "--progress",
             "none",
             "--ops",

@@ -28,6 +28,15 @@ pub struct Cli {
     /// Progress display.
     #[arg(long, env = "IMGPIPE_PROGRESS", value_enum, default_value_t = ProgressMode::Auto)]
     pub progress: ProgressMode,
+    /// Write the run as Chrome trace-event JSON here (open it in
+    /// ui.perfetto.dev or chrome://tracing): a track per worker slot, a
+    /// slice per image with its stages.
+    #[arg(long, env = "IMGPIPE_TRACE", value_name = "FILE")]
+    pub trace: Option<PathBuf>,
+    /// Write a self-contained HTML report here (task stream, throughput,
+    /// stage breakdown, workers, failures); opens offline.
+    #[arg(long, env = "IMGPIPE_HTML", value_name = "FILE")]
+    pub html: Option<PathBuf>,
     /// Endpoint of the PUB socket for live progress events (`imgpipe watch`).
     #[arg(long, env = events::ENV_EVENTS_BIND, default_value = events::EVENTS_BIND)]
     pub events_bind: String,
@@ -58,6 +67,10 @@ pub struct Config {
     pub report: Option<PathBuf>,
     /// Progress display.
     pub progress: ProgressMode,
+    /// Chrome trace file.
+    pub trace: Option<PathBuf>,
+    /// HTML report file.
+    pub html: Option<PathBuf>,
     /// Bind endpoint of the event socket.
     pub events_bind: String,
     /// Journal file, to survive a restart mid-batch.
@@ -76,6 +89,8 @@ impl From<Cli> for Config {
             ventilator: cli.ventilator,
             report: cli.report,
             progress: cli.progress,
+            trace: cli.trace,
+            html: cli.html,
             events_bind: cli.events_bind,
             journal: cli.journal,
             output: cli.output,
@@ -97,6 +112,8 @@ impl Cli {
             ventilator,
             report,
             progress,
+            trace,
+            html,
             events_bind,
             journal,
             output,
@@ -110,6 +127,8 @@ impl Cli {
         if let Some(value) = progress.to_possible_value() {
             flag(&mut args, "--progress", value.get_name());
         }
+        flag_if(&mut args, "--trace", trace.as_ref());
+        flag_if(&mut args, "--html", html.as_ref());
         flag(&mut args, "--events-bind", events_bind);
         flag_if(&mut args, "--journal", journal.as_ref());
         flag_if(&mut args, "--output", output.as_ref());
@@ -152,6 +171,10 @@ mod tests {
             "/r.json",
             "--progress",
             "lines",
+            "--trace",
+            "/t.json",
+            "--html",
+            "/r.html",
             "--events-bind",
             "tcp://0.0.0.0:3",
             "--journal",

@@ -307,6 +307,11 @@ impl Collector {
         self.batch.as_ref().map(|b| &b.start)
     }
 
+    /// The results held, by task id.
+    pub fn results(&self) -> impl Iterator<Item = &TaskResult> {
+        self.batch.iter().flat_map(|b| b.held.values())
+    }
+
     /// Results held.
     #[must_use]
     pub fn done(&self) -> u64 {

@@ -12,10 +12,13 @@
 pub mod cli;
 pub mod collector;
 pub mod events;
+pub mod html;
 pub mod journal;
 pub mod progress;
 pub mod report;
 pub mod run;
+pub mod timeline;
+pub mod trace;
 pub mod watch;
 
 pub use cli::{Cli, Config};

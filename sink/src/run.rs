@@ -370,6 +370,15 @@ pub fn run(
     if let Some(path) = &config.report {
         crate::report::write(path, &report, interrupted)?;
     }
+    if config.trace.is_some() || config.html.is_some() {
+        let timeline = crate::timeline::Timeline::of(c.results());
+        if let Some(path) = &config.trace {
+            crate::trace::write(path, &crate::trace::chrome_trace(&timeline, &report))?;
+        }
+        if let Some(path) = &config.html {
+            crate::html::write(path, &crate::html::run_page(&report, &timeline))?;
+        }
+    }
     Ok(Outcome {
         report,
         interrupted,

@@ -483,6 +483,8 @@ fn run_args(args: &BenchArgs, setup: &Setup, series: &Series, workers: usize) ->
         workers: Some(workers),
         threads: Some(args.threads),
         report: Some(setup.report_path()),
+        trace: None,
+        html: None,
         progress: sink::ProgressMode::None,
         job: ventilator::JobArgs {
             ops: if args.messaging_only {

@@ -1,0 +1,220 @@
+//! `imgpipe run --trace --html`: the trace checked against the trace-event
+//! format, and the page rendered in a real browser (headless Chromium):
+//! it loads with no console errors, its script ran, it shows one bar per
+//! image and the right totals; a screenshot is saved beside the test
+//! binaries. Where Chromium is absent the browser half is SKIPPED loudly,
+//! unless IMGPIPE_REQUIRE_CHROMIUM is set (.ci/run sets it), when the
+//! test fails instead.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use common::*;
+
+const LIMIT: Duration = Duration::from_secs(120);
+
+/// Checks the trace-event format; returns the image slices per track.
+fn check_trace(trace: &serde_json::Value) -> Result<usize, String> {
+    let events = trace["traceEvents"].as_array().ok_or("no traceEvents")?;
+    let mut last_ts = 0;
+    let mut images: Vec<((u64, u64), u64, u64)> = Vec::new();
+    for e in events {
+        let ph = e["ph"].as_str().ok_or(format!("no ph: {e}"))?;
+        for field in ["name", "pid", "tid"] {
+            if e.get(field).is_none() {
+                return Err(format!("{ph} event without {field}: {e}"));
+            }
+        }
+        if ph == "M" {
+            continue;
+        }
+        let ts = e["ts"].as_u64().ok_or(format!("no ts: {e}"))?;
+        if ts < last_ts {
+            return Err(format!("time goes back at {e}"));
+        }
+        last_ts = ts;
+        let key = (
+            e["pid"].as_u64().unwrap_or(0),
+            e["tid"].as_u64().unwrap_or(0),
+        );
+        match ph {
+            "X" if e["cat"] == "image" => {
+                let dur = e["dur"].as_u64().ok_or(format!("X without dur: {e}"))?;
+                // One image at a time per slot.
+                if images
+                    .iter()
+                    .any(|&(k, from, to)| k == key && ts < to && from < ts + dur)
+                {
+                    return Err(format!("two images at once on one slot: {e}"));
+                }
+                images.push((key, ts, ts + dur));
+            }
+            "X" => {
+                let dur = e["dur"].as_u64().ok_or(format!("X without dur: {e}"))?;
+                if !images
+                    .iter()
+                    .any(|&(k, from, to)| k == key && from <= ts && ts + dur <= to)
+                {
+                    return Err(format!("stage outside its image: {e}"));
+                }
+            }
+            "i" | "C" => {}
+            other => return Err(format!("unexpected phase {other}: {e}")),
+        }
+    }
+    Ok(images.len())
+}
+
+/// Headless Chromium on `page`: (its stderr log, the DOM after scripts).
+fn chromium(page: &Path, screenshot: Option<&Path>) -> (String, String) {
+    let url = format!("file://{}", page.display());
+    let base = |cmd: &mut Command| {
+        cmd.args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--enable-logging=stderr",
+            "--v=0",
+            "--window-size=1200,1600",
+        ]);
+    };
+    let mut dump = Command::new("chromium");
+    base(&mut dump);
+    dump.arg("--dump-dom").arg(&url);
+    let (status, dom, log) = run(&mut dump, LIMIT);
+    assert!(status.success(), "chromium --dump-dom: {log}");
+    if let Some(shot) = screenshot {
+        let mut cmd = Command::new("chromium");
+        base(&mut cmd);
+        cmd.arg(format!("--screenshot={}", shot.display()))
+            .arg(&url);
+        let (status, _, log) = run(&mut cmd, LIMIT);
+        assert!(
+            status.success() && shot.exists(),
+            "chromium --screenshot: {log}"
+        );
+    }
+    (log, dom)
+}
+
+/// Console lines the browser logged that are errors from the page.
+fn console_errors(log: &str) -> Vec<&str> {
+    log.lines()
+        .filter(|l| l.contains(":CONSOLE") || l.contains("Uncaught"))
+        .filter(|l| !l.contains("\"probe-info\""))
+        .collect()
+}
+
+#[test]
+fn the_trace_and_the_html_report_show_every_image() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = dir.path().join("in");
+    let output = dir.path().join("out");
+    let images = photo_folder(&input, 1);
+    let bad = add_bad_files(&input);
+    let (trace_path, html_path) = (
+        dir.path().join("trace.json"),
+        dir.path().join("report.html"),
+    );
+    let report_path = dir.path().join("report.json");
+    let (status, _, err) = run(
+        imgpipe()
+            .arg("run")
+            .arg(&input)
+            .arg(&output)
+            .args([
+                "--workers",
+                "2",
+                "--threads",
+                "2",
+                "--ops",
+                "resize:200,grayscale,blur:1",
+            ])
+            .arg("--report")
+            .arg(&report_path)
+            .arg("--trace")
+            .arg(&trace_path)
+            .arg("--html")
+            .arg(&html_path),
+        LIMIT,
+    );
+    assert_eq!(status.code(), Some(1), "bad files fail: {err}");
+    let report = report(&report_path);
+    let (written, failed) = (
+        report["succeeded"].as_u64().unwrap_or(0),
+        report["failed"].as_array().map_or(0, Vec::len) as u64,
+    );
+    assert_eq!(written, images.len() as u64);
+    assert_eq!(failed, bad.len() as u64);
+    assert!(err.contains("time per image: "), "{err}");
+
+    // The trace: valid, one slice per image a worker processed.
+    let trace: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&trace_path).expect("trace written")).expect("JSON");
+    let worker_images = report["stages"]
+        .as_array()
+        .and_then(|s| s.iter().find(|s| s["name"] == "queue"))
+        .and_then(|s| s["count"].as_u64())
+        .expect("queue stage counted");
+    assert_eq!(check_trace(&trace), Ok(worker_images as usize));
+    let tracks = trace["traceEvents"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["name"] == "thread_name")
+        .count();
+    assert!(
+        (1..=4).contains(&tracks),
+        "2 workers × 2 slots at most: {tracks}"
+    );
+
+    let page = std::fs::read_to_string(&html_path).expect("page written");
+    assert_eq!(
+        page.matches("<g class=\"task\"").count() as u64,
+        worker_images
+    );
+
+    // The browser half.
+    if Command::new("chromium").arg("--version").output().is_err() {
+        assert!(
+            std::env::var_os("IMGPIPE_REQUIRE_CHROMIUM").is_none(),
+            "IMGPIPE_REQUIRE_CHROMIUM is set but chromium is not installed"
+        );
+        eprintln!(
+            "SKIPPED: the HTML report in a browser needs chromium (apt-get install chromium)"
+        );
+        return;
+    }
+    // The console capture works: a probe page's error shows up.
+    let probe = dir.path().join("probe.html");
+    std::fs::write(&probe, "<script>console.error('probe-error')</script>").expect("probe");
+    let (probe_log, _) = chromium(&probe, None);
+    assert!(
+        probe_log.contains("probe-error"),
+        "console not captured: {probe_log}"
+    );
+
+    let shot = Path::new(env!("CARGO_TARGET_TMPDIR")).join("report-page.png");
+    let (log, dom) = chromium(&html_path, Some(&shot));
+    assert_eq!(console_errors(&log), Vec::<&str>::new(), "console errors");
+    let n = images.len() + bad.len();
+    assert!(
+        dom.contains(&format!(
+            "{} of {n} images written, {failed} failed",
+            images.len()
+        )),
+        "the script filled the summary: {}",
+        dom.lines()
+            .find(|l| l.contains("live-summary"))
+            .unwrap_or("")
+    );
+    assert_eq!(
+        dom.matches("<g class=\"task\"").count() as u64,
+        worker_images
+    );
+    eprintln!("screenshot: {}", shot.display());
+}
