@@ -35,10 +35,11 @@ pub fn esc(text: &str) -> String {
     out
 }
 
-/// JSON for a `<script type="application/json">`: `</` cannot close it.
+/// JSON for a `<script type="application/json">`: every `<` escaped, so
+/// no text in it can close the element or start another.
 #[must_use]
 pub fn script_json(value: &serde_json::Value) -> String {
-    value.to_string().replace("</", "<\\/")
+    value.to_string().replace('<', "\\u003c")
 }
 
 /// The shared look of imgpipe's pages.
