@@ -218,3 +218,52 @@ fn the_trace_and_the_html_report_show_every_image() {
     );
     eprintln!("screenshot: {}", shot.display());
 }
+
+#[test]
+fn the_bench_page_has_the_speedup_curve_and_a_row_per_configuration() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = dir.path().join("in");
+    photo_folder(&input, 1);
+    let out = dir.path().join("bench");
+    let page_path = dir.path().join("bench.html");
+    let (status, table, err) = run(
+        imgpipe()
+            .arg("bench")
+            .arg(&input)
+            .arg("--out")
+            .arg(&out)
+            .args([
+                "--workers",
+                "1,2",
+                "--repeat",
+                "1",
+                "--warmup",
+                "0",
+                "--ops",
+                "grayscale",
+            ])
+            .arg("--html")
+            .arg(&page_path),
+        LIMIT,
+    );
+    assert_eq!(status.code(), Some(0), "{err}");
+    assert!(table.contains("speedup"), "{table}");
+    let page = std::fs::read_to_string(&page_path).expect("page written");
+    assert_eq!(
+        page.matches("<tr class=\"row\">").count(),
+        2,
+        "1 and 2 workers"
+    );
+    assert!(page.contains("<svg") && page.contains("Karp–Flatt"));
+    assert!(!page.contains("<?xml"), "the SVG is inlined as an element");
+    if Command::new("chromium").arg("--version").output().is_err() {
+        assert!(std::env::var_os("IMGPIPE_REQUIRE_CHROMIUM").is_none());
+        eprintln!("SKIPPED: the bench page in a browser needs chromium");
+        return;
+    }
+    let shot = Path::new(env!("CARGO_TARGET_TMPDIR")).join("bench-page.png");
+    let (log, dom) = chromium(&page_path, Some(&shot));
+    assert_eq!(console_errors(&log), Vec::<&str>::new(), "console errors");
+    assert_eq!(dom.matches("<tr class=\"row\">").count(), 2);
+    assert!(dom.contains("<svg"), "the curve is in the page");
+}

@@ -7,6 +7,7 @@
 //! baseline in [`inprocess`]; this file parses the arguments and runs the
 //! processes.
 
+pub mod html;
 pub mod inprocess;
 pub mod noise;
 pub mod plot;
@@ -142,6 +143,10 @@ pub struct BenchArgs {
     /// included) and count it as failed; 0: no limit.
     #[arg(long, default_value_t = 600)]
     pub timeout: u64,
+    /// Also write a self-contained HTML page here: the speedup curve and,
+    /// per configuration, time, speedup, efficiency and Karp–Flatt.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
 }
 
 /// A usage or set-up error: exit code 2.
@@ -750,7 +755,12 @@ pub fn run(args: &BenchArgs, shutdown: &Shutdown) -> anyhow::Result<u8> {
         &args.out.join("runs.csv"),
         &report::runs_csv(&results.measurements),
     )?;
-    write(&args.out.join("speedup.svg"), &plot::speedup_svg(&bench)?)?;
+    let svg = plot::speedup_svg(&bench)?;
+    write(&args.out.join("speedup.svg"), &svg)?;
+    if let Some(path) = &args.html {
+        write(path, &html::page(&bench, &svg))?;
+        eprintln!("imgpipe bench: wrote {}", path.display());
+    }
     print!("{}", table::render(&bench));
     eprintln!(
         "imgpipe bench: wrote report.json, runs.csv and speedup.svg in {}",
