@@ -10,10 +10,11 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
+use clap::builder::TypedValueParser as _;
 use clap::{Args, ValueEnum as _};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
-use shared::argv::{flag, flag_if};
+use shared::argv::{flag, flag_if, switch};
 use shared::auth::SecretArgs;
 use shared::discover::check_roots;
 use shared::endpoints::{
@@ -50,25 +51,34 @@ pub struct RunArgs {
     /// must not be inside the input).
     pub output: PathBuf,
     /// Number of worker processes (default: one per core).
-    #[arg(long, short = 'w')]
+    #[arg(long, short = 'w', visible_short_alias = 'j', env = "IMGPIPE_WORKERS",
+          value_parser = clap::value_parser!(u64).range(1..).map(|n| n as usize))]
     pub workers: Option<usize>,
     /// Image threads per worker (default: cores / workers, at least 1).
-    #[arg(long)]
+    #[arg(long, env = "IMGPIPE_THREADS",
+          value_parser = clap::value_parser!(u64).range(1..).map(|n| n as usize))]
     pub threads: Option<usize>,
-    /// Write the JSON report here.
-    #[arg(long)]
+    /// Write the JSON report here (`-`: to stdout, after the run).
+    #[arg(long, env = "IMGPIPE_REPORT", value_name = "FILE")]
     pub report: Option<PathBuf>,
     /// Write the run as Chrome trace-event JSON here (Perfetto,
     /// chrome://tracing): a track per worker slot, a slice per image.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, env = "IMGPIPE_TRACE", value_name = "FILE")]
     pub trace: Option<PathBuf>,
     /// Write a self-contained HTML report here: task stream, throughput,
     /// where the time went, workers, failures.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, env = "IMGPIPE_HTML", value_name = "FILE")]
     pub html: Option<PathBuf>,
     /// Progress display.
-    #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
+    #[arg(long, env = "IMGPIPE_PROGRESS", value_enum, default_value_t = ProgressMode::Auto)]
     pub progress: ProgressMode,
+    /// Print only warnings and errors: no progress, no summary (the exit
+    /// code and --report tell the rest).
+    #[arg(long, short = 'q', env = "IMGPIPE_QUIET", conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Log more: -v debug, -vv trace (IMGPIPE_LOG, when set, wins).
+    #[arg(long, short = 'v', action = clap::ArgAction::Count)]
+    pub verbose: u8,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub job: JobArgs,
@@ -77,13 +87,13 @@ pub struct RunArgs {
     pub selection: SelectionArgs,
     /// Dispatch strategy: credit (workers ask for work) or push (the ZeroMQ
     /// guide's plain PUSH/PULL, for comparison).
-    #[arg(long, value_enum, default_value_t = Dispatch::Credit)]
+    #[arg(long, env = "IMGPIPE_DISPATCH", value_enum, default_value_t = Dispatch::Credit)]
     pub dispatch: Dispatch,
     /// Tasks each worker asks for beyond one per thread.
-    #[arg(long, default_value_t = DEFAULT_PREFETCH)]
+    #[arg(long, env = "IMGPIPE_PREFETCH", default_value_t = DEFAULT_PREFETCH)]
     pub prefetch: u32,
     /// Messaging-only benchmark: N synthetic tasks that touch no image.
-    #[arg(long, value_name = "N")]
+    #[arg(long, env = "IMGPIPE_SYNTHETIC", value_name = "N")]
     pub synthetic: Option<u64>,
     /// Attempts per image: after a worker dies (or goes silent) this many
     /// times while processing only it, the image fails with its reason and
@@ -102,7 +112,7 @@ pub struct RunArgs {
     pub max_restarts: u32,
     /// How images reach workers: path (they share the folders) or inline
     /// (bytes travel in messages; the sink writes the outputs).
-    #[arg(long, value_enum, default_value_t = Transport::Path)]
+    #[arg(long, env = "IMGPIPE_TRANSPORT", value_enum, default_value_t = Transport::Path)]
     pub transport: Transport,
     #[command(flatten)]
     #[allow(missing_docs)]
@@ -123,6 +133,8 @@ impl RunArgs {
             trace,
             html,
             progress,
+            quiet,
+            verbose,
             job,
             selection,
             dispatch,
@@ -141,6 +153,10 @@ impl RunArgs {
         flag_if(&mut args, "--html", html.as_ref());
         if let Some(value) = progress.to_possible_value() {
             flag(&mut args, "--progress", value.get_name());
+        }
+        switch(&mut args, "--quiet", *quiet);
+        for _ in 0..*verbose {
+            args.push("--verbose".into());
         }
         args.extend(job.to_args());
         args.extend(selection.to_args());
@@ -495,6 +511,21 @@ pub fn run(args: &RunArgs, shutdown: &Shutdown) -> anyhow::Result<u8> {
         bail!(SetupFailed("--workers must be at least 1".into()));
     }
     let threads = args.threads.unwrap_or_else(|| (cores() / workers).max(1));
+    if workers * threads > cores() {
+        tracing::warn!(
+            "{workers} workers × {threads} threads = {} images at once on {} cores: they will wait for a core (busy time counts that wait; CPU time does not)",
+            workers * threads,
+            cores()
+        );
+    }
+    // `--report -`: the sink writes a scratch file, printed once it is done
+    // (its stdout is the launcher's pipe).
+    let report_to_stdout = args.report.as_deref() == Some(std::path::Path::new("-"));
+    let report_file = if report_to_stdout {
+        Some(std::env::temp_dir().join(format!("imgpipe-report-{}.json", std::process::id())))
+    } else {
+        args.report.clone()
+    };
     let mut fleet = Fleet(Vec::new());
 
     let mut cmd = role_command("ventilator")?;
@@ -523,8 +554,13 @@ pub fn run(args: &RunArgs, shutdown: &Shutdown) -> anyhow::Result<u8> {
             bind: LOOPBACK_ANY_PORT.into(),
             status_bind: LOOPBACK_ANY_PORT.into(),
             ventilator: tasks.clone(),
-            report: args.report.clone(),
-            progress: args.progress,
+            report: report_file.clone(),
+            progress: if args.quiet {
+                ProgressMode::None
+            } else {
+                args.progress
+            },
+            quiet: args.quiet,
             trace: args.trace.clone(),
             html: args.html.clone(),
             events_bind: LOOPBACK_ANY_PORT.into(),
@@ -570,6 +606,12 @@ pub fn run(args: &RunArgs, shutdown: &Shutdown) -> anyhow::Result<u8> {
         }
         if let Some(status) = fleet.0[1].poll() {
             fleet.stop_all(EXIT_GRACE);
+            if let (true, Some(file)) = (report_to_stdout, &report_file) {
+                if let Ok(json) = std::fs::read_to_string(file) {
+                    print!("{json}");
+                }
+                let _ = std::fs::remove_file(file);
+            }
             return Ok(status
                 .code()
                 .and_then(|c| u8::try_from(c).ok())
@@ -637,6 +679,7 @@ mod tests {
             "/r.html",
             "--progress",
             "none",
+            "-vv",
             "--ops",
             "resize:800,grayscale",
             "--quality",
@@ -662,5 +705,27 @@ mod tests {
     #[test]
     fn defaults_survive_the_round_trip() {
         round_trip(&["run", "in", "out"]);
+    }
+
+    #[test]
+    fn every_run_flag_has_its_environment_variable() {
+        use clap::CommandFactory as _;
+        // -v counts; --dry-run is a question, not a setting.
+        let exempt = ["help", "verbose", "dry_run"];
+        let missing: Vec<String> = Whole::command()
+            .get_arguments()
+            .filter(|a| !a.is_positional() && a.get_env().is_none())
+            .map(|a| a.get_id().to_string())
+            .filter(|id| !exempt.contains(&id.as_str()))
+            .collect();
+        assert!(missing.is_empty(), "flags without IMGPIPE_*: {missing:?}");
+    }
+
+    #[test]
+    fn zero_workers_or_threads_are_refused_and_j_is_workers() {
+        assert!(Whole::try_parse_from(["run", "a", "b", "--threads", "0"]).is_err());
+        assert!(Whole::try_parse_from(["run", "a", "b", "-w", "0"]).is_err());
+        let parsed = Whole::try_parse_from(["run", "a", "b", "-j", "3"]).expect("parses");
+        assert_eq!(parsed.run.workers, Some(3));
     }
 }

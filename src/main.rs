@@ -91,9 +91,23 @@ fn print_ops() {
 
 fn main() -> ExitCode {
     shared::malloc::reexec_tuned();
+    let cli = Cli::parse();
+    if let Cmd::Run(args) = &cli.command {
+        // -q / -v set the level of every process of the run, unless the
+        // environment names one.
+        let level = match (args.quiet, args.verbose) {
+            (true, _) => Some("warn"),
+            (false, 0) => None,
+            (false, 1) => Some("debug"),
+            (false, _) => Some("trace"),
+        };
+        if let (Some(level), None) = (level, std::env::var_os("IMGPIPE_LOG")) {
+            std::env::set_var("IMGPIPE_LOG", level);
+        }
+    }
     shared::log::init();
     let _role = tracing::info_span!("imgpipe").entered();
-    match Cli::parse().command {
+    match cli.command {
         Cmd::Run(args) => {
             let shutdown = match shared::shutdown::install_signal_handlers() {
                 Ok(s) => s,

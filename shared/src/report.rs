@@ -129,6 +129,20 @@ pub struct Report {
     pub stages: Vec<StageStats>,
 }
 
+/// `x` with three significant digits, and one decimal at least below
+/// 1000: 0.0123, 1.23, 45.6, 123.4, 1234.
+#[must_use]
+pub fn significant(x: f64) -> String {
+    let digits = if x == 0.0 || !x.is_finite() {
+        1
+    } else {
+        let magnitude = x.abs().log10().floor() as i32;
+        usize::try_from(2 - magnitude).unwrap_or(0).clamp(1, 6)
+    };
+    let digits = if x.abs() >= 1000.0 { 0 } else { digits };
+    format!("{x:.digits$}")
+}
+
 /// Max over mean busy time across `workers` (1 = perfectly even; 0 when
 /// none was busy).
 fn load_imbalance(workers: &[WorkerLoad]) -> f64 {
@@ -315,21 +329,32 @@ impl Report {
     #[must_use]
     pub fn summary(&self) -> String {
         let mut s = String::new();
-        let _ = writeln!(
-            s,
-            "imgpipe: {} of {} images written, {} failed{} in {:.2} s ({:.1} images/s, {:.1} MP/s)",
-            self.succeeded,
-            self.total,
-            self.failed.len(),
-            if self.skipped > 0 {
-                format!(", {} up to date", self.skipped)
-            } else {
-                String::new()
-            },
-            self.wall_s,
-            self.images_per_s,
-            self.megapixels_per_s
-        );
+        let up_to_date = if self.skipped > 0 {
+            format!(", {} up to date", self.skipped)
+        } else {
+            String::new()
+        };
+        let processed = self.succeeded + self.failed.len() as u64;
+        if processed == 0 || self.wall_s <= 0.0 {
+            let _ = writeln!(
+                s,
+                "imgpipe: {} of {} images written, {} failed{up_to_date}",
+                self.succeeded,
+                self.total,
+                self.failed.len()
+            );
+        } else {
+            let _ = writeln!(
+                s,
+                "imgpipe: {} of {} images written, {} failed{up_to_date} in {} s ({} images/s, {} MP/s)",
+                self.succeeded,
+                self.total,
+                self.failed.len(),
+                significant(self.wall_s),
+                significant(self.images_per_s),
+                significant(self.megapixels_per_s)
+            );
+        }
         let _ = writeln!(
             s,
             "  ops: {}",
@@ -339,6 +364,9 @@ impl Report {
                 &self.ops
             }
         );
+        if self.workers.is_empty() {
+            return self.summary_tail(s);
+        }
         let _ = writeln!(
             s,
             "  {} worker{}, effective parallelism {:.2}, load imbalance {:.2} (max/mean busy)",
@@ -376,6 +404,12 @@ impl Report {
                 self.cpu_parallelism
             );
         }
+        self.summary_tail(s)
+    }
+
+    /// The summary's lines after the workers: losses, refused messages,
+    /// skipped and failed files.
+    fn summary_tail(&self, mut s: String) -> String {
         let m = &self.messages;
         if self.redelivered > 0 {
             let _ = writeln!(
@@ -590,6 +624,36 @@ mod tests {
         assert_eq!(
             r.stage_line().as_deref(),
             Some("decode 38%, encode 34%, blur 27%, read+messaging 0.8%; queued in the worker 12.0 ms mean")
+        );
+    }
+
+    #[test]
+    fn rates_get_three_significant_digits() {
+        let shown: Vec<String> = [0.0, 0.012_34, 1.234, 45.67, 123.45, 1234.5]
+            .into_iter()
+            .map(significant)
+            .collect();
+        assert_eq!(shown, ["0.0", "0.0123", "1.23", "45.7", "123.5", "1234"]);
+    }
+
+    #[test]
+    fn an_all_up_to_date_run_says_so_without_rates_or_workers() {
+        let mut r = Report::compute(
+            &BatchStart::default(),
+            &[],
+            Duration::ZERO,
+            MessageCounts::default(),
+        );
+        r.total = 7;
+        r.skipped = 7;
+        let text = r.summary();
+        assert!(
+            text.starts_with("imgpipe: 0 of 7 images written, 0 failed, 7 up to date\n"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("parallelism") && !text.contains("-0.00"),
+            "{text}"
         );
     }
 }

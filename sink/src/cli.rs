@@ -22,12 +22,15 @@ pub struct Cli {
     /// The ventilator's tasks endpoint (the sink learns the batch there).
     #[arg(long, env = endpoints::ENV_TASKS_CONNECT, default_value = endpoints::TASKS_CONNECT)]
     pub ventilator: String,
-    /// Write the JSON report here.
+    /// Write the JSON report here (`-`: to stdout).
     #[arg(long, env = "IMGPIPE_REPORT")]
     pub report: Option<PathBuf>,
     /// Progress display.
     #[arg(long, env = "IMGPIPE_PROGRESS", value_enum, default_value_t = ProgressMode::Auto)]
     pub progress: ProgressMode,
+    /// No summary at the end (warnings and errors are still logged).
+    #[arg(long, short = 'q', env = "IMGPIPE_QUIET")]
+    pub quiet: bool,
     /// Write the run as Chrome trace-event JSON here (open it in
     /// ui.perfetto.dev or chrome://tracing): a track per worker slot, a
     /// slice per image with its stages.
@@ -67,6 +70,8 @@ pub struct Config {
     pub report: Option<PathBuf>,
     /// Progress display.
     pub progress: ProgressMode,
+    /// No summary at the end.
+    pub quiet: bool,
     /// Chrome trace file.
     pub trace: Option<PathBuf>,
     /// HTML report file.
@@ -89,6 +94,7 @@ impl From<Cli> for Config {
             ventilator: cli.ventilator,
             report: cli.report,
             progress: cli.progress,
+            quiet: cli.quiet,
             trace: cli.trace,
             html: cli.html,
             events_bind: cli.events_bind,
@@ -112,6 +118,7 @@ impl Cli {
             ventilator,
             report,
             progress,
+            quiet,
             trace,
             html,
             events_bind,
@@ -127,6 +134,7 @@ impl Cli {
         if let Some(value) = progress.to_possible_value() {
             flag(&mut args, "--progress", value.get_name());
         }
+        shared::argv::switch(&mut args, "--quiet", *quiet);
         flag_if(&mut args, "--trace", trace.as_ref());
         flag_if(&mut args, "--html", html.as_ref());
         flag(&mut args, "--events-bind", events_bind);
@@ -171,6 +179,7 @@ mod tests {
             "/r.json",
             "--progress",
             "lines",
+            "--quiet",
             "--trace",
             "/t.json",
             "--html",

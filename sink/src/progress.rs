@@ -116,10 +116,35 @@ impl Progress {
         }
     }
 
-    /// Removes the bar.
-    pub fn finish(&self) {
+    /// Removes the bar (a new batch description replaces it).
+    pub fn clear(&self) {
         if let Self::Bar(pb) = self {
             pb.finish_and_clear();
+        }
+    }
+
+    /// Ends the display at `done` of the batch, `failed` of them failed:
+    /// the bar (or a last line) shows the final count before the summary.
+    pub fn finish(&mut self, done: u64, failed: u64) {
+        match self {
+            Self::Bar(pb) => {
+                pb.set_position(done);
+                pb.finish();
+            }
+            Self::Lines {
+                last,
+                total,
+                done: shown,
+                ..
+            } => {
+                if *shown != done {
+                    // Drawn now whatever the interval.
+                    *last = Instant::now() - LINE_INTERVAL;
+                    *total = (*total).max(done);
+                    self.update(done, failed);
+                }
+            }
+            Self::Hidden => {}
         }
     }
 }

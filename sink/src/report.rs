@@ -25,11 +25,16 @@ pub fn keeps_existing(existing: &Report, new: &Report, interrupted: bool) -> boo
 }
 
 /// Writes `report` to `path` (through a temporary file and a rename), unless
-/// the report already there says more (see [`keeps_existing`]).
+/// the report already there says more (see [`keeps_existing`]); `-` is
+/// stdout.
 ///
 /// # Errors
 /// When the file cannot be written.
 pub fn write(path: &Path, report: &Report, interrupted: bool) -> anyhow::Result<()> {
+    if path == Path::new("-") {
+        println!("{}", serde_json::to_string_pretty(report)?);
+        return Ok(());
+    }
     let existing = std::fs::read(path)
         .ok()
         .and_then(|bytes| serde_json::from_slice::<Report>(&bytes).ok());

@@ -233,7 +233,7 @@ impl Effects<'_> {
                     tracing::info!("inline transport: writing outputs under {}", root.display());
                 }
                 if let Some(p) = &self.progress {
-                    p.finish();
+                    p.clear();
                 }
                 self.progress = Some(Progress::start(self.config.progress, start.total));
             }
@@ -358,8 +358,8 @@ pub fn run(
         sockets.wait(&c)?;
         sockets.receive(&mut c)?;
     };
-    if let Some(p) = &fx.progress {
-        p.finish();
+    if let Some(p) = &mut fx.progress {
+        p.finish(c.done(), c.failed());
     }
     let mut report = c.report();
     report.messages.unauthenticated += sockets.wire.refusals().unauthenticated();
@@ -403,7 +403,9 @@ pub fn main_with(cli: Cli) -> ExitCode {
         println!("{}{}", endpoints::LISTENING_LINE_PREFIX, bound.results);
     }) {
         Ok(outcome) => {
-            eprint!("{}", outcome.report.summary());
+            if !config.quiet {
+                eprint!("{}", outcome.report.summary());
+            }
             if outcome.interrupted {
                 eprintln!("imgpipe: interrupted before the batch completed");
                 ExitCode::from(shared::process::EXIT_INTERRUPTED)

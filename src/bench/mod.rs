@@ -491,6 +491,8 @@ fn run_args(args: &BenchArgs, setup: &Setup, series: &Series, workers: usize) ->
         trace: None,
         html: None,
         progress: sink::ProgressMode::None,
+        quiet: false,
+        verbose: 0,
         job: ventilator::JobArgs {
             ops: if args.messaging_only {
                 Chain::default()
