@@ -654,11 +654,7 @@ mod tests {
     }
 
     fn round_trip(argv: &[&str]) {
-        let parsed = Whole::try_parse_from(argv).expect("parses");
-        let mut again: Vec<OsString> = vec!["run".into()];
-        again.extend(parsed.run.to_args());
-        let reparsed = Whole::try_parse_from(&again).expect("round trip parses");
-        assert_eq!(format!("{reparsed:?}"), format!("{parsed:?}"));
+        shared::argv::assert_round_trip(argv, |w: &Whole| w.run.to_args());
     }
 
     #[test]

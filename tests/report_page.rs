@@ -16,58 +16,6 @@ use common::*;
 
 const LIMIT: Duration = Duration::from_secs(120);
 
-/// Checks the trace-event format; returns the image slices per track.
-fn check_trace(trace: &serde_json::Value) -> Result<usize, String> {
-    let events = trace["traceEvents"].as_array().ok_or("no traceEvents")?;
-    let mut last_ts = 0;
-    let mut images: Vec<((u64, u64), u64, u64)> = Vec::new();
-    for e in events {
-        let ph = e["ph"].as_str().ok_or(format!("no ph: {e}"))?;
-        for field in ["name", "pid", "tid"] {
-            if e.get(field).is_none() {
-                return Err(format!("{ph} event without {field}: {e}"));
-            }
-        }
-        if ph == "M" {
-            continue;
-        }
-        let ts = e["ts"].as_u64().ok_or(format!("no ts: {e}"))?;
-        if ts < last_ts {
-            return Err(format!("time goes back at {e}"));
-        }
-        last_ts = ts;
-        let key = (
-            e["pid"].as_u64().unwrap_or(0),
-            e["tid"].as_u64().unwrap_or(0),
-        );
-        match ph {
-            "X" if e["cat"] == "image" => {
-                let dur = e["dur"].as_u64().ok_or(format!("X without dur: {e}"))?;
-                // One image at a time per slot.
-                if images
-                    .iter()
-                    .any(|&(k, from, to)| k == key && ts < to && from < ts + dur)
-                {
-                    return Err(format!("two images at once on one slot: {e}"));
-                }
-                images.push((key, ts, ts + dur));
-            }
-            "X" => {
-                let dur = e["dur"].as_u64().ok_or(format!("X without dur: {e}"))?;
-                if !images
-                    .iter()
-                    .any(|&(k, from, to)| k == key && from <= ts && ts + dur <= to)
-                {
-                    return Err(format!("stage outside its image: {e}"));
-                }
-            }
-            "i" | "C" => {}
-            other => return Err(format!("unexpected phase {other}: {e}")),
-        }
-    }
-    Ok(images.len())
-}
-
 /// Headless Chromium on `page`: (its stderr log, the DOM after scripts).
 fn chromium(page: &Path, screenshot: Option<&Path>) -> (String, String) {
     let url = format!("file://{}", page.display());
@@ -160,7 +108,7 @@ fn the_trace_and_the_html_report_show_every_image() {
         .and_then(|s| s.iter().find(|s| s["name"] == "queue"))
         .and_then(|s| s["count"].as_u64())
         .expect("queue stage counted");
-    assert_eq!(check_trace(&trace), Ok(worker_images as usize));
+    assert_eq!(sink::trace::check(&trace), Ok(worker_images as usize));
     let tracks = trace["traceEvents"]
         .as_array()
         .into_iter()

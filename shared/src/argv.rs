@@ -38,3 +38,20 @@ impl SecretArgs {
         args
     }
 }
+
+/// Checks that parsing `argv`, turning the result back into flags with
+/// `to_args` and parsing those gives the same arguments (by their Debug
+/// form): the round-trip test each `to_args` has.
+///
+/// # Panics
+/// When either parse fails or the two differ (it is a test helper).
+pub fn assert_round_trip<P: clap::Parser + std::fmt::Debug>(
+    argv: &[&str],
+    to_args: impl Fn(&P) -> Vec<OsString>,
+) {
+    let parsed = P::try_parse_from(argv).unwrap_or_else(|e| panic!("{argv:?}: {e}"));
+    let mut again: Vec<OsString> = vec![argv.first().copied().unwrap_or("prog").into()];
+    again.extend(to_args(&parsed));
+    let reparsed = P::try_parse_from(&again).unwrap_or_else(|e| panic!("{again:?}: {e}"));
+    assert_eq!(format!("{reparsed:?}"), format!("{parsed:?}"), "{again:?}");
+}

@@ -158,11 +158,7 @@ mod tests {
     }
 
     fn round_trip(argv: &[&str]) {
-        let parsed = Whole::try_parse_from(argv).expect("parses");
-        let mut again: Vec<std::ffi::OsString> = vec!["sink".into()];
-        again.extend(parsed.cli.to_args());
-        let reparsed = Whole::try_parse_from(&again).expect("round trip parses");
-        assert_eq!(format!("{reparsed:?}"), format!("{parsed:?}"));
+        shared::argv::assert_round_trip(argv, |w: &Whole| w.cli.to_args());
     }
 
     #[test]

@@ -116,51 +116,69 @@ pub fn write(path: &std::path::Path, trace: &Value) -> anyhow::Result<()> {
         .map_err(anyhow::Error::msg)
 }
 
+/// Checks a trace against the trace-event format as this module writes
+/// it: every event has `ph`, `name`, `pid` and `tid`, timed ones a `ts` in
+/// non-decreasing order, slices a `dur`; one image at a time per slot;
+/// every stage slice inside an image slice of its track. Returns the
+/// number of image slices.
+///
+/// # Errors
+/// The first event that breaks a rule, with the rule.
+pub fn check(trace: &serde_json::Value) -> Result<usize, String> {
+    let events = trace["traceEvents"].as_array().ok_or("no traceEvents")?;
+    let mut last_ts = 0;
+    let mut images: Vec<((u64, u64), u64, u64)> = Vec::new();
+    for e in events {
+        let ph = e["ph"].as_str().ok_or(format!("no ph: {e}"))?;
+        for field in ["name", "pid", "tid"] {
+            if e.get(field).is_none() {
+                return Err(format!("{ph} event without {field}: {e}"));
+            }
+        }
+        if ph == "M" {
+            continue;
+        }
+        let ts = e["ts"].as_u64().ok_or(format!("no ts: {e}"))?;
+        if ts < last_ts {
+            return Err(format!("time goes back at {e}"));
+        }
+        last_ts = ts;
+        let key = (
+            e["pid"].as_u64().unwrap_or(0),
+            e["tid"].as_u64().unwrap_or(0),
+        );
+        match ph {
+            "X" if e["cat"] == "image" => {
+                let dur = e["dur"].as_u64().ok_or(format!("X without dur: {e}"))?;
+                // One image at a time per slot.
+                if images
+                    .iter()
+                    .any(|&(k, from, to)| k == key && ts < to && from < ts + dur)
+                {
+                    return Err(format!("two images at once on one slot: {e}"));
+                }
+                images.push((key, ts, ts + dur));
+            }
+            "X" => {
+                let dur = e["dur"].as_u64().ok_or(format!("X without dur: {e}"))?;
+                if !images
+                    .iter()
+                    .any(|&(k, from, to)| k == key && from <= ts && ts + dur <= to)
+                {
+                    return Err(format!("stage outside its image: {e}"));
+                }
+            }
+            "i" | "C" => {}
+            other => return Err(format!("unexpected phase {other}: {e}")),
+        }
+    }
+    Ok(images.len())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::timeline::tests::result;
-
-    /// Checks the trace-event format: required fields per phase, stage
-    /// slices inside their image, events in time order.
-    pub(crate) fn check_trace(trace: &Value) -> Result<usize, String> {
-        let events = trace["traceEvents"].as_array().ok_or("no traceEvents")?;
-        let mut last_ts = 0;
-        let mut images = Vec::new();
-        for e in events {
-            let ph = e["ph"].as_str().ok_or(format!("no ph: {e}"))?;
-            for field in ["name", "pid", "tid"] {
-                if e.get(field).is_none() {
-                    return Err(format!("{ph} event without {field}: {e}"));
-                }
-            }
-            if ph == "M" {
-                continue;
-            }
-            let ts = e["ts"].as_u64().ok_or(format!("no ts: {e}"))?;
-            if ts < last_ts {
-                return Err(format!("time goes back at {e}"));
-            }
-            last_ts = ts;
-            match ph {
-                "X" => {
-                    let dur = e["dur"].as_u64().ok_or(format!("X without dur: {e}"))?;
-                    let key = (e["pid"].as_u64(), e["tid"].as_u64());
-                    if e["cat"] == "image" {
-                        images.push((key, ts, ts + dur));
-                    } else if !images
-                        .iter()
-                        .any(|&(k, from, to)| k == key && from <= ts && ts + dur <= to)
-                    {
-                        return Err(format!("stage outside its image: {e}"));
-                    }
-                }
-                "i" | "C" => {}
-                other => return Err(format!("unexpected phase {other}")),
-            }
-        }
-        Ok(images.len())
-    }
 
     #[test]
     fn the_trace_has_a_slice_per_image_with_stages_inside() {
@@ -179,7 +197,7 @@ mod tests {
             shared::report::MessageCounts::default(),
         );
         let trace = chrome_trace(&timeline, &report);
-        assert_eq!(check_trace(&trace), Ok(3));
+        assert_eq!(check(&trace), Ok(3));
         let names: Vec<&str> = trace["traceEvents"]
             .as_array()
             .into_iter()

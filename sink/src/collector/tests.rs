@@ -399,29 +399,24 @@ fn a_new_watcher_gets_the_state_at_once() {
     let t0 = Instant::now();
     let mut c = Collector::new(CollectorConfig::default(), t0);
     drain(&mut c);
+    let published = |c: &mut Collector| -> Vec<events::Event> {
+        drain(c)
+            .into_iter()
+            .filter_map(|a| match a {
+                Action::Publish(e) => Some(e),
+                _ => None,
+            })
+            .collect()
+    };
     c.handle_event(t0, Event::Subscribed);
-    let published: Vec<events::Event> = drain(&mut c)
-        .into_iter()
-        .filter_map(|a| match a {
-            Action::Publish(e) => Some(e),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(published, vec![events::Event::Waiting]);
+    assert_eq!(published(&mut c), vec![events::Event::Waiting]);
 
     c.handle_event(t0, Event::BatchStart(start(3, Transport::Path)));
     c.handle_event(t0, result(written(0, "w")));
     drain(&mut c);
     c.handle_event(t0, Event::Subscribed);
-    let published: Vec<events::Event> = drain(&mut c)
-        .into_iter()
-        .filter_map(|a| match a {
-            Action::Publish(e) => Some(e),
-            _ => None,
-        })
-        .collect();
     assert_eq!(
-        published,
+        published(&mut c),
         vec![
             events::Event::BatchStarted {
                 batch: BATCH,
