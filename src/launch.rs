@@ -491,25 +491,9 @@ pub fn run(args: &RunArgs, shutdown: &Shutdown) -> anyhow::Result<u8> {
         check_roots(&args.input, &args.output).map_err(SetupFailed)?;
     }
     if args.selection.dry_run {
-        let config = ventilator::Config {
-            input: args.input.clone(),
-            output: args.output.clone(),
-            bind: String::new(),
-            status_bind: String::new(),
-            chain: args.job.ops.clone(),
-            output_options: args.job.output_options(),
-            name: args.job.name.clone(),
-            skip_existing: args.selection.skip_existing,
-            mode: ventilator::ModeArgs::default(),
-            secret_file: None,
-        };
-        ventilator::dry_run(&config, &mut std::io::stdout().lock())?;
-        return Ok(0);
+        return dry_run(args);
     }
     let workers = args.workers.unwrap_or_else(cores);
-    if workers == 0 {
-        bail!(SetupFailed("--workers must be at least 1".into()));
-    }
     let threads = args.threads.unwrap_or_else(|| (cores() / workers).max(1));
     if workers * threads > cores() {
         tracing::warn!(
@@ -518,16 +502,94 @@ pub fn run(args: &RunArgs, shutdown: &Shutdown) -> anyhow::Result<u8> {
             cores()
         );
     }
-    // `--report -`: the sink writes a scratch file, printed once it is done
-    // (its stdout is the launcher's pipe).
-    let report_to_stdout = args.report.as_deref() == Some(std::path::Path::new("-"));
-    let report_file = if report_to_stdout {
-        Some(std::env::temp_dir().join(format!("imgpipe-report-{}.json", std::process::id())))
-    } else {
-        args.report.clone()
-    };
+    let report = ReportTarget::of(args);
     let mut fleet = Fleet(Vec::new());
+    let ventilator = start_bound(
+        &mut fleet,
+        "ventilator",
+        ventilator_command(args)?,
+        shutdown,
+    )?;
+    let sink_cmd = sink_command(args, &ventilator.endpoint, report.file.clone())?;
+    let sink = start_bound(&mut fleet, "sink", sink_cmd, shutdown)?;
+    if let (Some(v), Some(s), Some(events)) = (&ventilator.status, &sink.status, &sink.events) {
+        tracing::info!(
+            "follow this run with `imgpipe watch {events}`; status: `imgpipe status {v}` (ventilator), `imgpipe status {s}` (sink)"
+        );
+    }
+    let launcher = WorkerLauncher {
+        args,
+        tasks: ventilator.endpoint,
+        results: sink.endpoint,
+        push: ventilator.push,
+        threads,
+    };
+    let mut slots = Vec::with_capacity(workers);
+    for index in 1..=workers {
+        slots.push(WorkerSlot {
+            index,
+            restarts: 0,
+            restart_at: None,
+            role: fleet.0.len(),
+            retired: false,
+        });
+        fleet.0.push(launcher.spawn(index, 0)?);
+    }
+    let code = watch_fleet(&mut fleet, &mut slots, &launcher, shutdown)?;
+    report.print();
+    Ok(code)
+}
 
+/// `--dry-run`: the ventilator's plan, printed here; nothing is started.
+fn dry_run(args: &RunArgs) -> anyhow::Result<u8> {
+    let config = ventilator::Config {
+        input: args.input.clone(),
+        output: args.output.clone(),
+        bind: String::new(),
+        status_bind: String::new(),
+        chain: args.job.ops.clone(),
+        output_options: args.job.output_options(),
+        name: args.job.name.clone(),
+        skip_existing: args.selection.skip_existing,
+        mode: ventilator::ModeArgs::default(),
+        secret_file: None,
+    };
+    ventilator::dry_run(&config, &mut std::io::stdout().lock())?;
+    Ok(0)
+}
+
+/// Where the sink writes the report: the file asked for, or for
+/// `--report -` a scratch file printed once the sink is done (its stdout
+/// is the launcher's pipe).
+struct ReportTarget {
+    file: Option<PathBuf>,
+    to_stdout: bool,
+}
+
+impl ReportTarget {
+    fn of(args: &RunArgs) -> Self {
+        let to_stdout = args.report.as_deref() == Some(std::path::Path::new("-"));
+        let file = if to_stdout {
+            Some(std::env::temp_dir().join(format!("imgpipe-report-{}.json", std::process::id())))
+        } else {
+            args.report.clone()
+        };
+        Self { file, to_stdout }
+    }
+
+    /// For `--report -`: prints the scratch file and removes it.
+    fn print(&self) {
+        if let (true, Some(file)) = (self.to_stdout, &self.file) {
+            if let Ok(json) = std::fs::read_to_string(file) {
+                print!("{json}");
+            }
+            let _ = std::fs::remove_file(file);
+        }
+    }
+}
+
+/// The ventilator of this run, on loopback ports the OS picks.
+fn ventilator_command(args: &RunArgs) -> anyhow::Result<Command> {
     let mut cmd = role_command("ventilator")?;
     cmd.args(
         ventilator::Cli {
@@ -545,16 +607,18 @@ pub fn run(args: &RunArgs, shutdown: &Shutdown) -> anyhow::Result<u8> {
         }
         .to_args(),
     );
-    let ventilator = start_bound(&mut fleet, "ventilator", cmd, shutdown)?;
-    let tasks = ventilator.endpoint;
+    Ok(cmd)
+}
 
+/// The sink of this run, fed by the ventilator at `tasks`.
+fn sink_command(args: &RunArgs, tasks: &str, report: Option<PathBuf>) -> anyhow::Result<Command> {
     let mut cmd = role_command("sink")?;
     cmd.args(
         sink::Cli {
             bind: LOOPBACK_ANY_PORT.into(),
             status_bind: LOOPBACK_ANY_PORT.into(),
-            ventilator: tasks.clone(),
-            report: report_file.clone(),
+            ventilator: tasks.to_string(),
+            report,
             progress: if args.quiet {
                 ProgressMode::None
             } else {
@@ -570,34 +634,18 @@ pub fn run(args: &RunArgs, shutdown: &Shutdown) -> anyhow::Result<u8> {
         }
         .to_args(),
     );
-    let sink = start_bound(&mut fleet, "sink", cmd, shutdown)?;
-    let results = sink.endpoint;
-    if let (Some(v), Some(s), Some(events)) = (&ventilator.status, &sink.status, &sink.events) {
-        tracing::info!(
-            "follow this run with `imgpipe watch {events}`; status: `imgpipe status {v}` (ventilator), `imgpipe status {s}` (sink)"
-        );
-    }
+    Ok(cmd)
+}
 
-    let launcher = WorkerLauncher {
-        args,
-        tasks,
-        results,
-        push: ventilator.push,
-        threads,
-    };
-    let mut slots = Vec::with_capacity(workers);
-    for index in 1..=workers {
-        slots.push(WorkerSlot {
-            index,
-            restarts: 0,
-            restart_at: None,
-            role: fleet.0.len(),
-            retired: false,
-        });
-        fleet.0.push(launcher.spawn(index, 0)?);
-    }
-
-    // fleet.0: [ventilator, sink, workers (current and dead)...]
+/// Waits for the sink's exit code, restarting dead workers meanwhile;
+/// gives up when the ventilator fails or every worker is gone for good.
+/// `fleet.0` is `[ventilator, sink, workers (current and dead)...]`.
+fn watch_fleet(
+    fleet: &mut Fleet,
+    slots: &mut [WorkerSlot],
+    launcher: &WorkerLauncher<'_>,
+    shutdown: &Shutdown,
+) -> anyhow::Result<u8> {
     let mut workers_gone_at: Option<Instant> = None;
     loop {
         if shutdown.requested() {
@@ -606,12 +654,6 @@ pub fn run(args: &RunArgs, shutdown: &Shutdown) -> anyhow::Result<u8> {
         }
         if let Some(status) = fleet.0[1].poll() {
             fleet.stop_all(EXIT_GRACE);
-            if let (true, Some(file)) = (report_to_stdout, &report_file) {
-                if let Ok(json) = std::fs::read_to_string(file) {
-                    print!("{json}");
-                }
-                let _ = std::fs::remove_file(file);
-            }
             return Ok(status
                 .code()
                 .and_then(|c| u8::try_from(c).ok())
@@ -625,7 +667,7 @@ pub fn run(args: &RunArgs, shutdown: &Shutdown) -> anyhow::Result<u8> {
                 )));
             }
         }
-        supervise(&mut fleet, &mut slots, &launcher)?;
+        supervise(fleet, slots, launcher)?;
         if slots.iter().all(|s| s.restart_at.is_none())
             && fleet.0[2..].iter_mut().all(|w| w.poll().is_some())
         {
