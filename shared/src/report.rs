@@ -231,9 +231,9 @@ impl Report {
             if r.worker_slots > 0 {
                 let w = workers.entry(&r.worker).or_default();
                 w.0 += 1;
-                w.1 += r.busy_us;
+                w.1 = w.1.saturating_add(r.busy_us);
                 w.2 = w.2.max(r.worker_slots);
-                w.3 += r.timings.cpu_us;
+                w.3 = w.3.saturating_add(r.timings.cpu_us);
                 tally.add_image(&r.timings, r.busy_us);
             }
             match &r.outcome {

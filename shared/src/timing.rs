@@ -170,8 +170,7 @@ impl StageTally {
             .stages
             .iter()
             .filter(|(n, _)| n != QUEUE)
-            .map(|(_, h)| h.total_us)
-            .sum();
+            .fold(0u64, |sum, (_, h)| sum.saturating_add(h.total_us));
         let mut out: Vec<StageStats> = self
             .stages
             .iter()

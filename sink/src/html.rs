@@ -222,7 +222,7 @@ fn task_stream(h: &mut String, t: &Timeline) {
                 LANE - 4.0,
                 colour(name)
             );
-            at += us;
+            at = at.saturating_add(us);
         }
         h.push_str("</g>");
     }

@@ -99,7 +99,8 @@ impl Timeline {
         let mut spans = Vec::with_capacity(timed.len().min(MAX_SPANS));
         for (i, r) in timed.iter().enumerate() {
             let start_us = r.timings.started_unix_us - origin;
-            let end = start_us + r.busy_us;
+            // Times come from peers: saturate rather than overflow.
+            let end = start_us.saturating_add(r.busy_us);
             end_us = end_us.max(end);
             let second = usize::try_from(end / 1_000_000).unwrap_or(usize::MAX);
             if second < 1_000_000 {
@@ -245,5 +246,23 @@ pub(crate) mod tests {
         assert!(t.spans.len() <= MAX_SPANS);
         assert_eq!(t.throughput.iter().sum::<u64>(), results.len() as u64);
         assert!(t.sampling_note().is_some_and(|n| n.contains("1 in 3")));
+    }
+
+    #[test]
+    fn absurd_times_from_a_peer_do_not_overflow() {
+        let mut huge = result(0, "w", 0, 0, &[("decode", 1)], true);
+        huge.busy_us = u64::MAX;
+        huge.timings.stages[0].us = u64::MAX;
+        let t = Timeline::of(&[huge]);
+        assert_eq!(t.end_us, u64::MAX);
+        let report = shared::report::Report::compute(
+            &shared::protocol::BatchStart::default(),
+            std::iter::empty(),
+            std::time::Duration::ZERO,
+            shared::report::MessageCounts::default(),
+        );
+        let trace = crate::trace::chrome_trace(&t, &report);
+        assert!(trace["traceEvents"].is_array());
+        assert!(crate::html::run_page(&report, &t).contains("<g class=\"task\""));
     }
 }

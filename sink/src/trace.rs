@@ -50,7 +50,7 @@ pub fn chrome_trace(timeline: &Timeline, report: &Report) -> Value {
                 "ph": "X", "cat": "stage", "name": stage.name, "pid": pid, "tid": tid,
                 "ts": at, "dur": stage.us,
             }));
-            at += stage.us;
+            at = at.saturating_add(stage.us);
         }
         if span.attempt > 1 {
             events.push(json!({
@@ -62,12 +62,12 @@ pub fn chrome_trace(timeline: &Timeline, report: &Report) -> Value {
         if let Some(error) = &span.error {
             events.push(json!({
                 "ph": "i", "s": "t", "cat": "failure", "pid": pid, "tid": tid,
-                "name": format!("failed: {}", span.path), "ts": span.start_us + span.dur_us,
+                "name": format!("failed: {}", span.path), "ts": span.start_us.saturating_add(span.dur_us),
                 "args": {"error": error},
             }));
         }
         edges.push((span.start_us, 1));
-        edges.push((span.start_us + span.dur_us, -1));
+        edges.push((span.start_us.saturating_add(span.dur_us), -1));
     }
     edges.sort_unstable();
     let mut in_flight = 0i64;
