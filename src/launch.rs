@@ -11,10 +11,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
 use clap::builder::TypedValueParser as _;
-use clap::{Args, ValueEnum as _};
+use clap::Args;
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
-use shared::argv::{flag, flag_if, switch};
+use shared::argv::{flag, flag_enum, flag_if, switch};
 use shared::auth::SecretArgs;
 use shared::discover::check_roots;
 use shared::endpoints::{
@@ -151,18 +151,14 @@ impl RunArgs {
         flag_if(&mut args, "--report", report.as_ref());
         flag_if(&mut args, "--trace", trace.as_ref());
         flag_if(&mut args, "--html", html.as_ref());
-        if let Some(value) = progress.to_possible_value() {
-            flag(&mut args, "--progress", value.get_name());
-        }
+        flag_enum(&mut args, "--progress", progress);
         switch(&mut args, "--quiet", *quiet);
         for _ in 0..*verbose {
             args.push("--verbose".into());
         }
         args.extend(job.to_args());
         args.extend(selection.to_args());
-        if let Some(value) = dispatch.to_possible_value() {
-            flag(&mut args, "--dispatch", value.get_name());
-        }
+        flag_enum(&mut args, "--dispatch", dispatch);
         flag(&mut args, "--prefetch", prefetch.to_string());
         flag_if(&mut args, "--synthetic", synthetic.map(|n| n.to_string()));
         flag(&mut args, "--max-attempts", max_attempts.to_string());
@@ -696,7 +692,7 @@ mod tests {
     }
 
     fn round_trip(argv: &[&str]) {
-        shared::argv::assert_round_trip(argv, |w: &Whole| w.run.to_args());
+        shared::argv::assert_round_trip(argv, RunArgs::to_args);
     }
 
     #[test]

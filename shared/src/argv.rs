@@ -21,6 +21,21 @@ pub fn flag_if<T: Into<OsString>>(args: &mut Vec<OsString>, name: &str, value: O
     }
 }
 
+/// The name a `ValueEnum` value has on the command line (`credit`,
+/// `lines`, ...).
+#[must_use]
+pub fn value_name<V: clap::ValueEnum>(value: &V) -> String {
+    value
+        .to_possible_value()
+        .map(|v| v.get_name().to_string())
+        .unwrap_or_default()
+}
+
+/// Appends `--name value` for a `ValueEnum` value, spelt as parsed.
+pub fn flag_enum<V: clap::ValueEnum>(args: &mut Vec<OsString>, name: &str, value: &V) {
+    flag(args, name, value_name(value));
+}
+
 /// Appends `--name` when `set`.
 pub fn switch(args: &mut Vec<OsString>, name: &str, set: bool) {
     if set {
@@ -39,19 +54,28 @@ impl SecretArgs {
     }
 }
 
-/// Checks that parsing `argv`, turning the result back into flags with
-/// `to_args` and parsing those gives the same arguments (by their Debug
-/// form): the round-trip test each `to_args` has.
+/// A command line made of one argument group, for [`assert_round_trip`].
+#[derive(Debug, clap::Parser)]
+struct Alone<A: clap::Args> {
+    #[command(flatten)]
+    args: A,
+}
+
+/// Checks that parsing `argv` into the argument group `A`, turning the
+/// result back into flags with `to_args` and parsing those gives the same
+/// arguments (by their Debug form): the round-trip test each `to_args`
+/// has.
 ///
 /// # Panics
 /// When either parse fails or the two differ (it is a test helper).
-pub fn assert_round_trip<P: clap::Parser + std::fmt::Debug>(
+pub fn assert_round_trip<A: clap::Args + std::fmt::Debug>(
     argv: &[&str],
-    to_args: impl Fn(&P) -> Vec<OsString>,
+    to_args: impl Fn(&A) -> Vec<OsString>,
 ) {
-    let parsed = P::try_parse_from(argv).unwrap_or_else(|e| panic!("{argv:?}: {e}"));
+    use clap::Parser as _;
+    let parsed = Alone::<A>::try_parse_from(argv).unwrap_or_else(|e| panic!("{argv:?}: {e}"));
     let mut again: Vec<OsString> = vec![argv.first().copied().unwrap_or("prog").into()];
-    again.extend(to_args(&parsed));
-    let reparsed = P::try_parse_from(&again).unwrap_or_else(|e| panic!("{again:?}: {e}"));
+    again.extend(to_args(&parsed.args));
+    let reparsed = Alone::<A>::try_parse_from(&again).unwrap_or_else(|e| panic!("{again:?}: {e}"));
     assert_eq!(format!("{reparsed:?}"), format!("{parsed:?}"), "{again:?}");
 }

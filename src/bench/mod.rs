@@ -22,9 +22,10 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
-use clap::{Args, ValueEnum as _};
+use clap::Args;
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
+use shared::argv::value_name;
 use shared::discover::{check_roots, discover};
 use shared::ops::Chain;
 use shared::protocol::Transport;
@@ -77,14 +78,6 @@ fn disturbed_note(share: Option<f64>) -> String {
         ),
         _ => String::new(),
     }
-}
-
-/// A dispatch mode's name, as `--dispatch` spells it.
-fn dispatch_name(dispatch: Dispatch) -> String {
-    dispatch
-        .to_possible_value()
-        .map(|v| v.get_name().to_string())
-        .unwrap_or_default()
 }
 
 /// Arguments of `imgpipe bench`.
@@ -367,9 +360,9 @@ fn series(dispatch: &[Dispatch], transport: &[Transport]) -> Vec<Series> {
         for t in &transports {
             let label = match (d, t) {
                 (None, None) => "default".to_string(),
-                (Some(d), None) => dispatch_name(*d),
+                (Some(d), None) => value_name(d),
                 (None, Some(t)) => t.to_string(),
-                (Some(d), Some(t)) => format!("{}/{t}", dispatch_name(*d)),
+                (Some(d), Some(t)) => format!("{}/{t}", value_name(d)),
             };
             out.push(Series {
                 label,
