@@ -22,6 +22,16 @@ pub enum ProgressMode {
 /// Interval between plain progress lines.
 pub const LINE_INTERVAL: Duration = Duration::from_secs(2);
 
+/// One plain progress line.
+fn print_line(started: Instant, done: u64, total: u64, failed: u64) {
+    let secs = started.elapsed().as_secs_f64().max(1e-9);
+    eprintln!(
+        "[sink] {done}/{total} images ({:.0}%), {:.1} images/s, {failed} failed",
+        100.0 * done as f64 / total.max(1) as f64,
+        done as f64 / secs
+    );
+}
+
 /// A running progress display.
 #[derive(Debug)]
 pub enum Progress {
@@ -96,12 +106,7 @@ impl Progress {
                 *done = new_done;
                 if last.elapsed() >= LINE_INTERVAL || *done == *total {
                     *last = Instant::now();
-                    let secs = started.elapsed().as_secs_f64().max(1e-9);
-                    eprintln!(
-                        "[sink] {done}/{total} images ({:.0}%), {:.1} images/s, {failed} failed",
-                        100.0 * *done as f64 / (*total).max(1) as f64,
-                        *done as f64 / secs
-                    );
+                    print_line(*started, *done, *total, failed);
                 }
             }
             Self::Hidden => {}
@@ -132,16 +137,14 @@ impl Progress {
                 pb.finish();
             }
             Self::Lines {
-                last,
+                started,
                 total,
                 done: shown,
                 ..
             } => {
                 if *shown != done {
-                    // Drawn now whatever the interval.
-                    *last = Instant::now() - LINE_INTERVAL;
-                    *total = (*total).max(done);
-                    self.update(done, failed);
+                    *shown = done;
+                    print_line(*started, done, *total, failed);
                 }
             }
             Self::Hidden => {}
