@@ -238,7 +238,7 @@ fn a_frozen_worker_loses_its_tasks_and_its_late_results_are_dropped() {
     signal(&c.workers[0], Signal::SIGSTOP);
     // Past the 2 s heartbeat timeout the ventilator gives the worker up.
     c.wait_for_ventilator("the frozen worker given up", LIMIT, |s| {
-        !known_worker(s, "frozen") && s["redispatched"].as_u64().unwrap_or(0) >= 1
+        status_worker(s, "frozen").is_none() && s["redispatched"].as_u64().unwrap_or(0) >= 1
     });
     signal(&c.workers[0], Signal::SIGCONT);
     let report = c.finish();
@@ -451,13 +451,13 @@ fn a_full_disk_fails_per_image_with_exit_1() {
 
 /// A network namespace joined to this one by a veth pair: a test host the
 /// test can cut off. Removed on drop.
-/// Whether a ventilator's status lists worker `id`.
-fn known_worker(status: &serde_json::Value, id: &str) -> bool {
+/// Worker `id` as a ventilator's status lists it, if it does.
+fn status_worker<'a>(status: &'a serde_json::Value, id: &str) -> Option<&'a serde_json::Value> {
     status["workers"]
         .as_array()
         .into_iter()
         .flatten()
-        .any(|w| w["id"] == id)
+        .find(|w| w["id"] == id)
 }
 
 #[test]
@@ -494,18 +494,14 @@ fn a_partitioned_worker_loses_its_tasks_then_reconnects_and_works_again() {
     host.set_link(false);
     // Past the 2 s heartbeat timeout the ventilator gives the cut worker up.
     c.wait_for_ventilator("the cut worker given up", LIMIT, |s| {
-        !known_worker(s, "cut") && s["state"] != "done"
+        status_worker(s, "cut").is_none() && s["state"] != "done"
     });
     host.set_link(true);
     // After the partition heals the worker reconnects and gets work again.
     let healed = Instant::now();
     let status_ep = c.ventilator.status_endpoint();
     let cut_working = |s: &serde_json::Value| {
-        s["workers"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .any(|w| w["id"] == "cut" && w["in_flight"].as_u64().unwrap_or(0) > 0)
+        status_worker(s, "cut").is_some_and(|w| w["in_flight"].as_u64().unwrap_or(0) > 0)
     };
     loop {
         let s = status(&status_ep);
