@@ -67,24 +67,24 @@ fn colour(stage: &str) -> &'static str {
     }
 }
 
+/// The start of an imgpipe page: head with `title` and the shared style,
+/// and `title` as its heading.
+#[must_use]
+pub fn page_start(title: &str) -> String {
+    let title = esc(title);
+    format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title><style>{STYLE}</style></head><body><h1>{title}</h1>"
+    )
+}
+
 /// The page for a run.
 #[must_use]
 pub fn run_page(report: &Report, timeline: &Timeline) -> String {
-    let mut h = String::new();
-    let title = format!(
+    let mut h = page_start(&format!(
         "imgpipe run: {} of {} images written",
         report.succeeded, report.total
-    );
-    let _ = write!(
-        h,
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title><style>{STYLE}</style></head><body>",
-        esc(&title)
-    );
-    let _ = write!(
-        h,
-        "<h1>{}</h1><p id=\"live-summary\" class=\"note\"></p>",
-        esc(&title)
-    );
+    ));
+    h.push_str("<p id=\"live-summary\" class=\"note\"></p>");
     totals(&mut h, report);
     task_stream(&mut h, timeline);
     throughput(&mut h, timeline);

@@ -5,7 +5,7 @@
 
 use std::fmt::Write as _;
 
-use sink::html::{esc, script_json, STYLE};
+use sink::html::{esc, page_start, script_json};
 
 use super::report::BenchReport;
 
@@ -17,17 +17,10 @@ fn num(x: Option<f64>, digits: usize) -> String {
 /// The page for a benchmark.
 #[must_use]
 pub fn page(report: &BenchReport, speedup_svg: &str) -> String {
-    let mut h = String::new();
-    let title = format!(
+    let mut h = page_start(&format!(
         "imgpipe bench: {} {} on {} cores",
         report.items, report.unit, report.machine.cores
-    );
-    let _ = write!(
-        h,
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title><style>{STYLE}</style></head><body><h1>{}</h1>",
-        esc(&title),
-        esc(&title)
-    );
+    ));
     let _ = write!(
         h,
         "<p><code>{}</code></p><p class=\"note\">{}{}; {} timed runs per configuration after {} warm-up; ops: <code>{}</code>. {}</p>",
