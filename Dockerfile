@@ -64,6 +64,8 @@ WORKDIR /build
 # 1. Vendored crates and the workspace manifests: they change rarely.
 COPY docker/vendor/ /vendor/
 COPY Cargo.toml Cargo.lock ./
+# Patched copies of crates.io crates, which [patch.crates-io] points at.
+COPY vendor/ vendor/
 COPY shared/Cargo.toml shared/
 COPY ventilator/Cargo.toml ventilator/
 COPY worker/Cargo.toml worker/

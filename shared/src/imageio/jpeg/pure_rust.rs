@@ -116,3 +116,72 @@ pub fn encode(
     )
     .map_err(|e| format!("encoding JPEG: {e}"))
 }
+
+/// The patches of vendor/libjpeg-turbo-rs (its PATCHES.md), checked on real
+/// photos against the code paths they leave alone.
+#[cfg(test)]
+mod patch_tests {
+    use libjpeg_turbo_rs::{ColorSpace, DctMethod, Decoder, Encoder, PixelFormat, ScalingFactor};
+
+    fn samples() -> Vec<Vec<u8>> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples");
+        let mut photos: Vec<Vec<u8>> = std::fs::read_dir(&dir)
+            .expect("samples/")
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "jpg"))
+            .map(|p| std::fs::read(p).expect("read sample"))
+            .collect();
+        assert!(photos.len() >= 3, "the samples' JPEGs");
+        // The same photo re-encoded progressive, for the progressive path.
+        let mut d = Decoder::new(&photos[0]).expect("header");
+        d.set_output_format(PixelFormat::Rgb);
+        let rgb = d.decode_image().expect("decode");
+        let progressive = Encoder::new(&rgb.data, rgb.width, rgb.height, PixelFormat::Rgb)
+            .quality(90)
+            .progressive(true)
+            .encode()
+            .expect("progressive encode");
+        photos.push(progressive);
+        photos
+    }
+
+    fn decode(jpeg: &[u8], denom: u32, set_up: impl FnOnce(&mut Decoder)) -> Vec<u8> {
+        let mut d = Decoder::new(jpeg).expect("header");
+        d.set_scale(ScalingFactor::try_new(1, denom).expect("scale"));
+        set_up(&mut d);
+        d.decode_image().expect("decode").data
+    }
+
+    /// Gray output skips the chroma IDCTs: its pixels are still exactly
+    /// the luma of a full YCbCr decode, which IDCTs every plane.
+    #[test]
+    fn gray_decodes_are_the_luma_of_a_full_decode() {
+        for (i, jpeg) in samples().iter().enumerate() {
+            for denom in [1, 2, 4] {
+                let gray = decode(jpeg, denom, |d| d.set_output_format(PixelFormat::Grayscale));
+                let ycbcr = decode(jpeg, denom, |d| d.set_output_colorspace(ColorSpace::YCbCr));
+                let luma: Vec<u8> = ycbcr.chunks_exact(3).map(|p| p[0]).collect();
+                assert!(gray == luma, "sample {i} at 1/{denom}");
+            }
+        }
+    }
+
+    /// The AVX2 4x4 IDCT (the accurate method's, at 1/2 scale) gives the
+    /// scalar 4x4's bytes, which the other methods still use.
+    #[test]
+    fn the_simd_half_scale_idct_matches_the_scalar_one() {
+        for (i, jpeg) in samples().iter().enumerate() {
+            let gray = |method: DctMethod| {
+                decode(jpeg, 2, |d| {
+                    d.set_output_format(PixelFormat::Grayscale);
+                    d.set_dct_method(method);
+                })
+            };
+            assert!(
+                gray(DctMethod::IsLow) == gray(DctMethod::Float),
+                "sample {i}"
+            );
+        }
+    }
+}
