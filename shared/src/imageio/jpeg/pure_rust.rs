@@ -121,7 +121,10 @@ pub fn encode(
 /// photos against the code paths they leave alone.
 #[cfg(test)]
 mod patch_tests {
-    use libjpeg_turbo_rs::{ColorSpace, DctMethod, Decoder, Encoder, PixelFormat, ScalingFactor};
+    use libjpeg_turbo_rs::{
+        ColorSpace, DctMethod, Decoder, Encoder, PixelFormat, ScalingFactor, Subsampling,
+    };
+    use sha2::{Digest, Sha256};
 
     fn samples() -> Vec<Vec<u8>> {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples");
@@ -182,6 +185,65 @@ mod patch_tests {
                 gray(DctMethod::IsLow) == gray(DctMethod::Float),
                 "sample {i}"
             );
+        }
+    }
+
+    /// The gray encode that skips the copies writes the bytes upstream
+    /// 0.9.0 wrote (hashes taken with the crates.io release): in place for
+    /// a size that is a multiple of 8, padded for one that is not.
+    #[test]
+    fn gray_encodes_are_upstreams_bytes() {
+        let jpeg = std::fs::read(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../samples/seeding-1920x1280.jpg"),
+        )
+        .expect("sample");
+        let gray = decode(&jpeg, 1, |d| d.set_output_format(PixelFormat::Grayscale));
+        let crop = |w: usize, h: usize| -> Vec<u8> {
+            (0..h)
+                .flat_map(|y| gray[y * 1920..y * 1920 + w].to_vec())
+                .collect()
+        };
+        for (w, h, q, want) in [
+            (
+                1920,
+                1280,
+                85,
+                "0c94935ba1b4544913c9c9890655205e8a48da5cd2b918bdb024c537ceaf13c0",
+            ),
+            (
+                1920,
+                1280,
+                30,
+                "1e05051888f7a7c7a809d4781342a1846aa2598b0e0b4fe3bdaf00575f874e1f",
+            ),
+            (
+                37,
+                29,
+                85,
+                "e371d3f503413a2c3d93817782a82d7791dbfb4dd7aaa5055687cf49185bd479",
+            ),
+            (
+                1917,
+                1275,
+                85,
+                "965159d0629be7c4685fca3ceced856630a4edfb66b138664e8ef6683ce66949",
+            ),
+        ] {
+            let out = libjpeg_turbo_rs::compress(
+                &crop(w, h),
+                w,
+                h,
+                PixelFormat::Grayscale,
+                q,
+                Subsampling::S444,
+            )
+            .expect("encode");
+            let got: String = Sha256::digest(&out)
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            assert_eq!(got, want, "{w}x{h} q{q}");
         }
     }
 }

@@ -562,6 +562,57 @@ pub fn compress_with_params(params: &CompressParams<'_>) -> Result<Vec<u8>> {
                 mcu_count += 1;
             }
         }
+    } else if is_grayscale {
+        // imgpipe patch: gray pixels are the Y plane already. The fallback
+        // below copied them into a plane, copied that into a padded one,
+        // and built and copied two zero chroma planes as well: four
+        // image-sized buffers for nothing. Here the pixels are encoded in
+        // place when the size is a multiple of 8, and otherwise padded once,
+        // as `pad_plane` does (last column, then last row, replicated).
+        let padded_w: usize = mcus_x * mcu_w;
+        let padded_h: usize = mcus_y * mcu_h;
+        let pixels: &[u8] = &pixels[..width * height];
+        let padded: Vec<u8>;
+        let plane: &[u8] = if padded_w == width && padded_h == height {
+            pixels
+        } else {
+            let mut buf: Vec<u8> = vec![0u8; padded_w * padded_h];
+            for (dst, src) in buf
+                .chunks_exact_mut(padded_w)
+                .zip(pixels.chunks_exact(width))
+            {
+                dst[..width].copy_from_slice(src);
+                let last: u8 = src[width - 1];
+                dst[width..].fill(last);
+            }
+            let last_row: usize = (height - 1) * padded_w;
+            for row in height..padded_h {
+                buf.copy_within(last_row..last_row + padded_w, row * padded_w);
+            }
+            padded = buf;
+            &padded
+        };
+        for mcu_row in 0..mcus_y {
+            for mcu_col in 0..mcus_x {
+                maybe_emit_restart!();
+                encode_single_block(
+                    plane,
+                    padded_w,
+                    padded_h,
+                    mcu_col * mcu_w,
+                    mcu_row * mcu_h,
+                    &luma_divisors,
+                    &dc_luma_table,
+                    &ac_luma_table,
+                    &mut bit_writer,
+                    &mut prev_dc_y,
+                    fdct_quantize_fn,
+                );
+                mcu_count += 1;
+            }
+        }
+        // The restart macro resets the chroma predictors a gray image lacks.
+        let _ = (prev_dc_cb, prev_dc_cr);
     } else {
         // Fallback: full-plane color conversion for non-RGB formats and grayscale
         let (y_plane, cb_plane, cr_plane) = convert_to_ycbcr(
