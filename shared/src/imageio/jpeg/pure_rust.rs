@@ -126,9 +126,12 @@ mod patch_tests {
     };
     use sha2::{Digest, Sha256};
 
+    fn samples_dir() -> std::path::PathBuf {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples")
+    }
+
     fn samples() -> Vec<Vec<u8>> {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples");
-        let mut photos: Vec<Vec<u8>> = std::fs::read_dir(&dir)
+        let mut photos: Vec<Vec<u8>> = std::fs::read_dir(samples_dir())
             .expect("samples/")
             .filter_map(Result::ok)
             .map(|e| e.path())
@@ -193,15 +196,12 @@ mod patch_tests {
     /// a size that is a multiple of 8, padded for one that is not.
     #[test]
     fn gray_encodes_are_upstreams_bytes() {
-        let jpeg = std::fs::read(
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("../samples/seeding-1920x1280.jpg"),
-        )
-        .expect("sample");
+        let jpeg = std::fs::read(samples_dir().join("seeding-1920x1280.jpg")).expect("sample");
         let gray = decode(&jpeg, 1, |d| d.set_output_format(PixelFormat::Grayscale));
+        let stride = gray.len() / 1280;
         let crop = |w: usize, h: usize| -> Vec<u8> {
             (0..h)
-                .flat_map(|y| gray[y * 1920..y * 1920 + w].to_vec())
+                .flat_map(|y| gray[y * stride..y * stride + w].to_vec())
                 .collect()
         };
         for (w, h, q, want) in [

@@ -597,4 +597,3 @@ mod tests {
         assert_eq!(level_shift_clamp(i32::MIN), 0);
     }
 }
-

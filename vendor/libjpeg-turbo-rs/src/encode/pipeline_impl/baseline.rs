@@ -567,8 +567,8 @@ pub fn compress_with_params(params: &CompressParams<'_>) -> Result<Vec<u8>> {
         // below copied them into a plane, copied that into a padded one,
         // and built and copied two zero chroma planes as well: four
         // image-sized buffers for nothing. Here the pixels are encoded in
-        // place when the size is a multiple of 8, and otherwise padded once,
-        // as `pad_plane` does (last column, then last row, replicated).
+        // place when the size is a multiple of 8, and otherwise padded once
+        // (last column, then last row, replicated: a row group of 1).
         let padded_w: usize = mcus_x * mcu_w;
         let padded_h: usize = mcus_y * mcu_h;
         let pixels: &[u8] = &pixels[..width * height];
@@ -576,20 +576,7 @@ pub fn compress_with_params(params: &CompressParams<'_>) -> Result<Vec<u8>> {
         let plane: &[u8] = if padded_w == width && padded_h == height {
             pixels
         } else {
-            let mut buf: Vec<u8> = vec![0u8; padded_w * padded_h];
-            for (dst, src) in buf
-                .chunks_exact_mut(padded_w)
-                .zip(pixels.chunks_exact(width))
-            {
-                dst[..width].copy_from_slice(src);
-                let last: u8 = src[width - 1];
-                dst[width..].fill(last);
-            }
-            let last_row: usize = (height - 1) * padded_w;
-            for row in height..padded_h {
-                buf.copy_within(last_row..last_row + padded_w, row * padded_w);
-            }
-            padded = buf;
+            padded = pad_plane_to_mcu_grid(pixels, width, height, padded_w, padded_h, 1);
             &padded
         };
         for mcu_row in 0..mcus_y {
@@ -614,7 +601,8 @@ pub fn compress_with_params(params: &CompressParams<'_>) -> Result<Vec<u8>> {
         // The restart macro resets the chroma predictors a gray image lacks.
         let _ = (prev_dc_cb, prev_dc_cr);
     } else {
-        // Fallback: full-plane color conversion for non-RGB formats and grayscale
+        // Fallback: full-plane color conversion for the other colour formats
+        // (imgpipe patch: gray is encoded above)
         let (y_plane, cb_plane, cr_plane) = convert_to_ycbcr(
             pixels,
             width,
@@ -727,43 +715,27 @@ pub fn compress_with_params(params: &CompressParams<'_>) -> Result<Vec<u8>> {
                 let x0: usize = mcu_col * mcu_w;
                 let y0: usize = mcu_row * mcu_h;
 
-                if is_grayscale {
-                    encode_single_block(
-                        &y_plane_padded,
-                        padded_w,
-                        padded_h,
-                        x0,
-                        y0,
-                        &luma_divisors,
-                        &dc_luma_table,
-                        &ac_luma_table,
-                        &mut bit_writer,
-                        &mut prev_dc_y,
-                        fdct_quantize_fn,
-                    );
-                } else {
-                    encode_color_mcu(
-                        &y_plane_padded,
-                        &cb_plane_padded,
-                        &cr_plane_padded,
-                        padded_w,
-                        padded_h,
-                        x0,
-                        y0,
-                        subsampling,
-                        &luma_divisors,
-                        &chroma_divisors,
-                        &dc_luma_table,
-                        &ac_luma_table,
-                        &dc_chroma_table,
-                        &ac_chroma_table,
-                        &mut bit_writer,
-                        &mut prev_dc_y,
-                        &mut prev_dc_cb,
-                        &mut prev_dc_cr,
-                        fdct_quantize_fn,
-                    );
-                }
+                encode_color_mcu(
+                    &y_plane_padded,
+                    &cb_plane_padded,
+                    &cr_plane_padded,
+                    padded_w,
+                    padded_h,
+                    x0,
+                    y0,
+                    subsampling,
+                    &luma_divisors,
+                    &chroma_divisors,
+                    &dc_luma_table,
+                    &ac_luma_table,
+                    &dc_chroma_table,
+                    &ac_chroma_table,
+                    &mut bit_writer,
+                    &mut prev_dc_y,
+                    &mut prev_dc_cb,
+                    &mut prev_dc_cr,
+                    fdct_quantize_fn,
+                );
 
                 mcu_count += 1;
             }
