@@ -12,6 +12,7 @@ use common::*;
 
 const LIMIT: Duration = Duration::from_secs(120);
 const ADOBE: &str = "adobergb-192x128.jpg";
+const CMYK: &str = "cmyk-swop-192x128.jpg";
 
 /// A folder with the Adobe RGB photo (EXIF, XMP, IPTC, a thumbnail), a
 /// 16-bit RGB PNG and a two-frame GIF.
@@ -118,6 +119,37 @@ fn colours_metadata_depth_and_animation_survive_a_run() {
     assert!(exif_of(&out.join("photo.jpg")).is_none(), "stripped");
     let bytes = std::fs::read(out.join("photo.jpg")).expect("read");
     assert!(!bytes.windows(4).any(|w| w == b"Jane"), "no XMP or IPTC");
+}
+
+/// A CMYK JPEG as print workflows make them (Adobe's inverted ink values,
+/// a SWOP profile embedded) comes out as vips' sRGB conversion, its EXIF
+/// kept; a plain ink formula without the profile would not pass.
+#[test]
+fn a_cmyk_photo_matches_vips_through_its_profile() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = dir.path().join("in");
+    std::fs::create_dir_all(&input).expect("mkdir");
+    std::fs::copy(testdata(CMYK), input.join("print.jpg")).expect("copy");
+    let out = dir.path().join("png");
+    run_ok(&input, &out, &["--format", "png"]);
+    let got = image::open(out.join("print.png")).expect("output");
+    assert_eq!(got.color(), image::ColorType::Rgb8);
+    let vips = image::open(testdata("cmyk-swop-192x128.vips-srgb.png"))
+        .expect("reference")
+        .to_rgb8();
+    let db = psnr_rgb(&got.to_rgb8(), &vips);
+    assert!(db >= 35.0, "CMYK photo vs vips' sRGB: {db:.1} dB");
+    // The image crate's profile-less conversion, for scale.
+    let naive = image::open(testdata(CMYK)).expect("input").to_rgb8();
+    assert!(psnr_rgb(&naive, &vips) < db - 10.0, "the test can fail");
+
+    let out = dir.path().join("jpeg");
+    run_ok(&input, &out, &["--ops", "resize:64"]);
+    let exif = exif_of(&out.join("print.jpg")).expect("EXIF kept");
+    assert_eq!(
+        text(&exif, exif::Tag::Copyright).as_deref(),
+        Some("\"(c) 2025 Jane Photographer\"")
+    );
 }
 
 #[test]
