@@ -17,6 +17,11 @@ pub struct Failure {
     pub path: String,
     /// Why.
     pub error: String,
+    /// Times it was handed to a worker: 1 for an image that failed in a
+    /// worker the first time; the workers lost on it for one the
+    /// ventilator gave up on; 0 for one never dispatched.
+    #[serde(default)]
+    pub attempts: u32,
 }
 
 /// Skipped files the human summary names (the JSON report has them all).
@@ -210,6 +215,7 @@ impl Report {
                 UnprocessedKind::Refused => failed.push(Failure {
                     path,
                     error: reason,
+                    attempts: 0,
                 }),
                 UnprocessedKind::Skipped => skipped_files.push(Skipped { path, reason }),
                 UnprocessedKind::Walk => walk_errors.push(Skipped { path, reason }),
@@ -245,6 +251,7 @@ impl Report {
                     failed.push(Failure {
                         path: r.rel_path.clone(),
                         error: error.clone(),
+                        attempts: r.timings.attempt,
                     });
                 }
             }

@@ -74,6 +74,7 @@ mod tests {
             .map(|i| Failure {
                 path: format!("{i}.jpg"),
                 error: "bad".into(),
+                attempts: 1,
             })
             .collect();
         r

@@ -155,6 +155,8 @@ pub(crate) enum Action {
         task: u64,
         /// Why, with the attempts, for the report.
         reason: String,
+        /// Workers lost while they held it.
+        attempts: u32,
     },
     /// Every task is acknowledged and every worker told to stop: tell the
     /// sink the batch is over (with these figures).
@@ -427,7 +429,13 @@ impl Dispatcher {
                 continue;
             };
             let reason = reason.clone();
-            return Some(Action::FailTask { sink, task, reason });
+            let attempts = self.blames.get(&task).map_or(0, |b| b.count);
+            return Some(Action::FailTask {
+                sink,
+                task,
+                reason,
+                attempts,
+            });
         }
         match self.config.dispatch {
             Dispatch::Credit => self.next_send(now),

@@ -149,7 +149,12 @@ impl Sockets {
                     Err(e) => return Err(e.into()),
                 }
             }
-            Action::FailTask { sink, task, reason } => {
+            Action::FailTask {
+                sink,
+                task,
+                reason,
+                attempts,
+            } => {
                 let rel_path = batch.tasks.rel_path(task).unwrap_or_default().to_string();
                 let result = shared::protocol::TaskResult {
                     batch: batch.start.batch,
@@ -159,7 +164,10 @@ impl Sockets {
                     outcome: shared::protocol::Outcome::Failed { error: reason },
                     busy_us: 0,
                     worker_slots: 0,
-                    timings: Default::default(),
+                    timings: shared::protocol::Timings {
+                        attempt: attempts,
+                        ..Default::default()
+                    },
                 };
                 let message = Message::Result(result).into();
                 if let Err(e) = self.wire.send_to(&self.tasks, &sink, &message) {
