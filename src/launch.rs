@@ -110,6 +110,12 @@ pub struct RunArgs {
         value_name = "N"
     )]
     pub max_restarts: u32,
+    /// Memory for images in each worker, e.g. 900M or 2G (default: what
+    /// the cgroup or the machine has available, shared equally by the
+    /// workers); see `imgpipe worker --help`.
+    #[arg(long, env = "IMGPIPE_MEMORY_BUDGET", value_name = "SIZE",
+          value_parser = shared::memory::limits::parse_size)]
+    pub memory_budget: Option<u64>,
     /// How images reach workers: path (they share the folders) or inline
     /// (bytes travel in messages; the sink writes the outputs).
     #[arg(long, env = "IMGPIPE_TRANSPORT", value_enum, default_value_t = Transport::Path)]
@@ -142,6 +148,7 @@ impl RunArgs {
             synthetic,
             max_attempts,
             max_restarts,
+            memory_budget,
             transport,
             secret,
         } = self;
@@ -163,6 +170,11 @@ impl RunArgs {
         flag_if(&mut args, "--synthetic", synthetic.map(|n| n.to_string()));
         flag(&mut args, "--max-attempts", max_attempts.to_string());
         flag(&mut args, "--max-restarts", max_restarts.to_string());
+        flag_if(
+            &mut args,
+            "--memory-budget",
+            memory_budget.map(|b| b.to_string()),
+        );
         flag(&mut args, "--transport", transport.to_string());
         args.extend(secret.to_args());
         args
@@ -210,6 +222,8 @@ struct WorkerLauncher<'a> {
     results: String,
     push: Option<String>,
     threads: usize,
+    /// Each worker's `--memory-budget`.
+    memory_budget: Option<u64>,
 }
 
 impl WorkerLauncher<'_> {
@@ -232,6 +246,7 @@ impl WorkerLauncher<'_> {
                 output_root: None,
                 prefetch: self.args.prefetch,
                 push_from: self.push.clone(),
+                memory_budget: self.memory_budget,
                 secret: self.args.secret.clone(),
             }
             .to_args(),
@@ -519,6 +534,17 @@ pub fn run(args: &RunArgs, shutdown: &Shutdown) -> anyhow::Result<u8> {
         results: sink.endpoint,
         push: ventilator.push,
         threads,
+        // The machine's memory is shared by this run's workers; each one
+        // still keeps within its own address-space limit.
+        memory_budget: args.memory_budget.or_else(|| {
+            let shared = shared::memory::limits::shared()?;
+            let each = shared.bytes / workers.max(1) as u64;
+            tracing::debug!(
+                "memory for images: {shared}, {} per worker",
+                shared::memory::human(each)
+            );
+            Some(each)
+        }),
     };
     let mut slots = Vec::with_capacity(workers);
     for index in 1..=workers {
@@ -729,6 +755,8 @@ mod tests {
             "4",
             "--max-restarts",
             "2",
+            "--memory-budget",
+            "1073741824",
             "--transport",
             "inline",
             "--secret-file",

@@ -11,6 +11,8 @@ use std::path::Path;
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader};
 use serde::{Deserialize, Serialize};
 
+use crate::memory;
+
 pub mod colour;
 pub mod deep;
 pub mod jpeg;
@@ -224,7 +226,6 @@ fn decode_jpeg(
     } else {
         (w, h)
     };
-    check(oriented)?;
     let mut denom = 1;
     if let Some(target) = hints.shrink_to {
         // Pick the strongest 1/2^k DCT shrink that leaves Lanczos at least
@@ -265,6 +266,23 @@ fn decode_jpeg(
         .icc
         .as_deref()
         .filter(|icc| header.colour == jpeg::Colour::Cmyk && colour::is_cmyk_profile(icc));
+    let layout = memory::Layout {
+        width: sw,
+        height: sh,
+        channels: u8::try_from(jpeg::channels(gray)).unwrap_or(3),
+        bytes_per_channel: 1,
+    };
+    check(&DecodePlan {
+        size: oriented,
+        layout,
+        jpeg: true,
+        // The CMYK planes before their conversion; a turned copy; a
+        // colour-managed copy.
+        scratch: u64::from(cmyk_icc.is_some()) * u64::from(sw) * u64::from(sh) * 4
+            + (u64::from(orientation != image::metadata::Orientation::NoTransforms)
+                + u64::from(convert))
+                * layout.bytes(),
+    })?;
     let mut image = if let Some(icc) = cmyk_icc {
         // Colour-managed CMYK: through the file's own profile, as vips does.
         let mut cmyk = vec![0; sw as usize * sh as usize * 4];
@@ -331,9 +349,26 @@ fn manage_colour(
     }
 }
 
-/// A check of an image's size (after orientation), made once its header is
-/// read and before any pixel buffer is allocated.
-pub type SizeCheck<'a> = &'a dyn Fn((u32, u32)) -> Result<(), String>;
+/// What a decode is about to allocate, for [`SizeCheck`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DecodePlan {
+    /// The image's full size, after orientation.
+    pub size: (u32, u32),
+    /// The buffer the decoder makes (smaller than `size` when shrunk on
+    /// load).
+    pub layout: memory::Layout,
+    /// Bytes the decode needs beside that buffer and a decoder's usual
+    /// scratch: CMYK planes, a turned or colour-managed copy.
+    pub scratch: u64,
+    /// Decoded by the JPEG codec (else by the image crate's decoders).
+    pub jpeg: bool,
+}
+
+/// A check of an image (its size, what its decode allocates), made once its
+/// header is read and before any pixel buffer is allocated: the pipeline
+/// checks there that the chain's output fits `--max-pixels`, and waits for
+/// room in the worker's memory budget.
+pub type SizeCheck<'a> = &'a dyn Fn(&DecodePlan) -> Result<(), String>;
 
 /// Decodes any supported format.
 ///
@@ -396,7 +431,23 @@ pub fn decode_checked(
     } else {
         (w, h)
     };
-    check(oriented)?;
+    let colour_type = decoder.color_type();
+    let channels = colour_type.channel_count();
+    let layout = memory::Layout {
+        width: w,
+        height: h,
+        channels,
+        bytes_per_channel: colour_type.bytes_per_pixel() / channels.max(1),
+    };
+    check(&DecodePlan {
+        size: oriented,
+        layout,
+        jpeg: false,
+        // A turned copy; a colour-managed copy.
+        scratch: (u64::from(orientation != image::metadata::Orientation::NoTransforms)
+            + u64::from(meta.icc.is_some()))
+            * layout.bytes(),
+    })?;
     let mut image = DynamicImage::from_decoder(decoder).map_err(|e| format!("decoding: {e}"))?;
     let mut warnings: Vec<String> = deep::animation_warning(bytes).into_iter().collect();
     manage_colour(&mut image, &mut meta, opts, &mut warnings);

@@ -11,6 +11,7 @@ pub mod endpoints;
 pub mod imageio;
 pub mod log;
 pub mod malloc;
+pub mod memory;
 pub mod net;
 pub mod ops;
 pub mod pipeline;

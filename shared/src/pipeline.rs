@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use crate::discover::safe_join;
 use crate::imageio::metadata::ExifEdits;
 use crate::imageio::{self, DecodeHints, OutputFormat, ShrinkTarget};
+use crate::memory::{self, Budget};
 use crate::ops::{resize_plan, Chain, Op, ResizeMode};
 use crate::protocol::{Outcome, Source, Task};
 use crate::timing::{Stopwatch, Timings};
@@ -147,23 +148,60 @@ pub struct Transformed {
 /// # Errors
 /// A message naming the failing stage.
 pub fn transform(bytes: &[u8], task: &Task) -> Result<Transformed, String> {
-    transform_timed(bytes, task, &mut Stopwatch::start())
+    transform_timed(bytes, task, None, &mut Stopwatch::start())
 }
 
 /// [`transform`], timing its stages on `watch`: `decode`, each op by its
-/// name, `encode` (metadata included).
+/// name, `encode` (metadata included); with a `budget`, it first waits
+/// until the task's estimated peak ([`memory::estimate_peak`]) fits beside
+/// the other tasks', and fails at once when it never can.
 ///
 /// # Errors
-/// As [`transform`].
+/// As [`transform`], or the estimate over the budget.
 pub fn transform_timed(
     bytes: &[u8],
     task: &Task,
+    budget: Option<&Budget>,
     watch: &mut Stopwatch,
 ) -> Result<Transformed, String> {
+    // Chosen at planning; tasks from older tools may leave it to the name.
+    let format = task
+        .output
+        .format
+        .or_else(|| OutputFormat::from_path(Path::new(&task.output_path)))
+        .unwrap_or(OutputFormat::Png);
     // Refuse a chain that would make an image over --max-pixels (as the
-    // decoder refuses such an input) before any pixel is allocated.
+    // decoder refuses such an input), and one that cannot fit the memory
+    // budget, before any pixel is allocated. The reservation is held until
+    // the output is encoded.
     let max_pixels = task.output.max_pixels;
-    let check = |size| task.chain.check_output_size(size, max_pixels).map(drop);
+    let reservation = std::cell::RefCell::new(None);
+    let check = |plan: &imageio::DecodePlan| {
+        task.chain.check_output_size(plan.size, max_pixels)?;
+        let Some(budget) = budget else {
+            return Ok(());
+        };
+        let file_len = bytes.len() as u64;
+        let need = memory::estimate_peak(file_len, plan.layout, plan.jpeg, &task.chain, format)
+            + plan.scratch;
+        let admitted = budget.reserve(need).map_err(|e| {
+            let (w, h) = plan.size;
+            format!(
+                "needs about {} of memory for this {w}x{h} image through `{}`, {e}",
+                memory::human(need),
+                task.chain
+            )
+        })?;
+        tracing::debug!(
+            "memory: about {} estimated for {}x{} through `{}`",
+            memory::human(need),
+            plan.size.0,
+            plan.size.1,
+            task.chain
+        );
+        *reservation.borrow_mut() = Some(admitted);
+        Ok(())
+    };
     let decoded = imageio::decode_checked(bytes, decode_hints(&task.chain), &task.output, &check)?;
     let chain = if (decoded.image.width(), decoded.image.height()) == decoded.original_size {
         task.chain.clone()
@@ -178,12 +216,6 @@ pub fn transform_timed(
         image = op.apply(image).map_err(|e| e.to_string())?;
         watch.lap(op.name());
     }
-    // Chosen at planning; tasks from older tools may leave it to the name.
-    let format = task
-        .output
-        .format
-        .or_else(|| OutputFormat::from_path(Path::new(&task.output_path)))
-        .unwrap_or(OutputFormat::Png);
     let image = imageio::deep::keep_layout(input_layout, image, format, &mut warnings);
     let output_size = (image.width(), image.height());
     // `decoded.meta.icc` is what the pixels are in: the input's profile
@@ -215,6 +247,7 @@ pub fn transform_timed(
     crate::pool::recycle_image(image);
     let encoded = out_meta.embed(encoded, format, &mut warnings)?;
     watch.lap("encode");
+    drop(reservation);
     Ok(Transformed {
         encoded,
         input_size: decoded.original_size,
@@ -283,15 +316,21 @@ pub struct TaskRun {
 /// `payload` with the inline transport), transforms it, and writes the
 /// output to the shared folder or, inline, hands it back for the result.
 #[must_use]
-pub fn run_task(task: &Task, payload: Option<&[u8]>, roots: &RootOverrides) -> TaskRun {
+pub fn run_task(
+    task: &Task,
+    payload: Option<&[u8]>,
+    roots: &RootOverrides,
+    budget: Option<&Budget>,
+) -> TaskRun {
     #[cfg(debug_assertions)]
     abort_if_told(&task.rel_path);
     let mut watch = Stopwatch::start();
     let mut warnings = Vec::new();
-    let (outcome, payload) = match try_run_task(task, payload, roots, &mut warnings, &mut watch) {
-        Ok(done) => done,
-        Err(error) => (Outcome::Failed { error }, None),
-    };
+    let (outcome, payload) =
+        match try_run_task(task, payload, roots, budget, &mut warnings, &mut watch) {
+            Ok(done) => done,
+            Err(error) => (Outcome::Failed { error }, None),
+        };
     for warning in &warnings {
         tracing::warn!("{}: {warning}", task.rel_path);
     }
@@ -320,6 +359,7 @@ fn try_run_task(
     task: &Task,
     payload: Option<&[u8]>,
     roots: &RootOverrides,
+    budget: Option<&Budget>,
     warnings: &mut Vec<String>,
     watch: &mut Stopwatch,
 ) -> Result<(Outcome, Option<Vec<u8>>), String> {
@@ -353,7 +393,7 @@ fn try_run_task(
     };
     // Checked before the work: a task naming a bad output is refused.
     let out = output_file(&output_root, &task.output_path)?;
-    let mut done = transform_timed(bytes, task, watch)?;
+    let mut done = transform_timed(bytes, task, budget, watch)?;
     warnings.append(&mut done.warnings);
     if task.source == Source::Inline {
         // The sink writes it (checking the path again): the worker may not

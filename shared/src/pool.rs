@@ -10,6 +10,10 @@ use image::DynamicImage;
 const SPARE_BUFFERS: usize = 3;
 /// Buffers smaller than this are not worth keeping.
 const SPARE_MIN_BYTES: usize = 1 << 20;
+/// Most bytes the spares of one thread hold (a worker's memory budget sets
+/// this much aside per thread): a 1920×1280 RGB photo's 7.4 MB buffers are
+/// kept, a 96-megapixel image's are given back.
+pub const SPARE_MAX_BYTES: usize = 64 << 20;
 
 std::thread_local! {
     /// Pixel buffers of finished images, reused by the next image on this
@@ -47,15 +51,18 @@ pub(crate) fn take_buffer(len: usize) -> Vec<u8> {
 
 /// Hands the pixel buffer of an image that is no longer needed to the next
 /// image on this thread (see [`take_buffer`]); keeps at most a few.
+/// Spares hold at most [`SPARE_MAX_BYTES`] of capacity a thread.
 pub fn recycle(buffer: Vec<u8>) {
-    if buffer.len() < SPARE_MIN_BYTES {
+    if buffer.len() < SPARE_MIN_BYTES || buffer.capacity() > SPARE_MAX_BYTES {
         return;
     }
     SPARE.with_borrow_mut(|spare| {
-        if spare.len() < SPARE_BUFFERS {
+        let held: usize = spare.iter().map(Vec::capacity).sum();
+        if spare.len() < SPARE_BUFFERS && held + buffer.capacity() <= SPARE_MAX_BYTES {
             spare.push(buffer);
         } else if let Some(smallest) = spare.iter_mut().min_by_key(|b| b.len()) {
-            if smallest.len() < buffer.len() {
+            let after = held - smallest.capacity() + buffer.capacity();
+            if smallest.len() < buffer.len() && after <= SPARE_MAX_BYTES {
                 *smallest = buffer;
             }
         }
@@ -92,5 +99,18 @@ mod tests {
             recycle(vec![1; 2 * mb]);
         }
         SPARE.with_borrow(|spare| assert_eq!(spare.len(), SPARE_BUFFERS));
+    }
+
+    #[test]
+    fn spares_never_hold_more_than_their_cap() {
+        let mb = 1 << 20;
+        recycle(vec![1; 65 * mb]);
+        SPARE.with_borrow(|spare| assert!(spare.is_empty(), "over the cap alone"));
+        for _ in 0..3 {
+            recycle(vec![1; 30 * mb]);
+        }
+        let held: usize = SPARE.with_borrow(|s| s.iter().map(Vec::capacity).sum());
+        assert!(held <= SPARE_MAX_BYTES, "{held}");
+        assert_eq!(SPARE.with_borrow(Vec::len), 2);
     }
 }

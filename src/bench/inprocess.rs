@@ -65,7 +65,7 @@ pub fn run(
             .par_iter()
             .map(|task| {
                 let start = origin.elapsed().as_secs_f64();
-                let outcome = run_task(task, None, &roots).outcome;
+                let outcome = run_task(task, None, &roots, None).outcome;
                 let end = origin.elapsed().as_secs_f64();
                 (start, end, matches!(outcome, Outcome::Written { .. }))
             })

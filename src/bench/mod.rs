@@ -507,6 +507,7 @@ fn run_args(args: &BenchArgs, setup: &Setup, series: &Series, workers: usize) ->
         synthetic: args.messaging_only.then_some(args.tasks),
         max_attempts: defaults.max_attempts,
         max_restarts: DEFAULT_MAX_RESTARTS,
+        memory_budget: None,
         transport: series.transport.unwrap_or(defaults.transport),
         secret: SecretArgs::default(),
     }

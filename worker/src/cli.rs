@@ -40,6 +40,13 @@ pub struct Cli {
     /// push`) instead of asking for them.
     #[arg(long, env = "IMGPIPE_PUSH_FROM")]
     pub push_from: Option<String>,
+    /// Memory for images, e.g. 900M or 2G: images run at once only while
+    /// their estimated peaks fit, and one that cannot fit alone fails up
+    /// front with its estimate (default: what the cgroup or the machine has
+    /// available; never more than the address-space limit allows).
+    #[arg(long, env = "IMGPIPE_MEMORY_BUDGET", value_name = "SIZE",
+          value_parser = shared::memory::limits::parse_size)]
+    pub memory_budget: Option<u64>,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub secret: SecretArgs,
@@ -64,6 +71,8 @@ pub struct Config {
     pub push_from: Option<String>,
     /// File holding the shared secret (else `IMGPIPE_SECRET`).
     pub secret_file: Option<PathBuf>,
+    /// `--memory-budget`, bytes (else found out at start).
+    pub memory_budget: Option<u64>,
 }
 
 fn default_id() -> String {
@@ -90,6 +99,7 @@ impl From<Cli> for Config {
             prefetch: cli.prefetch,
             push_from: cli.push_from,
             secret_file: cli.secret.secret_file,
+            memory_budget: cli.memory_budget,
         }
     }
 }
@@ -109,6 +119,7 @@ impl Cli {
             output_root,
             prefetch,
             push_from,
+            memory_budget,
             secret,
         } = self;
         let mut args = Vec::new();
@@ -120,6 +131,11 @@ impl Cli {
         flag_if(&mut args, "--output-root", output_root.as_ref());
         flag(&mut args, "--prefetch", prefetch.to_string());
         flag_if(&mut args, "--push-from", push_from.as_ref());
+        flag_if(
+            &mut args,
+            "--memory-budget",
+            memory_budget.map(|b| b.to_string()),
+        );
         args.extend(secret.to_args());
         args
     }
@@ -153,6 +169,8 @@ mod tests {
             "7",
             "--push-from",
             "tcp://10.0.0.1:5562",
+            "--memory-budget",
+            "943718400",
             "--secret-file",
             "/run/secret",
         ]);

@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use shared::memory::Budget;
 use shared::net;
 use shared::pipeline::{run_task, RootOverrides, TaskRun};
 use shared::protocol::{Message, Outcome, Packet, Source, Task, TaskResult, Timings};
@@ -37,6 +38,7 @@ struct Jobs {
     worker: String,
     slots: u32,
     roots: RootOverrides,
+    budget: Budget,
     panic_on: Option<String>,
 }
 
@@ -46,7 +48,7 @@ impl Jobs {
             if self.panic_on.as_deref() == Some(task.rel_path.as_str()) {
                 panic!("{ENV_TEST_PANIC_ON} asked for a panic on this image");
             }
-            run_task(task, payload, &self.roots)
+            run_task(task, payload, &self.roots, Some(&self.budget))
         })
     }
 }
@@ -88,6 +90,9 @@ impl Executor {
         let panic_on = cfg!(debug_assertions)
             .then(|| std::env::var(ENV_TEST_PANIC_ON).ok())
             .flatten();
+        let threads = u32::try_from(config.threads).unwrap_or(u32::MAX);
+        let budget = shared::memory::limits::worker_budget(config.memory_budget, 1, threads);
+        tracing::info!("memory budget for images: {budget}");
         let (done_tx, done_rx) = mpsc::channel();
         Ok(Self {
             pool,
@@ -95,6 +100,7 @@ impl Executor {
                 worker: config.id.clone(),
                 slots: u32::try_from(config.threads).unwrap_or(u32::MAX),
                 roots: config.roots.clone(),
+                budget: Budget::new(budget.bytes),
                 panic_on,
             }),
             done_tx,
@@ -281,6 +287,7 @@ mod tests {
             prefetch: 0,
             push_from: None,
             secret_file: None,
+            memory_budget: None,
         };
         let mut executor = Executor::new(&ctx, &config).expect("executor");
         Arc::get_mut(&mut executor.jobs)
