@@ -368,6 +368,47 @@ fn tasks_escaping_the_roots_are_refused_and_nothing_is_written_outside() {
     assert!(!dir.path().join("secret.jpg.out").exists());
 }
 
+/// A peer that forges tasks whose chains `--ops` would refuse (a resize to
+/// 4294967295 pixels a side, a blur of 1e30, which panic or allocate
+/// without bound) gets them refused by the worker as malformed: no crash,
+/// no result, and the next genuine task is processed.
+#[test]
+fn forged_tasks_with_out_of_range_chains_are_refused_without_a_crash() {
+    use shared::ops::{Chain, Op, ResizeMode};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (input, output) = (dir.path().join("in"), dir.path().join("out"));
+    let photos = photo_folder(&input, 1);
+    std::fs::create_dir_all(&output).expect("mkdir");
+    let photo = photos[0].to_string_lossy().into_owned();
+    let peers = DrivenWorker::start(None);
+    let forged = [
+        Op::Resize {
+            width: u32::MAX,
+            height: u32::MAX,
+            mode: ResizeMode::Exact,
+            upscale: true,
+        },
+        Op::Blur(1e30),
+        Op::Blur(f32::NAN),
+    ];
+    for (id, op) in (10..).zip(forged) {
+        let mut bad = task(id, &photo, &input, &output);
+        bad.chain = Chain(vec![op]);
+        peers.send(&shared::protocol::Message::Task(bad).into());
+    }
+    // One thread runs tasks in arrival order: a forged task it had taken
+    // would have answered before this one.
+    let (fine, before) = peers.run_noting_others(task(20, &photo, &input, &output));
+    assert!(
+        matches!(fine, shared::protocol::Outcome::Written { .. }),
+        "{fine:?}"
+    );
+    assert!(before.is_empty(), "no result for a forged task: {before:?}");
+    let log = peers.worker.log();
+    peers.stop();
+    assert!(!log.contains("panicked"), "{log}");
+}
+
 #[test]
 fn an_unwritable_output_tree_fails_per_image_with_exit_1() {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -436,8 +436,18 @@ impl DrivenWorker {
 
     /// Sends a task and returns the worker's outcome for it.
     pub fn run(&self, task: shared::protocol::Task) -> shared::protocol::Outcome {
+        self.run_noting_others(task).0
+    }
+
+    /// [`Self::run`], also returning the ids of the other results that
+    /// came before it.
+    pub fn run_noting_others(
+        &self,
+        task: shared::protocol::Task,
+    ) -> (shared::protocol::Outcome, Vec<u64>) {
         let id = task.id;
         self.send(&shared::protocol::Message::Task(task).into());
+        let mut others = Vec::new();
         loop {
             let frames = self.pull.recv_multipart(0).expect("a result");
             if let Ok(shared::protocol::Packet {
@@ -446,8 +456,9 @@ impl DrivenWorker {
             }) = self.wire.open(frames)
             {
                 if r.task_id == id {
-                    return r.outcome;
+                    return (r.outcome, others);
                 }
+                others.push(r.task_id);
             }
         }
     }
