@@ -66,11 +66,12 @@ pub(crate) struct Executor {
 }
 
 impl Executor {
-    /// A pool of `config.threads` threads whose results wake sockets of `ctx`.
+    /// A pool of `config.threads` threads whose results wake sockets of
+    /// `ctx`, admitting images within `budget` bytes.
     ///
     /// # Errors
     /// When the pool or the inproc sockets cannot be made.
-    pub(crate) fn new(ctx: &zmq::Context, config: &Config) -> anyhow::Result<Self> {
+    pub(crate) fn new(ctx: &zmq::Context, config: &Config, budget: u64) -> anyhow::Result<Self> {
         static NEXT: AtomicU64 = AtomicU64::new(0);
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(config.threads)
@@ -90,9 +91,6 @@ impl Executor {
         let panic_on = cfg!(debug_assertions)
             .then(|| std::env::var(ENV_TEST_PANIC_ON).ok())
             .flatten();
-        let threads = u32::try_from(config.threads).unwrap_or(u32::MAX);
-        let budget = shared::memory::limits::worker_budget(config.memory_budget, 1, threads);
-        tracing::info!("memory budget for images: {budget}");
         let (done_tx, done_rx) = mpsc::channel();
         Ok(Self {
             pool,
@@ -100,7 +98,7 @@ impl Executor {
                 worker: config.id.clone(),
                 slots: u32::try_from(config.threads).unwrap_or(u32::MAX),
                 roots: config.roots.clone(),
-                budget: Budget::new(budget.bytes),
+                budget: Budget::new(budget),
                 panic_on,
             }),
             done_tx,
@@ -289,7 +287,7 @@ mod tests {
             secret_file: None,
             memory_budget: None,
         };
-        let mut executor = Executor::new(&ctx, &config).expect("executor");
+        let mut executor = Executor::new(&ctx, &config, 1 << 30).expect("executor");
         Arc::get_mut(&mut executor.jobs)
             .expect("not shared yet")
             .panic_on = Some("boom.jpg".into());

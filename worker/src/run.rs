@@ -151,8 +151,13 @@ impl Sockets {
 /// # Errors
 /// Setup errors (thread pool, sockets).
 pub fn run(config: &Config, shutdown: &Shutdown) -> anyhow::Result<Summary> {
+    // Found out first: what this process maps already counts against an
+    // address-space limit, and the threads started below are reserved for.
+    let threads = u32::try_from(config.threads).unwrap_or(u32::MAX);
+    let budget = shared::memory::limits::worker_budget(config.memory_budget, 1, threads);
+    tracing::info!("memory budget for images: {budget}");
     let sockets = Sockets::connect(config)?;
-    let executor = Executor::new(&sockets.ctx, config)?;
+    let executor = Executor::new(&sockets.ctx, config, budget.bytes)?;
     let mut s = Session::new(
         SessionConfig {
             threads: u32::try_from(config.threads.max(1)).unwrap_or(u32::MAX),
