@@ -88,7 +88,13 @@ fn colours_metadata_depth_and_animation_survive_a_run() {
 
     // A resize: EXIF kept, 16-bit kept, the GIF flagged.
     let out = dir.path().join("resized");
-    let err = run_ok(&input, &out, &["--ops", "resize:64"]);
+    let report_path = dir.path().join("report.json");
+    let report_arg = report_path.to_string_lossy().into_owned();
+    let err = run_ok(
+        &input,
+        &out,
+        &["--ops", "resize:64", "--report", &report_arg],
+    );
     let exif = exif_of(&out.join("photo.jpg")).expect("EXIF kept");
     assert_eq!(
         text(&exif, exif::Tag::Copyright).as_deref(),
@@ -105,6 +111,16 @@ fn colours_metadata_depth_and_animation_survive_a_run() {
         err.contains("moving.gif") && err.contains("only the first frame"),
         "animation flagged:\n{err}"
     );
+    let report = report(&report_path);
+    let flagged = report["warnings"].as_array().is_some_and(|ws| {
+        ws.iter().any(|w| {
+            w["path"] == "moving.gif"
+                && w["warning"]
+                    .as_str()
+                    .is_some_and(|t| t.contains("only the first frame"))
+        })
+    });
+    assert!(flagged, "animation flagged in the report: {report:#}");
 
     // --strip-location, then --strip.
     let out = dir.path().join("noloc");

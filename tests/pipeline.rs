@@ -482,6 +482,7 @@ fn garbage_on_bound_ports_is_counted_not_fatal() {
             },
             busy_us: 1,
             worker_slots: 1,
+            warnings: Vec::new(),
             timings: Default::default(),
         })
         .into(),

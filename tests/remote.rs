@@ -362,6 +362,7 @@ fn forged_result(task_id: u64) -> Packet {
         },
         busy_us: 1,
         worker_slots: 1,
+        warnings: Vec::new(),
         timings: Default::default(),
     })
     .into()

@@ -77,6 +77,7 @@ fn a_sink_whose_journal_holds_every_result_finishes_alone() {
                 },
                 busy_us: 100_000,
                 worker_slots: 1,
+                warnings: Vec::new(),
                 timings: Default::default(),
             })
             .expect("result");

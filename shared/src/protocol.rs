@@ -23,7 +23,7 @@ pub use crate::timing::{Stage, Timings};
 /// First bytes of every header frame.
 pub const MAGIC: [u8; 4] = *b"IMGP";
 /// Protocol version spoken by this build; other versions are rejected.
-pub const VERSION: u16 = 5;
+pub const VERSION: u16 = 6;
 /// How many worker ids a `BatchEnd` names at most, each of at most
 /// [`MAX_NAMED_WORKER_BYTES`]: 256 KiB in all, well inside
 /// [`MAX_HEADER_BYTES`] whatever peers call themselves.
@@ -215,6 +215,36 @@ pub struct TaskResult {
     pub worker_slots: u32,
     /// Where the time went (stages, CPU, queueing, slot, attempt).
     pub timings: Timings,
+    /// What the output lost of the input (only the first frame of an
+    /// animation, metadata the format cannot hold, an 8-bit filter on a
+    /// 16-bit image), each said once: at most [`MAX_WARNINGS`], each cut
+    /// to [`MAX_WARNING_BYTES`].
+    pub warnings: Vec<String>,
+}
+
+/// Most warnings one result carries.
+pub const MAX_WARNINGS: usize = 16;
+/// Longest warning a result carries, bytes.
+pub const MAX_WARNING_BYTES: usize = 512;
+
+/// `warnings` within [`MAX_WARNINGS`] and [`MAX_WARNING_BYTES`] (cut at a
+/// character boundary).
+#[must_use]
+pub fn bounded_warnings(warnings: Vec<String>) -> Vec<String> {
+    warnings
+        .into_iter()
+        .take(MAX_WARNINGS)
+        .map(|mut w| {
+            if w.len() > MAX_WARNING_BYTES {
+                let mut end = MAX_WARNING_BYTES;
+                while !w.is_char_boundary(end) {
+                    end -= 1;
+                }
+                w.truncate(end);
+            }
+            w
+        })
+        .collect()
 }
 
 /// A file the ventilator saw while walking but did not turn into a task.
@@ -452,6 +482,16 @@ pub fn decode(frames: Vec<Vec<u8>>) -> Result<Packet, ProtocolError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn warnings_are_bounded_in_count_and_length() {
+        let many: Vec<String> = (0..40).map(|i| format!("w{i}")).collect();
+        assert_eq!(bounded_warnings(many).len(), MAX_WARNINGS);
+        let long = "é".repeat(MAX_WARNING_BYTES);
+        let cut = bounded_warnings(vec![long]);
+        assert!(cut[0].len() <= MAX_WARNING_BYTES && cut[0].starts_with('é'));
+        assert_eq!(bounded_warnings(vec!["short".into()]), ["short"]);
+    }
     use crate::ops::Chain;
 
     fn task(source: Source) -> Task {
@@ -482,6 +522,7 @@ mod tests {
             },
             busy_us: 5,
             worker_slots: 1,
+            warnings: Vec::new(),
             timings: Default::default(),
         }
     }
@@ -546,6 +587,7 @@ mod tests {
                 },
                 busy_us: 9000,
                 worker_slots: 2,
+                warnings: Vec::new(),
                 timings: Default::default(),
             })
             .into(),
@@ -561,6 +603,7 @@ mod tests {
                 },
                 busy_us: 10,
                 worker_slots: 1,
+                warnings: Vec::new(),
                 timings: Default::default(),
             })
             .into(),
@@ -626,8 +669,8 @@ mod tests {
             }
             .into(),
         );
-        // magic, version 5 LE, variant 0, string len 1, "w", credit 2 (varints)
-        assert_eq!(frames, vec![b"IMGP\x05\x00\x00\x01w\x02".to_vec()]);
+        // magic, version 6 LE, variant 0, string len 1, "w", credit 2 (varints)
+        assert_eq!(frames, vec![b"IMGP\x06\x00\x00\x01w\x02".to_vec()]);
         assert_eq!(encode(&Message::Stop.into()), vec![Vec::<u8>::new()]);
         assert_eq!(
             encode(
@@ -641,11 +684,12 @@ mod tests {
                 .into()
             ),
             // ..., workers: 1 string of length 1, "w"
-            vec![b"IMGP\x05\x00\x07\xfb\x2c\x01\x01\x00\x02\x01\x01w".to_vec()]
+            vec![b"IMGP\x06\x00\x07\xfb\x2c\x01\x01\x00\x02\x01\x01w".to_vec()]
         );
         // Version 4: a task carries the output path the ventilator chose,
         // right after the input's. Version 5: it ends with its delivery
-        // number, and a result with its timings.
+        // number, and a result with its timings. Version 6: a result ends
+        // with its warnings.
         let task = Task {
             batch: 1,
             id: 2,
@@ -659,7 +703,7 @@ mod tests {
             attempt: 1,
         };
         let frames = encode(&Message::Task(task).into());
-        let prefix: &[u8] = b"IMGP\x05\x00\x01\x01\x02\x05a.jpg\x05a.png\x00\x02/i\x02/o\x00";
+        let prefix: &[u8] = b"IMGP\x06\x00\x01\x01\x02\x05a.jpg\x05a.png\x00\x02/i\x02/o\x00";
         assert!(
             frames[0].starts_with(prefix) && frames[0].ends_with(b"\x01"),
             "task bytes changed: {:?}",

@@ -36,6 +36,18 @@ pub struct Skipped {
     pub reason: String,
 }
 
+/// Warnings the human summary lists (the JSON report has them all).
+const WARNINGS_LISTED: usize = 50;
+
+/// What a written image lost of its input, said by the worker.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageWarning {
+    /// Path relative to the input folder.
+    pub path: String,
+    /// What (`animated: only the first frame of 2 is kept`).
+    pub warning: String,
+}
+
 /// What one worker did.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WorkerLoad {
@@ -98,6 +110,11 @@ pub struct Report {
     /// of the folder, unreadable folders): failures, apart from images'.
     #[serde(default)]
     pub walk_errors: Vec<Skipped>,
+    /// What written images lost of their inputs: a dropped animation
+    /// frame, metadata the output format cannot hold, an 8-bit filter on a
+    /// 16-bit image.
+    #[serde(default)]
+    pub warnings: Vec<ImageWarning>,
     /// Entries the ventilator announced but whose details never reached
     /// the sink (a lost message): counted as failures.
     #[serde(default)]
@@ -230,8 +247,13 @@ impl Report {
         let mut done = 0u64;
         let mut workers: BTreeMap<&str, (u64, u64, u32, u64)> = BTreeMap::new();
         let mut tally = StageTally::default();
+        let mut warnings = Vec::new();
         for r in results {
             done += 1;
+            warnings.extend(r.warnings.iter().map(|w| ImageWarning {
+                path: r.rel_path.clone(),
+                warning: w.clone(),
+            }));
             // No slots: a verdict of the ventilator (a task that kept
             // killing its workers), not a worker's work.
             if r.worker_slots > 0 {
@@ -257,6 +279,7 @@ impl Report {
             }
         }
         failed.sort_by(|a, b| a.path.cmp(&b.path));
+        warnings.sort_by(|a, b| a.path.cmp(&b.path));
         let workers: Vec<WorkerLoad> = workers
             .into_iter()
             .map(|(id, (tasks, busy_us, slots, cpu_us))| {
@@ -289,6 +312,7 @@ impl Report {
             failed,
             skipped_files,
             walk_errors,
+            warnings,
             unlisted,
             wall_s,
             images_per_s: ratio(done as f64, wall_s),
@@ -464,6 +488,16 @@ impl Report {
         for f in &self.walk_errors {
             let _ = writeln!(s, "  WALK ERROR {}: {}", f.path, f.reason);
         }
+        for w in self.warnings.iter().take(WARNINGS_LISTED) {
+            let _ = writeln!(s, "  WARNING {}: {}", w.path, w.warning);
+        }
+        if self.warnings.len() > WARNINGS_LISTED {
+            let _ = writeln!(
+                s,
+                "  ... and {} more warnings (the JSON report lists them all)",
+                self.warnings.len() - WARNINGS_LISTED
+            );
+        }
         if self.unlisted > 0 {
             let _ = writeln!(
                 s,
@@ -502,6 +536,7 @@ mod tests {
             },
             busy_us: ms * 1000,
             worker_slots: if worker == "b" { 2 } else { 1 },
+            warnings: Vec::new(),
             timings: Default::default(),
         }
     }

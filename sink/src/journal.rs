@@ -194,6 +194,7 @@ mod tests {
             outcome: Outcome::Failed { error: "x".into() },
             busy_us: 1,
             worker_slots: 1,
+            warnings: Vec::new(),
             timings: Default::default(),
         }
     }

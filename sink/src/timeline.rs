@@ -199,6 +199,7 @@ pub(crate) mod tests {
             },
             busy_us,
             worker_slots: 2,
+            warnings: Vec::new(),
             timings: Timings {
                 started_unix_us: 1_000_000 + start_ms * 1000,
                 queued_us: 5,

@@ -164,6 +164,7 @@ impl Sockets {
                     outcome: shared::protocol::Outcome::Failed { error: reason },
                     busy_us: 0,
                     worker_slots: 0,
+                    warnings: Vec::new(),
                     timings: shared::protocol::Timings {
                         attempt: attempts,
                         ..Default::default()

@@ -189,6 +189,7 @@ pub(crate) fn execute(
         busy_us: run.busy_us,
         worker_slots,
         timings,
+        warnings: shared::protocol::bounded_warnings(run.warnings),
     };
     Packet {
         message: Message::Result(result),

@@ -188,6 +188,7 @@ impl World {
             outcome,
             busy_us: 1_000 * (task + 1),
             worker_slots: 1,
+            warnings: Vec::new(),
             timings: Default::default(),
         }
     }

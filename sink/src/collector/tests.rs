@@ -37,6 +37,7 @@ fn written(task: u64, worker: &str) -> TaskResult {
         },
         busy_us: 1_000,
         worker_slots: 1,
+        warnings: Vec::new(),
         timings: Default::default(),
     }
 }

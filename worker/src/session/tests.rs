@@ -33,6 +33,7 @@ pub(super) fn result(id: u64) -> Packet {
         },
         busy_us: 0,
         worker_slots: 1,
+        warnings: Vec::new(),
         timings: Default::default(),
     })
     .into()
