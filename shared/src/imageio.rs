@@ -266,9 +266,15 @@ fn decode_jpeg(
         .icc
         .as_deref()
         .filter(|icc| header.colour == jpeg::Colour::Cmyk && colour::is_cmyk_profile(icc));
+    // The chain sees the image turned upright.
+    let (lw, lh) = if swaps_axes(orientation) {
+        (sh, sw)
+    } else {
+        (sw, sh)
+    };
     let layout = memory::Layout {
-        width: sw,
-        height: sh,
+        width: lw,
+        height: lh,
         channels: u8::try_from(jpeg::channels(gray)).unwrap_or(3),
         bytes_per_channel: 1,
     };
@@ -278,10 +284,11 @@ fn decode_jpeg(
         jpeg: true,
         // The CMYK planes before their conversion; a turned copy; a
         // colour-managed copy.
-        scratch: u64::from(cmyk_icc.is_some()) * u64::from(sw) * u64::from(sh) * 4
-            + (u64::from(orientation != image::metadata::Orientation::NoTransforms)
+        scratch: (u64::from(cmyk_icc.is_some()) * 4 * layout.bytes() / 3).saturating_add(
+            (u64::from(orientation != image::metadata::Orientation::NoTransforms)
                 + u64::from(convert))
                 * layout.bytes(),
+        ),
     })?;
     let mut image = if let Some(icc) = cmyk_icc {
         // Colour-managed CMYK: through the file's own profile, as vips does.
@@ -434,8 +441,9 @@ pub fn decode_checked(
     let colour_type = decoder.color_type();
     let channels = colour_type.channel_count();
     let layout = memory::Layout {
-        width: w,
-        height: h,
+        // The chain sees the image turned upright.
+        width: oriented.0,
+        height: oriented.1,
         channels,
         bytes_per_channel: colour_type.bytes_per_pixel() / channels.max(1),
     };

@@ -28,14 +28,17 @@ pub struct Layout {
 }
 
 impl Layout {
-    /// Bytes of the buffer.
+    /// Bytes of the buffer (at most [`HUGE`], so that the sums and small
+    /// multiples of [`estimate_peak`] cannot overflow).
     #[must_use]
     pub fn bytes(&self) -> u64 {
-        self.pixels() * u64::from(self.channels) * u64::from(self.bytes_per_channel)
+        self.pixels()
+            .saturating_mul(u64::from(self.channels) * u64::from(self.bytes_per_channel))
+            .min(HUGE)
     }
 
     fn pixels(&self) -> u64 {
-        u64::from(self.width) * u64::from(self.height)
+        (u64::from(self.width) * u64::from(self.height)).min(HUGE)
     }
 
     fn with_size(self, (width, height): (u32, u32)) -> Self {
@@ -89,6 +92,9 @@ impl Layout {
         }
     }
 }
+
+/// Larger than any memory (64 PiB): sizes are clamped to it.
+pub const HUGE: u64 = 1 << 56;
 
 /// Bytes a process needs besides its images: code, sockets, threads.
 /// What [`estimate_peak`] leaves out, and [`limits`] sets aside.
@@ -160,7 +166,7 @@ pub fn estimate_peak(
         OutputFormat::Jpeg => image.bytes() * 5 / 4 + 2 * image.pixels(),
         _ => image.bytes() * 7 / 2,
     };
-    file_len + peak.max(encode) + SLACK
+    file_len.min(HUGE) + peak.max(encode) + SLACK
 }
 
 /// `bytes` as people read sizes: `1.2 GB`, `350 MB`, `12 KB`.
@@ -262,13 +268,19 @@ impl Admission {
         }
     }
 
+    /// Counts `bytes` as in use without asking (see [`Budget::reserve`]):
+    /// the sum may then exceed the budget until they are released.
+    pub fn force(&mut self, bytes: u64) {
+        self.in_use = self.in_use.saturating_add(bytes);
+    }
+
     /// An admitted task is done with its `bytes`.
     pub fn release(&mut self, bytes: u64) {
         self.in_use = self.in_use.saturating_sub(bytes);
     }
 
     fn fits(&self, bytes: u64) -> bool {
-        self.in_use + bytes <= self.budget
+        bytes <= self.budget.saturating_sub(self.in_use)
     }
 }
 
@@ -288,8 +300,14 @@ pub struct Reservation<'a> {
     bytes: u64,
 }
 
+std::thread_local! {
+    /// Reservations held by tasks running on this thread.
+    static HELD_HERE: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
 impl Drop for Reservation<'_> {
     fn drop(&mut self) {
+        HELD_HERE.set(HELD_HERE.get().saturating_sub(1));
         self.budget.lock().release(self.bytes);
         self.budget.released.notify_all();
     }
@@ -315,8 +333,26 @@ impl Budget {
     ///
     /// # Errors
     /// When `bytes` exceed the whole budget: the task can never run here.
+    ///
+    /// A thread whose task already holds a reservation does not wait: a
+    /// pool thread waiting inside one image's parallel loop may be handed
+    /// another image by work stealing, and that one, stacked on the first,
+    /// would wait for ever for the first to finish. It is admitted at once,
+    /// over the budget if need be (logged at debug level).
     pub fn reserve(&self, bytes: u64) -> Result<Reservation<'_>, String> {
         let mut admission = self.lock();
+        if HELD_HERE.get() > 0 && bytes <= admission.budget() {
+            admission.force(bytes);
+            tracing::debug!(
+                "memory: {} admitted beside the image below it on this thread",
+                human(bytes)
+            );
+            HELD_HERE.set(HELD_HERE.get() + 1);
+            return Ok(Reservation {
+                budget: self,
+                bytes,
+            });
+        }
         let (ticket, decision) = admission.request(bytes);
         match decision {
             Decision::Admitted => {}
@@ -343,10 +379,17 @@ impl Budget {
                 self.released.notify_all();
             }
         }
+        HELD_HERE.set(HELD_HERE.get() + 1);
         Ok(Reservation {
             budget: self,
             bytes,
         })
+    }
+
+    /// Bytes admitted and not released.
+    #[must_use]
+    pub fn in_use(&self) -> u64 {
+        self.lock().in_use()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Admission> {

@@ -183,7 +183,7 @@ pub fn transform_timed(
         };
         let file_len = bytes.len() as u64;
         let need = memory::estimate_peak(file_len, plan.layout, plan.jpeg, &task.chain, format)
-            + plan.scratch;
+            .saturating_add(plan.scratch);
         let admitted = budget.reserve(need).map_err(|e| {
             let (w, h) = plan.size;
             format!(

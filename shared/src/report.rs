@@ -39,12 +39,13 @@ pub struct Skipped {
 /// Warnings the human summary lists (the JSON report has them all).
 const WARNINGS_LISTED: usize = 50;
 
-/// What a written image lost of its input, said by the worker.
+/// What an image lost of its input (or would have), said by the worker.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImageWarning {
     /// Path relative to the input folder.
     pub path: String,
-    /// What (`animated: only the first frame of 2 is kept`).
+    /// What (`animated input (2 frames): only the first frame was
+    /// processed`).
     pub warning: String,
 }
 
@@ -110,7 +111,7 @@ pub struct Report {
     /// of the folder, unreadable folders): failures, apart from images'.
     #[serde(default)]
     pub walk_errors: Vec<Skipped>,
-    /// What written images lost of their inputs: a dropped animation
+    /// What images lost of their inputs: a dropped animation
     /// frame, metadata the output format cannot hold, an 8-bit filter on a
     /// 16-bit image.
     #[serde(default)]

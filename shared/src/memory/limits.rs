@@ -108,8 +108,9 @@ pub fn worker_budget(explicit: Option<u64>, sharing: u32, threads: u32) -> Limit
         ),
     };
     let limit = chosen.min(address_space(threads));
-    // What the threads' spare buffers may keep is not the tasks' to use.
-    let spares = u64::from(threads) * crate::pool::SPARE_MAX_BYTES as u64;
+    // What the threads' spare buffers may keep is not the tasks' to use;
+    // never more than a quarter of the budget (many threads, little memory).
+    let spares = (u64::from(threads) * crate::pool::SPARE_MAX_BYTES as u64).min(limit.bytes / 4);
     Limit::new(
         limit.bytes.saturating_sub(spares).max(MIN_BUDGET),
         limit.source,

@@ -229,3 +229,55 @@ fn threads_run_what_does_not_fit_together_one_after_the_other() {
     let err = budget.reserve(101).expect_err("over the budget");
     assert!(err.contains("memory budget of 100 B"), "{err}");
 }
+
+/// A task stacked on another one on the same thread (rayon's work
+/// stealing inside a parallel loop) is admitted at once: waiting there
+/// would wait for ever for the task below it.
+#[test]
+fn a_task_nested_on_a_thread_that_holds_memory_does_not_wait() {
+    let budget = Budget::new(100);
+    let below = budget.reserve(60).expect("first");
+    let nested = budget
+        .reserve(60)
+        .expect("admitted at once, over the budget");
+    assert_eq!(budget.in_use(), 120);
+    assert!(
+        budget.reserve(101).is_err(),
+        "still never more than the budget alone"
+    );
+    drop(nested);
+    drop(below);
+    assert_eq!(budget.in_use(), 0);
+    // Released, the thread waits as any other again: a request that fits
+    // is admitted normally.
+    let again = budget.reserve(100).expect("fits");
+    drop(again);
+}
+
+/// Two waiting requests that fit together are both admitted by one release.
+#[test]
+fn one_release_admits_every_waiting_request_that_fits() {
+    use std::sync::{Arc, Barrier};
+    let budget = Arc::new(Budget::new(100));
+    let both = Arc::new(Barrier::new(2));
+    let whole = budget.reserve(100).expect("whole budget");
+    let waiters: Vec<_> = (0..2)
+        .map(|_| {
+            let (budget, both) = (Arc::clone(&budget), Arc::clone(&both));
+            std::thread::spawn(move || {
+                let r = budget.reserve(50).expect("fits");
+                // Both are held at once before either lets go.
+                both.wait();
+                drop(r);
+            })
+        })
+        .collect();
+    while budget.lock().waiting.len() < 2 {
+        std::thread::yield_now();
+    }
+    drop(whole);
+    for w in waiters {
+        w.join().expect("waiter");
+    }
+    assert_eq!(budget.in_use(), 0);
+}
