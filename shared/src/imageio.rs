@@ -192,6 +192,15 @@ fn swaps_axes(o: image::metadata::Orientation) -> bool {
     )
 }
 
+/// `(w, h)` as the image is turned upright by `o`.
+fn turned((w, h): (u32, u32), o: image::metadata::Orientation) -> (u32, u32) {
+    if swaps_axes(o) {
+        (h, w)
+    } else {
+        (w, h)
+    }
+}
+
 fn check_pixels((w, h): (u32, u32), max: u64) -> Result<(), String> {
     let pixels = u64::from(w) * u64::from(h);
     if pixels > max {
@@ -221,11 +230,7 @@ fn decode_jpeg(
     } else {
         image::metadata::Orientation::NoTransforms
     };
-    let oriented = if swaps_axes(orientation) {
-        (h, w)
-    } else {
-        (w, h)
-    };
+    let oriented = turned((w, h), orientation);
     let mut denom = 1;
     if let Some(target) = hints.shrink_to {
         // Pick the strongest 1/2^k DCT shrink that leaves Lanczos at least
@@ -234,11 +239,7 @@ fn decode_jpeg(
         // full-resolution Lanczos where this keeps 44 dB.
         let need =
             crate::ops::resize_plan(oriented, target.bbox, target.mode, target.upscale).min_source;
-        let need = if swaps_axes(orientation) {
-            (need.1, need.0)
-        } else {
-            need
-        };
+        let need = turned(need, orientation);
         denom = jpeg::SHRINK_DENOMINATORS
             .into_iter()
             .find(|&d| {
@@ -267,11 +268,7 @@ fn decode_jpeg(
         .as_deref()
         .filter(|icc| header.colour == jpeg::Colour::Cmyk && colour::is_cmyk_profile(icc));
     // The chain sees the image turned upright.
-    let (lw, lh) = if swaps_axes(orientation) {
-        (sh, sw)
-    } else {
-        (sw, sh)
-    };
+    let (lw, lh) = turned((sw, sh), orientation);
     let layout = memory::Layout {
         width: lw,
         height: lh,
@@ -433,11 +430,7 @@ pub fn decode_checked(
         image::metadata::Orientation::NoTransforms
     };
     let (w, h) = decoder.dimensions();
-    let oriented = if swaps_axes(orientation) {
-        (h, w)
-    } else {
-        (w, h)
-    };
+    let oriented = turned((w, h), orientation);
     let colour_type = decoder.color_type();
     let channels = colour_type.channel_count();
     let layout = memory::Layout {

@@ -323,12 +323,6 @@ impl Budget {
         }
     }
 
-    /// The budget, bytes.
-    #[must_use]
-    pub fn bytes(&self) -> u64 {
-        self.lock().budget()
-    }
-
     /// Waits until `bytes` fit beside what the other tasks hold.
     ///
     /// # Errors
