@@ -23,7 +23,7 @@ pub use crate::timing::{Stage, Timings};
 /// First bytes of every header frame.
 pub const MAGIC: [u8; 4] = *b"IMGP";
 /// Protocol version spoken by this build; other versions are rejected.
-pub const VERSION: u16 = 6;
+pub const VERSION: u16 = 7;
 /// How many worker ids a `BatchEnd` names at most, each of at most
 /// [`MAX_NAMED_WORKER_BYTES`]: 256 KiB in all, well inside
 /// [`MAX_HEADER_BYTES`] whatever peers call themselves.
@@ -36,6 +36,12 @@ pub const MAX_UNPROCESSED_BYTES: usize = MAX_HEADER_BYTES / 4;
 /// Largest header frame accepted (the payload frame is bounded by sockets'
 /// `MAXMSGSIZE` instead).
 pub const MAX_HEADER_BYTES: usize = 1 << 20;
+/// Most task ids one [`Message::Ack`] carries (at most 10 bytes each):
+/// a larger set goes in several.
+pub const MAX_ACK_IDS: usize = 32_768;
+/// Most id ranges one [`Resync`] carries (at most 20 bytes each): a
+/// sink holding more goes on in the next message.
+pub const MAX_RESYNC_RANGES: usize = 16_384;
 
 /// Every message any role sends.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -61,7 +67,7 @@ pub enum Message {
     Ack {
         /// Batch the ids belong to.
         batch: u64,
-        /// Acknowledged task ids.
+        /// Acknowledged task ids, at most [`MAX_ACK_IDS`].
         task_ids: Vec<u64>,
     },
     /// ventilator → sink: every task is acknowledged and workers were stopped.
@@ -93,6 +99,11 @@ pub enum Message {
         /// The entries, at most [`MAX_UNPROCESSED_BYTES`] of them.
         entries: Vec<Unprocessed>,
     },
+    /// sink → ventilator: the answer to a `BatchStart`, in order, one
+    /// span of task ids at a time: which of them the sink holds. Never
+    /// taken for an `Ack`: only a resync reaching the last task lets a
+    /// (restarted) ventilator dispatch.
+    Resync(Resync),
 }
 
 /// How images travel between roles.
@@ -298,6 +309,89 @@ pub struct BatchStart {
     pub transport: Transport,
 }
 
+/// What a sink holds of the task ids `from..to`: the answer to a batch
+/// description comes as consecutive spans, the first from 0, the last
+/// ending at the batch's total.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resync {
+    /// The batch.
+    pub batch: u64,
+    /// First task id of the span.
+    pub from: u64,
+    /// End of the span (exclusive).
+    pub to: u64,
+    /// The ids held in the span, as sorted, disjoint `start..end` ranges
+    /// ([`MAX_RESYNC_RANGES`] at most).
+    pub held: Vec<(u64, u64)>,
+}
+
+impl Resync {
+    /// The ids held, within the span whatever the sender claimed.
+    pub fn ids(&self) -> impl Iterator<Item = u64> + '_ {
+        let (from, to) = (self.from, self.to);
+        self.held
+            .iter()
+            .flat_map(move |&(start, end)| start.max(from)..end.min(to))
+    }
+}
+
+/// The resync of `batch`, `total` tasks, of which the sink holds `held`
+/// (ascending, each below `total`): consecutive spans covering
+/// `0..total`, each of at most `max_ranges` ranges and `max_span` ids, so
+/// that no message grows with the batch. Always one span at least.
+pub fn resync_spans(
+    batch: u64,
+    total: u64,
+    held: impl IntoIterator<Item = u64>,
+    max_ranges: usize,
+    max_span: u64,
+) -> Vec<Resync> {
+    let (max_ranges, max_span) = (max_ranges.max(1), max_span.max(1));
+    let mut spans = Vec::new();
+    let mut span = Resync {
+        batch,
+        from: 0,
+        to: total,
+        held: Vec::new(),
+    };
+    let mut close = |span: &mut Resync, at: u64| {
+        let next = Resync {
+            batch,
+            from: at,
+            to: total,
+            held: Vec::new(),
+        };
+        let mut done = std::mem::replace(span, next);
+        done.to = at;
+        spans.push(done);
+    };
+    for id in held.into_iter().filter(|&id| id < total) {
+        // Ids past the span's length start the next span.
+        while id - span.from >= max_span {
+            let at = span.from + max_span;
+            close(&mut span, at);
+        }
+        let full = span.held.len() == max_ranges;
+        match span.held.last_mut() {
+            Some((_, end)) if *end == id => *end += 1,
+            // Not ascending: already counted.
+            Some((_, end)) if *end > id => {}
+            _ => {
+                if full {
+                    close(&mut span, id);
+                }
+                span.held.push((id, id + 1));
+            }
+        }
+    }
+    while total - span.from > max_span {
+        let at = span.from + max_span;
+        close(&mut span, at);
+    }
+    spans.push(span);
+    spans
+}
+
 /// Splits `entries` into runs whose paths and reasons take at most
 /// [`MAX_UNPROCESSED_BYTES`] each (one entry per run at least), so that
 /// each run fits in one message whatever the folder holds.
@@ -484,6 +578,48 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_largest_resync_and_ack_fit_in_one_header() {
+        // Every other id held, ids as large as they come: the most bytes
+        // per range.
+        let base = u64::MAX / 2;
+        let held = (0..MAX_RESYNC_RANGES as u64 * 3).map(|i| base + 2 * i);
+        let spans = resync_spans(u64::MAX, u64::MAX, held, MAX_RESYNC_RANGES, u64::MAX);
+        assert_eq!(spans.len(), 3);
+        for span in spans {
+            assert_eq!(span.held.len(), MAX_RESYNC_RANGES);
+            let header = encode(&Message::Resync(span).into()).swap_remove(0);
+            assert!(header.len() < MAX_HEADER_BYTES, "{}", header.len());
+        }
+        let task_ids = (0..MAX_ACK_IDS as u64).map(|i| u64::MAX - i).collect();
+        let ack = Message::Ack {
+            batch: u64::MAX,
+            task_ids,
+        };
+        assert!(encode(&ack.into())[0].len() < MAX_HEADER_BYTES);
+    }
+
+    #[test]
+    fn a_resync_of_nothing_is_one_empty_span() {
+        assert_eq!(
+            resync_spans(1, 0, [], 8, 8),
+            vec![Resync {
+                batch: 1,
+                from: 0,
+                to: 0,
+                held: vec![]
+            }]
+        );
+        // A forged span's ranges count only within it.
+        let forged = Resync {
+            batch: 1,
+            from: 10,
+            to: 12,
+            held: vec![(0, 100)],
+        };
+        assert_eq!(forged.ids().collect::<Vec<_>>(), [10, 11]);
+    }
+
+    #[test]
     fn warnings_are_bounded_in_count_and_length() {
         let many: Vec<String> = (0..40).map(|i| format!("w{i}")).collect();
         assert_eq!(bounded_warnings(many).len(), MAX_WARNINGS);
@@ -646,6 +782,15 @@ mod tests {
         );
         roundtrip(Message::Welcome.into());
         roundtrip(
+            Message::Resync(Resync {
+                batch: 7,
+                from: 0,
+                to: 9,
+                held: vec![(0, 3), (5, 6)],
+            })
+            .into(),
+        );
+        roundtrip(
             Message::Unprocessed {
                 batch: 7,
                 offset: 1,
@@ -669,8 +814,8 @@ mod tests {
             }
             .into(),
         );
-        // magic, version 6 LE, variant 0, string len 1, "w", credit 2 (varints)
-        assert_eq!(frames, vec![b"IMGP\x06\x00\x00\x01w\x02".to_vec()]);
+        // magic, version 7 LE, variant 0, string len 1, "w", credit 2 (varints)
+        assert_eq!(frames, vec![b"IMGP\x07\x00\x00\x01w\x02".to_vec()]);
         assert_eq!(encode(&Message::Stop.into()), vec![Vec::<u8>::new()]);
         assert_eq!(
             encode(
@@ -684,12 +829,12 @@ mod tests {
                 .into()
             ),
             // ..., workers: 1 string of length 1, "w"
-            vec![b"IMGP\x06\x00\x07\xfb\x2c\x01\x01\x00\x02\x01\x01w".to_vec()]
+            vec![b"IMGP\x07\x00\x07\xfb\x2c\x01\x01\x00\x02\x01\x01w".to_vec()]
         );
         // Version 4: a task carries the output path the ventilator chose,
         // right after the input's. Version 5: it ends with its delivery
         // number, and a result with its timings. Version 6: a result ends
-        // with its warnings.
+        // with its warnings. Version 7: the resync is a message of its own.
         let task = Task {
             batch: 1,
             id: 2,
@@ -703,7 +848,7 @@ mod tests {
             attempt: 1,
         };
         let frames = encode(&Message::Task(task).into());
-        let prefix: &[u8] = b"IMGP\x06\x00\x01\x01\x02\x05a.jpg\x05a.png\x00\x02/i\x02/o\x00";
+        let prefix: &[u8] = b"IMGP\x07\x00\x01\x01\x02\x05a.jpg\x05a.png\x00\x02/i\x02/o\x00";
         assert!(
             frames[0].starts_with(prefix) && frames[0].ends_with(b"\x01"),
             "task bytes changed: {:?}",
@@ -846,6 +991,30 @@ mod fuzz {
                 frames[0][at % len] ^= byte;
             }
             let _ = decode(frames);
+        }
+
+        #[test]
+        fn resync_spans_cover_the_batch_and_hold_exactly_the_ids(
+            total in 0u64..3000,
+            picks in proptest::collection::btree_set(0u64..3000, 0..400),
+            max_ranges in 1usize..6,
+            max_span in 1u64..700,
+        ) {
+            let held: Vec<u64> = picks.into_iter().filter(|&id| id < total).collect();
+            let spans = resync_spans(5, total, held.iter().copied(), max_ranges, max_span);
+            prop_assert_eq!(spans[0].from, 0);
+            prop_assert_eq!(spans.last().map(|s| s.to), Some(total));
+            for pair in spans.windows(2) {
+                prop_assert_eq!(pair[0].to, pair[1].from);
+            }
+            for span in &spans {
+                prop_assert!(span.held.len() <= max_ranges);
+                prop_assert!(span.to - span.from <= max_span || span.from == span.to);
+                let packet = Packet::new(Message::Resync(span.clone()));
+                prop_assert_eq!(decode(encode(&packet)), Ok(packet));
+            }
+            let ids: Vec<u64> = spans.iter().flat_map(Resync::ids).collect();
+            prop_assert_eq!(ids, held);
         }
 
         #[test]

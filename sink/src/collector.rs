@@ -17,7 +17,10 @@
 //! - nothing is acknowledged before the ventilator has described the batch
 //!   (a batch known only from the journal is acknowledged once, in full,
 //!   when the journal alone completes it), and the answer to every
-//!   description is one acknowledgement of everything held;
+//!   description is a resync of everything held: its own message, in
+//!   spans of bounded size, never an acknowledgement;
+//! - no message grows with the batch: acknowledgements carry at most
+//!   [`MAX_ACK_IDS`] ids, resync spans at most `resync_ranges` ranges;
 //! - the batch is complete exactly when every task id has a result; it is
 //!   over when the ventilator confirms it, or a grace period after it
 //!   became complete (also when the journal alone completes it).
@@ -26,7 +29,9 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use shared::log::Level;
-use shared::protocol::{BatchStart, Outcome, TaskResult};
+use shared::protocol::{
+    resync_spans, BatchStart, Outcome, Resync, TaskResult, MAX_ACK_IDS, MAX_RESYNC_RANGES,
+};
 use shared::report::{MessageCounts, Report};
 
 use crate::events;
@@ -52,6 +57,11 @@ pub struct CollectorConfig {
     /// Repeated warnings (malformed messages, refusals) are logged at most
     /// this often, with a count of those left out.
     pub warn_interval: Duration,
+    /// Id ranges one resync message carries at most.
+    pub resync_ranges: usize,
+    /// Task ids one resync message covers at most (tests set it low to
+    /// see a resync in many messages).
+    pub resync_span: u64,
 }
 
 impl Default for CollectorConfig {
@@ -64,6 +74,8 @@ impl Default for CollectorConfig {
             max_early_results: 100_000,
             max_early_payload_bytes: 64 << 20,
             warn_interval: Duration::from_secs(5),
+            resync_ranges: MAX_RESYNC_RANGES,
+            resync_span: u64::MAX,
         }
     }
 }
@@ -182,14 +194,16 @@ pub enum JournalRecord {
 pub enum Action {
     /// Send `SinkReady` to the ventilator.
     Hello,
-    /// Acknowledge these tasks to the ventilator (the answer to a batch
-    /// description may be empty).
+    /// Acknowledge these tasks to the ventilator.
     Ack {
         /// The batch.
         batch: u64,
-        /// The tasks, each held by the sink.
+        /// The tasks, each held by the sink (at most [`MAX_ACK_IDS`]).
         task_ids: Vec<u64>,
     },
+    /// Send the ventilator one span of the resync: which tasks of it are
+    /// held. The spans of one resync come in order.
+    Resync(Resync),
     /// A batch is known: prepare for it (output folder, progress display).
     Begin(BatchStart),
     /// Write this inline output under the output folder, then feed back
@@ -263,8 +277,6 @@ pub struct Collector {
     early: Vec<(TaskResult, Option<Vec<u8>>)>,
     early_bytes: usize,
     to_ack: Vec<u64>,
-    /// Send the next acknowledgement even if empty.
-    force_ack: bool,
     last_ack: Option<Instant>,
     last_hello: Option<Instant>,
     last_snapshot: Option<Instant>,
@@ -288,7 +300,6 @@ impl Collector {
             early: Vec::new(),
             early_bytes: 0,
             to_ack: Vec::new(),
-            force_ack: false,
             last_ack: None,
             last_hello: None,
             last_snapshot: None,
@@ -418,7 +429,7 @@ impl Collector {
         let (c, past) = (&self.config, self.created);
         let hello = Some(self.last_hello.map_or(past, |at| at + c.hello_interval));
         let confirmed = self.batch.as_ref().is_some_and(|b| b.confirmed);
-        let ack = (confirmed && (self.force_ack || !self.to_ack.is_empty()))
+        let ack = (confirmed && !self.to_ack.is_empty())
             .then(|| self.last_ack.map_or(past, |at| at + c.ack_interval));
         let snapshot = self.batch.as_ref().map(|_| {
             self.last_snapshot
@@ -568,13 +579,11 @@ impl Collector {
 
     fn finish(&mut self, confirmed: bool) {
         self.finished = true;
-        if let Some(b) = self.batch.as_ref().filter(|b| !b.confirmed) {
+        if self.batch.as_ref().is_some_and(|b| !b.confirmed) {
             // Known from the journal only: a ventilator that is there after
             // all learns that everything is done (a complete acknowledgement
             // is safe to take for the resync).
-            let task_ids = b.held.keys().copied().collect();
-            let batch = b.start.batch;
-            self.actions.push_back(Action::Ack { batch, task_ids });
+            self.resync();
         }
         self.actions
             .push_back(Action::Journal(JournalRecord::Remove));
@@ -604,9 +613,9 @@ impl Collector {
         self.log(Level::Warn, text);
     }
 
-    /// Queues the acknowledgement if one is due (forced, the interval
-    /// passed, or the batch is complete), once the ventilator has
-    /// described the batch.
+    /// Queues the acknowledgement if one is due (the interval passed, the
+    /// batch is complete, or a message's worth of ids waits), once the
+    /// ventilator has described the batch.
     fn flush_acks(&mut self, now: Instant) {
         let Some(b) = &self.batch else { return };
         if !b.confirmed {
@@ -615,26 +624,36 @@ impl Collector {
         let interval_passed = self
             .last_ack
             .is_none_or(|at| now.saturating_duration_since(at) >= self.config.ack_interval);
-        let due =
-            self.force_ack || (!self.to_ack.is_empty() && (interval_passed || self.complete()));
+        let due = !self.to_ack.is_empty()
+            && (interval_passed || self.complete() || self.to_ack.len() >= MAX_ACK_IDS);
         if due {
-            self.force_ack = false;
             self.last_ack = Some(now);
             let batch = b.start.batch;
-            let mut task_ids = std::mem::take(&mut self.to_ack);
-            task_ids.sort_unstable();
-            task_ids.dedup();
-            self.actions.push_back(Action::Ack { batch, task_ids });
+            let mut ids = std::mem::take(&mut self.to_ack);
+            ids.sort_unstable();
+            ids.dedup();
+            for task_ids in ids.chunks(MAX_ACK_IDS) {
+                let task_ids = task_ids.to_vec();
+                self.actions.push_back(Action::Ack { batch, task_ids });
+            }
         }
     }
 
-    /// Queues an acknowledgement of every result held, so the ventilator
-    /// (perhaps a restarted one) knows exactly what is done.
+    /// Queues the resync: every result held, in spans, so that the
+    /// ventilator (perhaps a restarted one) knows exactly what is done.
+    /// It covers what was waiting to be acknowledged.
     fn resync(&mut self) {
-        if let Some(b) = &self.batch {
-            self.to_ack = b.held.keys().copied().collect();
-            self.force_ack = true;
-        }
+        let Some(b) = &self.batch else { return };
+        self.to_ack.clear();
+        let (ranges, span) = (self.config.resync_ranges, self.config.resync_span);
+        let spans = resync_spans(
+            b.start.batch,
+            b.start.total,
+            b.held.keys().copied(),
+            ranges,
+            span,
+        );
+        self.actions.extend(spans.into_iter().map(Action::Resync));
     }
 
     fn on_restored(&mut self, now: Instant, restored: Restored) {

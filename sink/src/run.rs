@@ -219,6 +219,10 @@ impl Effects<'_> {
                 let ack = Message::Ack { batch, task_ids };
                 sockets.wire.send(&sockets.control, &ack.into())?;
             }
+            Action::Resync(span) => {
+                let resync = Message::Resync(span);
+                sockets.wire.send(&sockets.control, &resync.into())?;
+            }
             Action::Begin(start) => {
                 self.output_root = self
                     .config
@@ -311,6 +315,21 @@ fn restored(r: journal::Restored) -> Restored {
     }
 }
 
+/// Debug builds only: the most task ids one resync message covers, so
+/// that tests see a resync in many messages. Release builds ignore it.
+const ENV_TEST_RESYNC_SPAN: &str = "IMGPIPE_TEST_RESYNC_SPAN";
+
+fn collector_config() -> CollectorConfig {
+    let mut config = CollectorConfig::default();
+    let span = cfg!(debug_assertions)
+        .then(|| std::env::var(ENV_TEST_RESYNC_SPAN).ok()?.parse().ok())
+        .flatten();
+    if let Some(span) = span {
+        config.resync_span = span;
+    }
+    config
+}
+
 /// Collects one batch: binds, calls `on_bound` with the endpoints actually
 /// bound, learns the batch from the ventilator (or the journal), collects
 /// every result, and returns the report once all are in (or on shutdown).
@@ -332,7 +351,7 @@ pub fn run(
         }
         None => (None, None),
     };
-    let mut c = Collector::new(CollectorConfig::default(), Instant::now());
+    let mut c = Collector::new(collector_config(), Instant::now());
     let mut fx = Effects {
         config,
         journal,

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use shared::auth::AuthError;
 use shared::log::Level;
-use shared::protocol::{Message, ProtocolError, MAX_NAMED_WORKERS, MAX_NAMED_WORKER_BYTES};
+use shared::protocol::{Message, ProtocolError, Resync, MAX_NAMED_WORKERS, MAX_NAMED_WORKER_BYTES};
 
 use crate::Dispatch;
 
@@ -35,6 +35,9 @@ pub(crate) const MAX_IN_FLIGHT_PER_WORKER: usize = 64;
 const AUTH_NOTICE_INTERVAL: Duration = Duration::from_secs(5);
 /// Peers remembered for [`AUTH_NOTICE_INTERVAL`] before the list is reset.
 const MAX_AUTH_NOTICES: usize = 1024;
+/// A sink whose answer to the batch makes no progress for this long is
+/// asked again (a span went missing; the sink is alive, it says hello).
+const RESYNC_PATIENCE: Duration = Duration::from_secs(5);
 
 /// How a batch went, from the ventilator's side.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -219,6 +222,15 @@ pub(crate) struct Dispatcher {
     /// Nothing is dispatched until the sink has answered the batch with
     /// what it already holds (everything, after a ventilator restart).
     sink_synced: bool,
+    /// Where the next span of the sink's resync starts; `None` after a
+    /// span went missing, until a resync starts again from 0.
+    resync_next: Option<u64>,
+    /// Spans of the resync taken so far (for the log).
+    resync_spans: u64,
+    /// When the batch was last described to the sink, or a span of its
+    /// answer last taken: the resync is asked again [`RESYNC_PATIENCE`]
+    /// later.
+    resync_progress: Option<Instant>,
     /// The PUSH socket was full: no more pushes until the next timeout.
     push_blocked: bool,
     /// The batch is over: `EndBatch` was queued.
@@ -263,6 +275,9 @@ impl Dispatcher {
             named: BTreeSet::new(),
             sink: None,
             sink_synced: false,
+            resync_next: Some(0),
+            resync_spans: 0,
+            resync_progress: None,
             push_blocked: false,
             finished: false,
             blames: HashMap::new(),
@@ -339,6 +354,7 @@ impl Dispatcher {
             "pending": self.pending.len(),
             "in_flight": self.workers.values().map(|w| w.in_flight.len()).sum::<usize>(),
             "done": self.done_count,
+            "resync_messages": self.resync_spans,
             "dispatched": self.summary.dispatched,
             "redispatched": self.summary.redispatched,
             "suspects": self.suspect_set.len(),
@@ -364,7 +380,15 @@ impl Dispatcher {
             .values()
             .map(|w| w.last_seen + self.config.heartbeat_timeout);
         let leases = self.leases.values().map(|at| *at + self.config.lease);
-        heartbeats.chain(leases).min()
+        heartbeats.chain(leases).chain(self.resync_due()).min()
+    }
+
+    /// When the sink's answer is asked again, if it is still awaited.
+    fn resync_due(&self) -> Option<Instant> {
+        let awaited = self.sink.is_some() && !self.sink_synced;
+        awaited
+            .then_some(self.resync_progress?)
+            .map(|at| at + RESYNC_PATIENCE)
     }
 
     /// Feeds one event. Drain [`Self::poll_action`] afterwards.
@@ -410,6 +434,11 @@ impl Dispatcher {
         self.push_blocked = false;
         self.reap_silent_workers(now);
         self.expire_leases(now);
+        if let Some(due) = self.resync_due() {
+            if due <= now {
+                self.ask_resync_again(now, "the sink's answer to the batch stalled");
+            }
+        }
         if self.sink_synced && self.complete() {
             self.end_batch();
         }
@@ -485,19 +514,14 @@ impl Dispatcher {
                     self.on_ready(now, from, worker, credit);
                 }
             }
-            Ok(Message::SinkReady) => self.on_sink_ready(from),
+            Ok(Message::SinkReady) => self.on_sink_ready(now, from),
             Ok(Message::Ack { batch, task_ids }) if batch == self.config.batch => {
                 self.on_ack(&task_ids);
-                if self.sink.as_ref() == Some(&from) && !self.sink_synced {
-                    self.sink_synced = true;
-                    if self.done_count > 0 {
-                        let text = format!(
-                            "resuming: the sink already holds {} of {} results",
-                            self.done_count, self.config.tasks
-                        );
-                        self.log(Level::Info, text);
-                    }
-                }
+            }
+            Ok(Message::Resync(span))
+                if span.batch == self.config.batch && self.sink.as_ref() == Some(&from) =>
+            {
+                self.on_resync(now, &span);
             }
             Ok(other) => {
                 self.summary.rejected_messages += 1;
@@ -516,7 +540,7 @@ impl Dispatcher {
 
     /// A sink says hello; it repeats this every second, so it is news only
     /// from a new sink.
-    fn on_sink_ready(&mut self, from: Vec<u8>) {
+    fn on_sink_ready(&mut self, now: Instant, from: Vec<u8>) {
         if self.sink.as_ref() == Some(&from) {
             return;
         }
@@ -533,8 +557,59 @@ impl Dispatcher {
             .push_back(Action::StartBatch { sink: from.clone() });
         self.sink = Some(from);
         self.sink_synced = false;
+        self.resync_next = Some(0);
+        self.resync_spans = 0;
+        self.resync_progress = Some(now);
     }
 
+    /// Describes the batch to the sink again, for a new answer; what is
+    /// left of the old one is ignored until the new one starts.
+    fn ask_resync_again(&mut self, now: Instant, why: &str) {
+        let Some(sink) = self.sink.clone() else {
+            return;
+        };
+        self.log(Level::Warn, format!("{why}; asking the sink again"));
+        self.resync_next = None;
+        self.resync_progress = Some(now);
+        self.actions.push_back(Action::StartBatch { sink });
+    }
+
+    /// One span of the current sink's answer to the batch description.
+    /// Spans are taken in order, each once; the one that reaches the last
+    /// task syncs the sink. A span that went missing (a gap) asks for the
+    /// whole answer again.
+    fn on_resync(&mut self, now: Instant, span: &Resync) {
+        if self.sink_synced {
+            // A late copy of an answer already taken: its ids are held all
+            // the same.
+            self.acknowledge_all(span.ids());
+            return;
+        }
+        match self.resync_next {
+            _ if span.from == 0 => self.resync_spans = 0,
+            Some(next) if span.from == next => {}
+            Some(next) if span.from < next => return,
+            Some(_) => {
+                self.ask_resync_again(now, "part of the sink's answer went missing");
+                return;
+            }
+            None => return,
+        }
+        self.acknowledge_all(span.ids());
+        self.resync_spans += 1;
+        self.resync_progress = Some(now);
+        self.resync_next = Some(span.to);
+        if span.to >= self.config.tasks {
+            self.sink_synced = true;
+            if self.done_count > 0 {
+                let text = format!(
+                    "resuming: the sink already holds {} of {} results (told in {} messages)",
+                    self.done_count, self.config.tasks, self.resync_spans
+                );
+                self.log(Level::Info, text);
+            }
+        }
+    }
     /// A message failed authentication (the wire counted it). Tell the
     /// peer, at most every few seconds: it cannot open the answer and logs
     /// the mismatch.
@@ -589,22 +664,26 @@ impl Dispatcher {
     }
 
     fn on_ack(&mut self, task_ids: &[u64]) {
+        let tasks = self.config.tasks;
+        self.acknowledge_all(task_ids.iter().copied().filter(|&id| id < tasks));
+    }
+
+    /// Marks tasks done; stops at the first id past the batch (a span's
+    /// ids ascend).
+    fn acknowledge_all(&mut self, task_ids: impl Iterator<Item = u64>) {
         for id in task_ids {
-            self.leases.remove(id);
-            self.suspect_set.remove(id);
-            self.failed.remove(id);
-        }
-        for &id in task_ids {
-            if let Some(done) = usize::try_from(id).ok().and_then(|i| self.done.get_mut(i)) {
-                if !*done {
-                    *done = true;
-                    self.done_count += 1;
-                }
+            let Some(done) = usize::try_from(id).ok().and_then(|i| self.done.get_mut(i)) else {
+                break;
+            };
+            if !*done {
+                *done = true;
+                self.done_count += 1;
             }
-        }
-        for slot in self.workers.values_mut() {
-            for id in task_ids {
-                slot.in_flight.remove(id);
+            self.leases.remove(&id);
+            self.suspect_set.remove(&id);
+            self.failed.remove(&id);
+            for slot in self.workers.values_mut() {
+                slot.in_flight.remove(&id);
             }
         }
     }
@@ -969,6 +1048,95 @@ mod tests {
         );
     }
 
+    /// The sink's answer to the batch: a resync holding `held`, in spans
+    /// of at most `span` ids.
+    fn resync(tasks: u64, held: &[u64], span: u64) -> Vec<Message> {
+        let held = held.iter().copied();
+        let spans = shared::protocol::resync_spans(1, tasks, held, usize::MAX, span);
+        spans.into_iter().map(Message::Resync).collect()
+    }
+
+    /// Issue 17: an ordinary ack was taken for the sink's resync and
+    /// finished tasks were sent again. Only the resync's last span syncs.
+    #[test]
+    fn only_a_whole_resync_lets_dispatch_start() {
+        let now = Instant::now();
+        let mut d = dispatcher(10);
+        hear(&mut d, now, b"sink", Message::SinkReady);
+        drain(&mut d, now);
+        let worker = "w".to_string();
+        hear(&mut d, now, b"w", Message::Ready { worker, credit: 4 });
+        let ack = Message::Ack {
+            batch: 1,
+            task_ids: vec![9],
+        };
+        hear(&mut d, now, b"sink", ack);
+        assert!(d.waiting_for_sink(), "an ack is not a resync");
+        let mut spans = resync(10, &[0, 1, 2, 5, 9], 3);
+        assert_eq!(spans.len(), 4);
+        let last = spans.pop().expect("four spans");
+        // A stranger's resync counts for nothing.
+        hear(&mut d, now, b"stranger", last.clone());
+        assert!(d.waiting_for_sink());
+        for span in spans {
+            hear(&mut d, now, b"sink", span.clone());
+            // A copy of a span already taken changes nothing.
+            hear(&mut d, now, b"sink", span);
+            assert!(d.waiting_for_sink());
+            assert!(
+                drain(&mut d, now).is_empty(),
+                "dispatched before the resync ended"
+            );
+        }
+        hear(&mut d, now, b"sink", last);
+        assert!(!d.waiting_for_sink());
+        assert_eq!(d.acknowledged(), 5);
+        let sent: Vec<u64> = drain(&mut d, now)
+            .into_iter()
+            .filter_map(|a| match a {
+                Action::SendTask { task, .. } => Some(task),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(sent, [3, 4, 6, 7]);
+        d.check_invariants();
+    }
+
+    /// A span that went missing (it cannot on one connection, but a sink
+    /// may be buggy) asks for the whole answer again instead of waiting.
+    #[test]
+    fn a_resync_with_a_gap_is_asked_for_again() {
+        let now = Instant::now();
+        let mut d = dispatcher(6);
+        hear(&mut d, now, b"sink", Message::SinkReady);
+        drain(&mut d, now);
+        let spans = resync(6, &[0, 1, 2, 3, 4, 5], 2);
+        hear(&mut d, now, b"sink", spans[0].clone());
+        hear(&mut d, now, b"sink", spans[2].clone());
+        let sink = b"sink".to_vec();
+        assert_eq!(drain(&mut d, now), [Action::StartBatch { sink }]);
+        // The rest of the broken answer is ignored; the new one syncs.
+        hear(&mut d, now, b"sink", spans[1].clone());
+        assert!(d.waiting_for_sink());
+        for span in spans {
+            hear(&mut d, now, b"sink", span);
+        }
+        assert!(!d.waiting_for_sink());
+        assert!(d.complete());
+        // A forged span reaching past the batch marks nothing past it.
+        let mut d = dispatcher(3);
+        hear(&mut d, now, b"sink", Message::SinkReady);
+        let forged = Message::Resync(Resync {
+            batch: 1,
+            from: 0,
+            to: u64::MAX,
+            held: vec![(1, u64::MAX)],
+        });
+        hear(&mut d, now, b"sink", forged);
+        assert_eq!(d.acknowledged(), 2);
+        d.check_invariants();
+    }
+
     /// Issue 17: a peer that kept topping up its credit and never answered
     /// held 184 of 200 tasks. In flight is now capped per worker.
     #[test]
@@ -977,11 +1145,9 @@ mod tests {
         let mut d = dispatcher(200);
         hear(&mut d, now, b"sink", Message::SinkReady);
         drain(&mut d, now);
-        let ack = Message::Ack {
-            batch: 1,
-            task_ids: vec![],
-        };
-        hear(&mut d, now, b"sink", ack);
+        for span in resync(200, &[], u64::MAX) {
+            hear(&mut d, now, b"sink", span);
+        }
         let mut hoarded = 0;
         for _ in 0..10 {
             let worker = "hoarder".to_string();
@@ -1022,8 +1188,8 @@ mod tests {
         let gone = b"old-sink".to_vec();
         d.handle_event(now, Event::SinkUnreachable { sink: gone });
         assert!(d.waiting_for_sink());
-        let ack = |task_ids| Message::Ack { batch: 1, task_ids };
-        hear(&mut d, now, b"new-sink", ack(vec![]));
+        let [nothing] = <[Message; 1]>::try_from(resync(1, &[], 1)).expect("one span");
+        hear(&mut d, now, b"new-sink", nothing.clone());
         assert!(!d.waiting_for_sink(), "the new sink was not synced");
 
         // The other order: the stale hello is read after the live sink's.
@@ -1038,7 +1204,7 @@ mod tests {
         let start = drain(&mut d, now);
         let sink = b"new-sink".to_vec();
         assert_eq!(start, [Action::StartBatch { sink }]);
-        hear(&mut d, now, b"new-sink", ack(vec![]));
+        hear(&mut d, now, b"new-sink", nothing);
         let worker = "w".to_string();
         hear(&mut d, now, b"w", Message::Ready { worker, credit: 1 });
         d.handle_timeout(now);

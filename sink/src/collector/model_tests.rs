@@ -109,27 +109,43 @@ struct World {
     sent: BTreeSet<u64>,
     /// Acknowledgements on their way to the ventilator, with the sink
     /// generation that sent them: lost when the ventilator restarts.
-    to_ventilator: VecDeque<(u32, Vec<u64>)>,
+    /// Each with whether it is the resync's last span.
+    to_ventilator: VecDeque<(u32, Vec<u64>, bool)>,
     sink_generation: u32,
     /// Every task the (current) ventilator heard acknowledged.
     acked: BTreeSet<u64>,
     ventilator_alive: bool,
     /// The ventilator has described the batch to the current sink.
     described: bool,
-    /// The ventilator took an acknowledgement of the current sink for its
-    /// answer to the description (as the dispatcher does: any ack).
+    /// The ventilator took the last span of the current sink's resync (as
+    /// the dispatcher does: never an ack).
     synced: bool,
+    /// Where the collector's next resync span must start.
+    resync_next: u64,
     batch_end_sent: bool,
     finished: u32,
     /// How the batch finished: confirmed by the ventilator or not.
     confirmed: Option<bool>,
 }
 
+/// Id ranges and ids per resync span: small, so that a resync takes
+/// several messages.
+const RESYNC_RANGES: usize = 2;
+const RESYNC_SPAN: u64 = 3;
+
+fn config() -> CollectorConfig {
+    CollectorConfig {
+        resync_ranges: RESYNC_RANGES,
+        resync_span: RESYNC_SPAN,
+        ..CollectorConfig::default()
+    }
+}
+
 impl World {
     fn new(total: u64, transport: Transport) -> Self {
         let now = Instant::now();
         Self {
-            c: Collector::new(CollectorConfig::default(), now),
+            c: Collector::new(config(), now),
             now,
             total,
             transport,
@@ -144,6 +160,7 @@ impl World {
             ventilator_alive: true,
             described: false,
             synced: false,
+            resync_next: 0,
             batch_end_sent: false,
             finished: 0,
             confirmed: None,
@@ -271,11 +288,11 @@ impl World {
             }
             Step::DeliverAcks(n) => {
                 for _ in 0..=n % 3 {
-                    let Some((generation, ids)) = self.to_ventilator.pop_front() else {
+                    let Some((generation, ids, last_span)) = self.to_ventilator.pop_front() else {
                         break;
                     };
                     self.acked.extend(ids);
-                    if generation == self.sink_generation && self.described {
+                    if last_span && generation == self.sink_generation && self.described {
                         self.synced = true;
                     }
                 }
@@ -317,7 +334,8 @@ impl World {
     /// in progress are lost, results on the wire still arrive.
     fn restart_sink(&mut self) {
         let before = self.held();
-        self.c = Collector::new(CollectorConfig::default(), self.now);
+        self.c = Collector::new(config(), self.now);
+        self.resync_next = 0;
         self.stores.clear();
         self.stored_here.clear();
         self.sink_generation += 1;
@@ -356,7 +374,24 @@ impl World {
                     self.sent.extend(task_ids.iter().copied());
                     if self.ventilator_alive {
                         self.to_ventilator
-                            .push_back((self.sink_generation, task_ids));
+                            .push_back((self.sink_generation, task_ids, false));
+                    }
+                }
+                Action::Resync(span) => {
+                    assert_eq!(span.batch, BATCH);
+                    assert!(span.held.len() <= RESYNC_RANGES);
+                    assert_eq!(span.from, self.resync_next, "resync spans out of order");
+                    self.resync_next = if span.to == self.total { 0 } else { span.to };
+                    let ids: Vec<u64> = span.ids().collect();
+                    let journaled = self.journal_ids();
+                    for id in &ids {
+                        assert!(journaled.contains(id), "task {id} resynced unjournaled");
+                    }
+                    self.sent.extend(ids.iter().copied());
+                    if self.ventilator_alive {
+                        let last = span.to == self.total;
+                        self.to_ventilator
+                            .push_back((self.sink_generation, ids, last));
                     }
                 }
                 Action::Begin(start) => assert_eq!(start, self.start()),

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use shared::protocol::{BatchStart, Outcome, TaskResult, Transport};
+use shared::protocol::{BatchStart, Outcome, Resync, TaskResult, Transport, MAX_ACK_IDS};
 
 use super::{Action, BatchEnd, Collector, CollectorConfig, Event, JournalRecord, Restored};
 use crate::events;
@@ -84,6 +84,16 @@ fn ack(task_ids: &[u64]) -> Action {
     }
 }
 
+/// The answer to a description in one span: `held` of `0..total`.
+fn resynced(total: u64, held: &[(u64, u64)]) -> Action {
+    Action::Resync(Resync {
+        batch: BATCH,
+        from: 0,
+        to: total,
+        held: held.to_vec(),
+    })
+}
+
 fn journaled(r: TaskResult) -> Action {
     Action::Journal(JournalRecord::Result(r))
 }
@@ -119,22 +129,24 @@ fn a_batch_from_start_to_end() {
                 failed: 0,
                 total: 2
             }),
-            ack(&[1]),
+            resynced(2, &[(1, 2)]),
         ]
     );
-    // The answer to a second description (a restarted ventilator) is an
-    // acknowledgement of everything held, even with nothing new.
+    // The answer to a second description (a restarted ventilator) is a
+    // resync of everything held, even with nothing new.
     let t1 = t0 + Duration::from_millis(10);
     c.handle_event(t1, Event::BatchStart(start(2, Transport::Path)));
-    assert_eq!(effects(&mut c), vec![ack(&[1])]);
-    // A duplicate is acknowledged again (once the interval passed), never
-    // journaled twice.
+    assert_eq!(effects(&mut c), vec![resynced(2, &[(1, 2)])]);
+    // A duplicate is acknowledged again, never journaled twice; the next
+    // acknowledgement waits for the interval.
     c.handle_event(t1, result(written(1, "b")));
+    assert_eq!(effects(&mut c), vec![ack(&[1])]);
+    c.handle_event(t1, result(written(1, "c")));
     assert_eq!(effects(&mut c), vec![]);
     let t2 = t1 + Duration::from_millis(60);
     c.handle_timeout(t2);
     assert_eq!(effects(&mut c), vec![ack(&[1])]);
-    assert_eq!(c.counts().duplicates, 1);
+    assert_eq!(c.counts().duplicates, 2);
     // The last result is acknowledged at once; the batch ends when the
     // ventilator confirms it.
     c.handle_event(t2, result(written(0, "b")));
@@ -275,7 +287,7 @@ fn a_journal_holding_every_result_finishes_the_batch_alone() {
     assert_eq!(
         effects(&mut c),
         vec![
-            ack(&[0, 1]),
+            resynced(2, &[(0, 2)]),
             Action::Journal(JournalRecord::Remove),
             Action::Finished { confirmed: false }
         ]
@@ -291,7 +303,7 @@ fn a_journal_with_every_result_answers_a_live_ventilator_first() {
     c.handle_event(t0, restored(all, Some(start(2, Transport::Path)), t0));
     drain(&mut c);
     c.handle_event(t0, Event::BatchStart(start(2, Transport::Path)));
-    assert_eq!(effects(&mut c), vec![ack(&[0, 1])]);
+    assert_eq!(effects(&mut c), vec![resynced(2, &[(0, 2)])]);
 }
 
 #[test]
@@ -308,7 +320,7 @@ fn an_old_journal_without_a_description_waits_for_the_ventilator() {
             Action::Begin(start(2, Transport::Path)),
             Action::Journal(JournalRecord::Resume),
             Action::Journal(JournalRecord::Describe(start(2, Transport::Path))),
-            ack(&[0]),
+            resynced(2, &[(0, 1)]),
         ]
     );
     assert_eq!(c.started(), Some(t0));
@@ -340,7 +352,7 @@ fn a_journal_of_another_batch_gives_way_to_the_ventilators() {
             Action::Begin(start(2, Transport::Path)),
             Action::Journal(JournalRecord::Start(start(2, Transport::Path))),
             journaled(written(0, "a")),
-            ack(&[0]),
+            resynced(2, &[(0, 1)]),
         ]
     );
     assert_eq!(c.counts().stale, 0);
@@ -430,6 +442,57 @@ fn a_new_watcher_gets_the_state_at_once() {
                 total: 3,
                 workers: [("w".to_string(), 1)].into(),
             },
+        ]
+    );
+}
+
+/// Issue 16: at 354k results the resync was one 1.64 MB ack, over the
+/// header limit, and the restarted ventilator waited for ever. It now goes
+/// in spans of bounded size; acknowledgements too.
+#[test]
+fn no_answer_grows_with_the_batch() {
+    let t0 = Instant::now();
+    let config = CollectorConfig {
+        resync_ranges: 2,
+        ..CollectorConfig::default()
+    };
+    let mut c = Collector::new(config, t0);
+    let total = MAX_ACK_IDS as u64 + 10;
+    c.handle_event(t0, Event::BatchStart(start(total, Transport::Path)));
+    drain(&mut c);
+    // Every result but 3 and 5 and the last few, in one interval.
+    for id in (0..total - 4).filter(|id| *id != 3 && *id != 5) {
+        c.handle_event(t0, result(written(id, "a")));
+    }
+    c.handle_timeout(t0 + Duration::from_secs(1));
+    let acks: Vec<usize> = effects(&mut c)
+        .into_iter()
+        .filter_map(|a| match a {
+            Action::Ack { task_ids, .. } => Some(task_ids.len()),
+            _ => None,
+        })
+        .collect();
+    assert!(acks.iter().all(|n| *n <= MAX_ACK_IDS), "{acks:?}");
+    assert_eq!(acks.iter().sum::<usize>() as u64, total - 6);
+    // A restarted ventilator asks: two ranges a span.
+    c.handle_event(t0, Event::BatchStart(start(total, Transport::Path)));
+    let spans: Vec<Action> = effects(&mut c);
+    let end = total - 4;
+    assert_eq!(
+        spans,
+        vec![
+            Action::Resync(Resync {
+                batch: BATCH,
+                from: 0,
+                to: 6,
+                held: vec![(0, 3), (4, 5)]
+            }),
+            Action::Resync(Resync {
+                batch: BATCH,
+                from: 6,
+                to: total,
+                held: vec![(6, end)]
+            })
         ]
     );
 }

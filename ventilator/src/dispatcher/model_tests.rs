@@ -12,7 +12,7 @@ use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
-use shared::protocol::Message;
+use shared::protocol::{resync_spans, Message};
 
 use super::{Action, Dispatcher, DispatcherConfig, Event};
 use crate::Dispatch;
@@ -258,13 +258,19 @@ impl World {
         self.to_ventilator.push((self.sink.identity.clone(), ack));
     }
 
-    /// The sink takes the batch description (answering with everything
-    /// it holds) and then result `i`, if it can.
+    /// The sink takes the batch description (answering with a resync of
+    /// everything it holds) and then result `i`, if it can.
     fn sink_work(&mut self, i: usize) {
         if std::mem::take(&mut self.sink.batch_start_pending) {
             self.sink.has_batch = true;
-            let held = self.sink.journal.iter().copied().collect();
-            self.sink_ack(held);
+            // In spans of at most two ranges and four ids, so that the
+            // answer takes several messages (in any order, as all here).
+            let held = self.sink.journal.iter().copied();
+            for span in resync_spans(BATCH, self.total, held, 2, 4) {
+                let resync = Message::Resync(span);
+                self.to_ventilator
+                    .push((self.sink.identity.clone(), resync));
+            }
         }
         if self.sink.has_batch && !self.sink.in_transit.is_empty() {
             let id = self
