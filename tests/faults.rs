@@ -14,6 +14,8 @@ use nix::unistd::Pid;
 
 const LIMIT: Duration = Duration::from_secs(180);
 const HEAVY_OPS: &str = "blur:8,sharpen:2";
+/// Task ids one resync message of the sinks here covers (debug builds).
+const RESYNC_SPAN: u64 = 5;
 
 fn signal(p: &Proc, s: Signal) {
     kill(Pid::from_raw(p.pid()), s).expect("signal");
@@ -108,6 +110,8 @@ impl Cluster {
                 .arg(report)
                 .arg("--journal")
                 .arg(journal)
+                // Every resync in many messages, as a big batch's is.
+                .env("IMGPIPE_TEST_RESYNC_SPAN", RESYNC_SPAN.to_string())
                 .stdout(Stdio::piped()),
         )
     }
@@ -285,6 +289,51 @@ fn the_ventilator_killed_and_restarted_resumes_instead_of_redoing() {
     let expected = report["succeeded"].as_u64().unwrap_or(0);
     assert!(
         report["messages"]["duplicates"].as_u64().unwrap_or(0) < expected,
+        "{report:#}"
+    );
+}
+
+/// Issue 16: a resync of more results than one message holds. Workers
+/// are frozen across the restart, so that the restarted ventilator's
+/// status can be read while the batch is still open.
+#[test]
+fn a_restarted_ventilator_takes_a_resync_of_many_messages() {
+    let mut c = Cluster::start(6);
+    c.add_worker("w1");
+    c.add_worker("w2");
+    c.wait_for_outputs(12);
+    for w in &c.workers {
+        signal(w, Signal::SIGSTOP);
+    }
+    signal(&c.ventilator, Signal::SIGKILL);
+    let _ = c.ventilator.wait(LIMIT);
+    c.ventilator = Cluster::spawn_ventilator(&c.input, &c.output, &c.tasks);
+    assert_eq!(c.ventilator.endpoint(), c.tasks);
+    let status = c.wait_for_ventilator("synced with the sink", LIMIT, |s| {
+        s["state"] != "waiting-for-sink"
+    });
+    let done = status["done"].as_u64().unwrap_or(0);
+    let tasks = status["tasks"].as_u64().unwrap_or(0);
+    assert!(done >= 12 && done < tasks, "{status:#}");
+    // One message per five task ids.
+    assert_eq!(
+        status["resync_messages"],
+        tasks.div_ceil(RESYNC_SPAN),
+        "{status:#}"
+    );
+    assert_eq!(
+        status["dispatched"], 0,
+        "nothing dispatched yet: {status:#}"
+    );
+    for w in &c.workers {
+        signal(w, Signal::SIGCONT);
+    }
+    let report = c.finish();
+    assert!(
+        report["messages"]["duplicates"]
+            .as_u64()
+            .unwrap_or(u64::MAX)
+            < tasks - done,
         "{report:#}"
     );
 }
