@@ -21,6 +21,7 @@ use shared::endpoints::{
     EVENTS_LINE_PREFIX, LISTENING_LINE_PREFIX, LOOPBACK_ANY_PORT, PUSH_LINE_PREFIX,
     STATUS_LINE_PREFIX,
 };
+use shared::exposure::ExposureArgs;
 use shared::protocol::Transport;
 use shared::shutdown::{Shutdown, ENV_PARENT_PID};
 use sink::ProgressMode;
@@ -575,6 +576,7 @@ fn dry_run(args: &RunArgs) -> anyhow::Result<u8> {
         skip_existing: args.selection.skip_existing,
         mode: ventilator::ModeArgs::default(),
         secret_file: None,
+        insecure: false,
     };
     ventilator::dry_run(&config, &mut std::io::stdout().lock())?;
     Ok(0)
@@ -626,6 +628,7 @@ fn ventilator_command(args: &RunArgs) -> anyhow::Result<Command> {
             },
             mode: args.mode(),
             secret: args.secret.clone(),
+            exposure: ExposureArgs::default(),
         }
         .to_args(),
     );
@@ -653,6 +656,7 @@ fn sink_command(args: &RunArgs, tasks: &str, report: Option<PathBuf>) -> anyhow:
             journal: None,
             output: None,
             secret: args.secret.clone(),
+            exposure: ExposureArgs::default(),
         }
         .to_args(),
     );

@@ -89,6 +89,7 @@ impl Cluster {
                     HEAVY_OPS,
                 ])
                 .args(["--heartbeat-timeout", "2", "--lease", "60"])
+                .env("IMGPIPE_INSECURE", beyond_loopback(bind).to_string())
                 .stdout(Stdio::piped()),
         )
     }
@@ -112,6 +113,7 @@ impl Cluster {
                 .arg(journal)
                 // Every resync in many messages, as a big batch's is.
                 .env("IMGPIPE_TEST_RESYNC_SPAN", RESYNC_SPAN.to_string())
+                .env("IMGPIPE_INSECURE", beyond_loopback(bind).to_string())
                 .stdout(Stdio::piped()),
         )
     }
@@ -539,8 +541,12 @@ fn a_full_disk_fails_per_image_with_exit_1() {
     }
 }
 
-/// A network namespace joined to this one by a veth pair: a test host the
-/// test can cut off. Removed on drop.
+/// True for a bind on the test's own network namespace link, which the
+/// roles may take unauthenticated (`--insecure`): nothing else reaches it.
+fn beyond_loopback(bind: &str) -> bool {
+    !bind.starts_with("tcp://127.0.0.1:")
+}
+
 /// Worker `id` as a ventilator's status lists it, if it does.
 fn status_worker<'a>(status: &'a serde_json::Value, id: &str) -> Option<&'a serde_json::Value> {
     status["workers"]

@@ -470,3 +470,84 @@ fn a_worker_refuses_forged_and_replayed_tasks() {
     );
     driven.stop();
 }
+
+/// A role started as the README's multi-host section once showed, without
+/// a secret: with its default binds it refuses to start (before binding
+/// anything), and says how to go on.
+#[test]
+fn roles_refuse_to_listen_beyond_loopback_without_authentication() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bare = |cmd: &mut Command| {
+        cmd.env_remove("IMGPIPE_SECRET")
+            .env_remove("IMGPIPE_SECRET_FILE")
+            .env_remove("IMGPIPE_INSECURE")
+            .stdin(Stdio::null());
+    };
+    let mut ventilator = imgpipe();
+    ventilator
+        .arg("ventilator")
+        .arg("-i")
+        .arg(samples())
+        .arg("-o")
+        .arg(dir.path().join("out"));
+    bare(&mut ventilator);
+    let (status, _, err) = run(&mut ventilator, LIMIT);
+    assert_eq!(status.code(), Some(2), "{err}");
+    assert!(err.contains("tasks socket on tcp://*:5557"), "{err}");
+    assert!(err.contains("--insecure"), "{err}");
+    assert!(!dir.path().join("out").exists(), "refused before any work");
+
+    let mut sink = imgpipe();
+    sink.arg("sink");
+    bare(&mut sink);
+    let (status, _, err) = run(&mut sink, LIMIT);
+    assert_eq!(status.code(), Some(2), "{err}");
+    assert!(err.contains("results socket on tcp://*:5558"), "{err}");
+    // Status and events listen on loopback by default: not named.
+    assert!(!err.contains("status socket"), "{err}");
+
+    // A secret covers results, never status or events.
+    let mut sink = imgpipe();
+    sink.args(["sink", "--bind", "tcp://0.0.0.0:*"])
+        .args(["--events-bind", "tcp://0.0.0.0:*"])
+        .env("IMGPIPE_SECRET", SECRET);
+    let (status, _, err) = run(&mut sink, LIMIT);
+    assert_eq!(status.code(), Some(2), "{err}");
+    assert!(err.contains("events socket on tcp://0.0.0.0:*"), "{err}");
+    assert!(!err.contains("results socket"), "{err}");
+}
+
+/// `--insecure` lets an unauthenticated role listen beyond loopback, and it
+/// says so on every start.
+#[test]
+fn an_insecure_role_starts_and_warns() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut cmd = imgpipe();
+    cmd.arg("ventilator")
+        .arg("-i")
+        .arg(samples())
+        .arg("-o")
+        .arg(dir.path().join("out"))
+        .args([
+            "--bind",
+            "tcp://0.0.0.0:*",
+            "--status-bind",
+            "tcp://127.0.0.1:*",
+        ])
+        .arg("--insecure")
+        .env_remove("IMGPIPE_SECRET")
+        .env_remove("IMGPIPE_SECRET_FILE")
+        .env("IMGPIPE_LOG", "warn")
+        .stdout(Stdio::piped());
+    let mut ventilator = Logged::spawn("ventilator", &mut cmd);
+    let bound = ventilator.proc.endpoint();
+    assert!(bound.starts_with("tcp://0.0.0.0:"), "{bound}");
+    assert!(
+        ventilator.wait_for_log(
+            "INSECURE: the tasks socket listens on tcp://0.0.0.0:*",
+            LIMIT
+        ),
+        "{}",
+        ventilator.log()
+    );
+}

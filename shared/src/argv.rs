@@ -7,6 +7,7 @@
 use std::ffi::OsString;
 
 use crate::auth::SecretArgs;
+use crate::exposure::ExposureArgs;
 
 /// Appends `--name value`.
 pub fn flag(args: &mut Vec<OsString>, name: &str, value: impl Into<OsString>) {
@@ -50,6 +51,17 @@ impl SecretArgs {
         let Self { secret_file } = self;
         let mut args = Vec::new();
         flag_if(&mut args, "--secret-file", secret_file.as_ref());
+        args
+    }
+}
+
+impl ExposureArgs {
+    /// The flags that give these arguments back when parsed.
+    #[must_use]
+    pub fn to_args(&self) -> Vec<OsString> {
+        let Self { insecure } = self;
+        let mut args = Vec::new();
+        switch(&mut args, "--insecure", *insecure);
         args
     }
 }

@@ -5,9 +5,9 @@
 //! |---|---|---|---|
 //! | tasks (ROUTER/DEALER, credit-based) | ventilator | `tcp://*:5557` | `tcp://localhost:5557` |
 //! | results (PUSH/PULL) | sink | `tcp://*:5558` | `tcp://localhost:5558` |
-//! | status (REQ/REP, JSON) | ventilator / sink | `tcp://*:5559` / `tcp://*:5560` | — |
+//! | status (REQ/REP, JSON) | ventilator / sink | `tcp://127.0.0.1:5559` / `tcp://127.0.0.1:5560` | — |
 //! | push tasks (`--dispatch push`) | ventilator | `tcp://*:5561` | given to workers |
-//! | progress events (PUB/SUB) | sink | `tcp://*:5562` | `imgpipe watch` |
+//! | progress events (PUB/SUB) | sink | `tcp://127.0.0.1:5562` | `imgpipe watch` |
 //!
 //! The sink also connects to the ventilator's tasks socket as a DEALER to
 //! receive the batch description and to acknowledge results.

@@ -8,6 +8,7 @@ pub mod argv;
 pub mod auth;
 pub mod discover;
 pub mod endpoints;
+pub mod exposure;
 pub mod imageio;
 pub mod log;
 pub mod malloc;

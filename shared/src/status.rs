@@ -10,9 +10,9 @@ use std::time::Duration;
 use crate::net;
 
 /// Default status port of the ventilator.
-pub const VENTILATOR_STATUS_BIND: &str = "tcp://*:5559";
+pub const VENTILATOR_STATUS_BIND: &str = "tcp://127.0.0.1:5559";
 /// Default status port of the sink.
-pub const SINK_STATUS_BIND: &str = "tcp://*:5560";
+pub const SINK_STATUS_BIND: &str = "tcp://127.0.0.1:5560";
 /// Environment variable overriding a role's status bind endpoint.
 pub const ENV_STATUS_BIND: &str = "IMGPIPE_STATUS_BIND";
 

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::Args;
 use shared::auth::SecretArgs;
 use shared::endpoints;
+use shared::exposure::ExposureArgs;
 use shared::status;
 
 use crate::events;
@@ -55,6 +56,9 @@ pub struct Cli {
     #[command(flatten)]
     #[allow(missing_docs)]
     pub secret: SecretArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub exposure: ExposureArgs,
 }
 
 /// Everything the sink needs.
@@ -84,6 +88,8 @@ pub struct Config {
     pub output: Option<PathBuf>,
     /// File holding the shared secret (else `IMGPIPE_SECRET`).
     pub secret_file: Option<PathBuf>,
+    /// Let unauthenticated sockets listen beyond loopback (`--insecure`).
+    pub insecure: bool,
 }
 
 impl From<Cli> for Config {
@@ -101,6 +107,7 @@ impl From<Cli> for Config {
             journal: cli.journal,
             output: cli.output,
             secret_file: cli.secret.secret_file,
+            insecure: cli.exposure.insecure,
         }
     }
 }
@@ -124,6 +131,7 @@ impl Cli {
             journal,
             output,
             secret,
+            exposure,
         } = self;
         let mut args = Vec::new();
         flag(&mut args, "--bind", bind);
@@ -138,6 +146,7 @@ impl Cli {
         flag_if(&mut args, "--journal", journal.as_ref());
         flag_if(&mut args, "--output", output.as_ref());
         args.extend(secret.to_args());
+        args.extend(exposure.to_args());
         args
     }
 }
@@ -177,6 +186,7 @@ mod tests {
             "/o",
             "--secret-file",
             "/s",
+            "--insecure",
         ]);
     }
 

@@ -25,7 +25,7 @@ use shared::net;
 use shared::report::Report;
 
 /// Default endpoint of the sink's event socket.
-pub const EVENTS_BIND: &str = "tcp://*:5562";
+pub const EVENTS_BIND: &str = "tcp://127.0.0.1:5562";
 /// Default endpoint `imgpipe watch` subscribes to.
 pub const EVENTS_CONNECT: &str = "tcp://localhost:5562";
 /// Environment variable overriding the event bind endpoint.
@@ -162,6 +162,11 @@ impl Publisher {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn events_listen_on_loopback_by_default() {
+        assert!(shared::exposure::is_host_only(EVENTS_BIND));
+    }
 
     /// The JSON on the wire keeps the field names `imgpipe watch` and other
     /// subscribers read.

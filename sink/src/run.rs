@@ -9,6 +9,7 @@ use std::time::{Instant, SystemTime};
 
 use anyhow::Context as _;
 use shared::endpoints;
+use shared::exposure::{self, Listener};
 use shared::log;
 use shared::net::{self, Wire};
 use shared::protocol::{Message, Outcome as TaskOutcome, Packet, ProtocolError, Transport};
@@ -63,9 +64,38 @@ struct Sockets {
     _ctx: zmq::Context,
 }
 
+/// Refuses sockets that would listen beyond this host unauthenticated
+/// (see [`exposure`]), and warns about those `--insecure` lets through.
+fn guard_exposure(config: &Config, wire: &Wire) -> anyhow::Result<()> {
+    let authenticated = wire.authenticated();
+    let listeners = [
+        Listener {
+            socket: "results",
+            flag: "--bind",
+            endpoint: &config.bind,
+            authenticated,
+        },
+        Listener {
+            socket: "status",
+            flag: "--status-bind",
+            endpoint: &config.status_bind,
+            authenticated: false,
+        },
+        Listener {
+            socket: "events",
+            flag: "--events-bind",
+            endpoint: &config.events_bind,
+            authenticated: false,
+        },
+    ];
+    exposure::warn_insecure(&exposure::check(&listeners, config.insecure)?);
+    Ok(())
+}
+
 impl Sockets {
     fn bind(config: &Config) -> anyhow::Result<Self> {
         let wire = Wire::configured(config.secret_file.as_deref())?;
+        guard_exposure(config, &wire)?;
         let ctx = zmq::Context::new();
         let results = net::socket(&ctx, zmq::PULL)?;
         results.set_rcvhwm(RESULTS_RCVHWM)?;

@@ -20,6 +20,7 @@ impl Cli {
             selection,
             mode,
             secret,
+            exposure,
         } = self;
         let mut args = Vec::new();
         flag(&mut args, "--input", input);
@@ -30,6 +31,7 @@ impl Cli {
         args.extend(selection.to_args());
         args.extend(mode.to_args());
         args.extend(secret.to_args());
+        args.extend(exposure.to_args());
         args
     }
 }
@@ -192,6 +194,7 @@ mod tests {
             "grayscale",
             "--secret-file",
             "/s",
+            "--insecure",
             "--max-attempts",
             "5",
         ];

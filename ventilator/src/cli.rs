@@ -7,6 +7,7 @@ use clap::{Args, ValueEnum};
 
 use shared::auth::SecretArgs;
 use shared::endpoints;
+use shared::exposure::ExposureArgs;
 use shared::imageio::{Keep, OutputFormat, OutputOptions, DEFAULT_MAX_PIXELS, DEFAULT_QUALITY};
 use shared::ops::Chain;
 use shared::protocol::Transport;
@@ -135,6 +136,9 @@ pub struct Cli {
     #[command(flatten)]
     #[allow(missing_docs)]
     pub secret: SecretArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub exposure: ExposureArgs,
 }
 
 /// How tasks reach workers.
@@ -241,6 +245,8 @@ pub struct Config {
     pub mode: ModeArgs,
     /// File holding the shared secret (else `IMGPIPE_SECRET`).
     pub secret_file: Option<PathBuf>,
+    /// Let unauthenticated sockets listen beyond loopback (`--insecure`).
+    pub insecure: bool,
 }
 
 impl From<Cli> for Config {
@@ -256,6 +262,7 @@ impl From<Cli> for Config {
             chain: cli.job.ops,
             mode: cli.mode,
             secret_file: cli.secret.secret_file,
+            insecure: cli.exposure.insecure,
         }
     }
 }
@@ -276,6 +283,7 @@ impl Config {
             skip_existing: false,
             mode: ModeArgs::default(),
             secret_file: None,
+            insecure: false,
         }
     }
 }

@@ -10,6 +10,7 @@ use anyhow::Context as _;
 
 use shared::discover::check_roots;
 use shared::endpoints;
+use shared::exposure::{self, Listener};
 use shared::imageio::OutputFormat;
 use shared::net;
 use shared::net::Wire;
@@ -58,8 +59,7 @@ struct Sockets {
 }
 
 impl Sockets {
-    fn bind(config: &Config) -> anyhow::Result<Self> {
-        let wire = Wire::configured(config.secret_file.as_deref())?;
+    fn bind(config: &Config, wire: Wire) -> anyhow::Result<Self> {
         let ctx = zmq::Context::new();
         let tasks = net::socket(&ctx, zmq::ROUTER)?;
         tasks.set_maxmsgsize(MAX_CONTROL_MESSAGE_BYTES)?;
@@ -329,6 +329,36 @@ fn plan_batch(config: &Config, input: &Path, output: &Path, endpoint: &str) -> B
     }
 }
 
+/// Refuses sockets that would listen beyond this host unauthenticated
+/// (see [`exposure`]), and warns about those `--insecure` lets through.
+fn guard_exposure(config: &Config, wire: &Wire) -> anyhow::Result<()> {
+    let authenticated = wire.authenticated();
+    let mut listeners = vec![
+        Listener {
+            socket: "tasks",
+            flag: "--bind",
+            endpoint: &config.bind,
+            authenticated,
+        },
+        Listener {
+            socket: "status",
+            flag: "--status-bind",
+            endpoint: &config.status_bind,
+            authenticated: false,
+        },
+    ];
+    if config.mode.dispatch == Dispatch::Push {
+        listeners.push(Listener {
+            socket: "push",
+            flag: "--push-bind",
+            endpoint: &config.mode.push_bind,
+            authenticated,
+        });
+    }
+    exposure::warn_insecure(&exposure::check(&listeners, config.insecure)?);
+    Ok(())
+}
+
 /// Runs one batch: checks the folders, binds, calls `on_bound` with the
 /// endpoint actually bound, walks the input, waits for the sink, dispatches,
 /// and returns once the sink has acknowledged every task (or on shutdown).
@@ -341,6 +371,8 @@ pub fn run(
     shutdown: &Shutdown,
     on_bound: impl FnOnce(&Bound),
 ) -> anyhow::Result<Summary> {
+    let wire = Wire::configured(config.secret_file.as_deref())?;
+    guard_exposure(config, &wire)?;
     let (input, output) = match config.mode.synthetic {
         Some(_) => (PathBuf::new(), PathBuf::new()),
         None => {
@@ -351,7 +383,7 @@ pub fn run(
             (input, output)
         }
     };
-    let sockets = Sockets::bind(config)?;
+    let sockets = Sockets::bind(config, wire)?;
     on_bound(&sockets.bound);
     let batch = plan_batch(config, &input, &output, &sockets.bound.tasks);
     let mut d = Dispatcher::new(DispatcherConfig {
