@@ -551,3 +551,168 @@ fn an_insecure_role_starts_and_warns() {
         ventilator.log()
     );
 }
+
+/// `cmd`'s program run with its soft open-file limit lowered to `soft` (the
+/// hard limit untouched), as a shell's `ulimit -Sn` does.
+fn with_soft_file_limit(soft: u32, cmd: &mut Command) -> Command {
+    let mut limited = Command::new("sh");
+    limited
+        .args(["-c", &format!("ulimit -Sn {soft} && exec \"$@\""), "sh"])
+        .arg(cmd.get_program())
+        .args(cmd.get_args())
+        .envs(cmd.get_envs().filter_map(|(k, v)| v.map(|v| (k, v))))
+        .stdout(Stdio::piped())
+        .stdin(Stdio::null());
+    limited
+}
+
+/// The soft and hard "Max open files" of process `pid`.
+fn open_file_limits(pid: i32) -> (u64, u64) {
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).expect("limits");
+    let line = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .expect("open files line");
+    let mut numbers = line
+        .split_whitespace()
+        .filter_map(|w| w.parse::<u64>().ok());
+    (numbers.next().expect("soft"), numbers.next().expect("hard"))
+}
+
+/// Strangers holding idle connections open (each costs the role a file)
+/// beyond the soft open-file limit it was started with: the roles raise
+/// the limit to the hard one at start, so honest peers still get in and the
+/// batch completes.
+#[test]
+fn idle_connections_beyond_the_soft_file_limit_do_not_stop_a_batch() {
+    const SOFT: u32 = 64;
+    const IDLE: usize = 150;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (input, output) = (dir.path().join("in"), dir.path().join("out"));
+    let images = photo_folder(&input, 1);
+    let report_path = dir.path().join("report.json");
+    let mut cmd = imgpipe();
+    cmd.arg("ventilator")
+        .arg("-i")
+        .arg(&input)
+        .arg("-o")
+        .arg(&output)
+        .args([
+            "--bind",
+            "tcp://127.0.0.1:*",
+            "--status-bind",
+            "tcp://127.0.0.1:*",
+        ])
+        .args(["--ops", OPS]);
+    let mut ventilator = Logged::spawn("ventilator", &mut with_soft_file_limit(SOFT, &mut cmd));
+    let tasks = ventilator.proc.endpoint();
+    let (soft, hard) = open_file_limits(ventilator.proc.pid());
+    assert!(
+        hard > (2 * IDLE) as u64,
+        "this test needs a hard open-file limit above {} (it is {hard})",
+        2 * IDLE
+    );
+    assert_eq!(soft, hard, "the ventilator raised its soft limit");
+
+    let mut cmd = imgpipe();
+    cmd.args([
+        "sink",
+        "--bind",
+        "tcp://127.0.0.1:*",
+        "--status-bind",
+        "tcp://127.0.0.1:*",
+    ])
+    .args(["--events-bind", "tcp://127.0.0.1:*", "--ventilator", &tasks])
+    .args(["--progress", "lines"])
+    .arg("--report")
+    .arg(&report_path);
+    let mut sink = Logged::spawn("sink", &mut with_soft_file_limit(SOFT, &mut cmd));
+    let results = sink.proc.endpoint();
+
+    let connect = |endpoint: &str| {
+        let addr = endpoint.trim_start_matches("tcp://").to_string();
+        (0..IDLE)
+            .map(|_| std::net::TcpStream::connect(&addr).expect("connect"))
+            .collect::<Vec<_>>()
+    };
+    let fds = |role: &Logged| {
+        std::fs::read_dir(format!("/proc/{}/fd", role.proc.pid())).map_or(0, Iterator::count)
+    };
+    let before = [fds(&ventilator), fds(&sink)];
+    let idle = [connect(&tasks), connect(&results)];
+    // Once both roles hold the strangers' connections, their files are taken.
+    for (role, before) in [&ventilator, &sink].into_iter().zip(before) {
+        let deadline = Instant::now() + LIMIT;
+        while fds(role) < before + IDLE {
+            assert!(
+                Instant::now() < deadline,
+                "never accepted the idle connections: {} files open, {before} before",
+                fds(role)
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    let mut worker = imgpipe();
+    worker.args([
+        "worker",
+        "--ventilator",
+        &tasks,
+        "--sink",
+        &results,
+        "--threads",
+        "1",
+    ]);
+    let mut worker = Logged::spawn("worker", &mut worker);
+    assert_eq!(sink.proc.wait(LIMIT).code(), Some(0), "{}", sink.log());
+    assert_eq!(ventilator.proc.wait(LIMIT).code(), Some(0));
+    assert_eq!(worker.proc.wait(LIMIT).code(), Some(0));
+    let report = report(&report_path);
+    assert_eq!(report["succeeded"], images.len(), "{report:#}");
+    drop(idle);
+}
+
+/// A flood of junk at the ventilator and the sink is counted, and logged a
+/// few times with a count rather than once per packet.
+#[test]
+fn junk_floods_are_counted_not_written_to_the_log_one_by_one() {
+    const JUNK: u64 = 20_000;
+    let roles = Roles::start(1, "path", "127.0.0.1", &[]);
+    let ctx = zmq::Context::new();
+    let dealer = ctx.socket(zmq::DEALER).expect("socket");
+    dealer.set_linger(0).expect("linger");
+    dealer.set_sndhwm(0).expect("hwm");
+    dealer.connect(&roles.tasks).expect("connect");
+    let push = ctx.socket(zmq::PUSH).expect("socket");
+    push.set_linger(0).expect("linger");
+    push.set_sndhwm(0).expect("hwm");
+    push.connect(&roles.results).expect("connect");
+    for _ in 0..JUNK {
+        dealer
+            .send(&b"GET / HTTP/1.1\r\n\r\n"[..], 0)
+            .expect("send");
+        push.send(&b"IMGP\x01\x00\xff\xff"[..], 0).expect("send");
+    }
+    wait_for_status(
+        &roles.ventilator.proc.status_endpoint(),
+        "the junk counted by the ventilator",
+        LIMIT,
+        |s| s["rejected_messages"].as_u64().unwrap_or(0) >= JUNK,
+    );
+    wait_for_status(
+        &roles.sink.proc.status_endpoint(),
+        "the junk counted by the sink",
+        LIMIT,
+        |s| s["messages"]["rejected"].as_u64().unwrap_or(0) >= JUNK,
+    );
+    for (name, role) in [("ventilator", &roles.ventilator), ("sink", &roles.sink)] {
+        let log = role.log();
+        let lines = log.lines().filter(|l| l.contains("WARN")).count();
+        // One line per 5 s at most (the test takes a few seconds).
+        assert!(lines <= 10, "{name} wrote {lines} warnings:\n{log}");
+        assert!(
+            log.contains("similar warnings left out") || lines <= 2,
+            "{name}:\n{log}"
+        );
+    }
+}

@@ -77,28 +77,47 @@ pub fn emit(level: Level, text: &str) {
     }
 }
 
-/// Lets a repeated complaint (refused messages from a misconfigured or
-/// hostile peer) through at most once per interval, so it cannot flood the
-/// log.
+/// Lets a repeated complaint (refused or malformed messages from a
+/// misconfigured or hostile peer) through at most once per interval and
+/// counts the ones it holds back, so junk cannot flood the log. Sans-IO:
+/// the caller passes the time.
 #[derive(Debug, Clone)]
 pub struct Throttle {
     every: std::time::Duration,
     last: Option<std::time::Instant>,
+    left_out: u64,
 }
 
 impl Throttle {
     /// A throttle letting one line through per `every`.
     #[must_use]
     pub fn new(every: std::time::Duration) -> Self {
-        Self { every, last: None }
+        Self {
+            every,
+            last: None,
+            left_out: 0,
+        }
     }
 
-    /// True if a line may be written now (and starts a new interval).
-    pub fn ready(&mut self) -> bool {
-        let due = self.last.is_none_or(|at| at.elapsed() >= self.every);
-        if due {
-            self.last = Some(std::time::Instant::now());
+    /// The line to write now, if one is due: `text`, followed by how many
+    /// were left out since the last one; `None` (and counted) otherwise.
+    pub fn admit(
+        &mut self,
+        now: std::time::Instant,
+        text: impl FnOnce() -> String,
+    ) -> Option<String> {
+        let due = self
+            .last
+            .is_none_or(|at| now.saturating_duration_since(at) >= self.every);
+        if !due {
+            self.left_out += 1;
+            return None;
         }
-        due
+        self.last = Some(now);
+        let text = text();
+        Some(match std::mem::take(&mut self.left_out) {
+            0 => text,
+            n => format!("{text} ({n} similar warnings left out)"),
+        })
     }
 }

@@ -1,5 +1,6 @@
 //! What every imgpipe process shares: the exit codes, the heartbeat
-//! interval of the worker ↔ ventilator protocol, and the core count.
+//! interval of the worker ↔ ventilator protocol, the core count and the
+//! open-file limit.
 
 use std::time::Duration;
 
@@ -20,4 +21,21 @@ pub const HEARTBEAT: Duration = Duration::from_secs(1);
 #[must_use]
 pub fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+}
+
+/// Raises this process's soft limit on open files to its hard limit, so
+/// that idle connections from strangers (each costs the role a file) do not
+/// exhaust the usual 1024 before honest peers get in. Returns the limits
+/// before and after, or `None` when they cannot be read or set.
+pub fn raise_open_file_limit() -> Option<(u64, u64)> {
+    use nix::sys::resource::{getrlimit, setrlimit, Resource};
+    let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE).ok()?;
+    if soft < hard {
+        if let Err(e) = setrlimit(Resource::RLIMIT_NOFILE, hard, hard) {
+            tracing::debug!("open files: cannot raise the soft limit {soft} to {hard}: {e}");
+            return None;
+        }
+        tracing::debug!("open files: soft limit raised from {soft} to {hard}");
+    }
+    Some((soft, hard.max(soft)))
 }

@@ -28,7 +28,7 @@
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
-use shared::log::Level;
+use shared::log::{Level, Throttle};
 use shared::protocol::{
     resync_spans, BatchStart, Outcome, Resync, TaskResult, MAX_ACK_IDS, MAX_RESYNC_RANGES,
 };
@@ -283,8 +283,7 @@ pub struct Collector {
     ended: Option<BatchEnd>,
     finished: bool,
     counts: MessageCounts,
-    last_warning: Option<Instant>,
-    warnings_left_out: u64,
+    warnings: Throttle,
     actions: VecDeque<Action>,
 }
 
@@ -293,6 +292,7 @@ impl Collector {
     #[must_use]
     pub fn new(config: CollectorConfig, now: Instant) -> Self {
         Self {
+            warnings: Throttle::new(config.warn_interval),
             config,
             created: now,
             batch: None,
@@ -306,8 +306,6 @@ impl Collector {
             ended: None,
             finished: false,
             counts: MessageCounts::default(),
-            last_warning: None,
-            warnings_left_out: 0,
             actions: VecDeque::new(),
         }
     }
@@ -596,21 +594,9 @@ impl Collector {
 
     /// A warning that may repeat: logged at most every `warn_interval`.
     fn warn(&mut self, now: Instant, text: String) {
-        let due = self
-            .last_warning
-            .is_none_or(|at| now.saturating_duration_since(at) >= self.config.warn_interval);
-        if !due {
-            self.warnings_left_out += 1;
-            return;
+        if let Some(text) = self.warnings.admit(now, || text) {
+            self.log(Level::Warn, text);
         }
-        self.last_warning = Some(now);
-        let left_out = std::mem::take(&mut self.warnings_left_out);
-        let text = if left_out > 0 {
-            format!("{text} ({left_out} similar warnings left out)")
-        } else {
-            text
-        };
-        self.log(Level::Warn, text);
     }
 
     /// Queues the acknowledgement if one is due (the interval passed, the

@@ -442,6 +442,7 @@ pub fn run(
 pub fn main_with(cli: Cli) -> ExitCode {
     shared::log::init();
     let _role = tracing::info_span!(parent: None, "sink").entered();
+    shared::process::raise_open_file_limit();
     let Some(shutdown) = shared::shutdown::install_signal_handler_for_role() else {
         return ExitCode::from(shared::process::EXIT_SETUP);
     };

@@ -19,7 +19,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::time::{Duration, Instant};
 
 use shared::auth::AuthError;
-use shared::log::Level;
+use shared::log::{Level, Throttle};
 use shared::protocol::{Message, ProtocolError, Resync, MAX_NAMED_WORKERS, MAX_NAMED_WORKER_BYTES};
 
 use crate::Dispatch;
@@ -254,7 +254,9 @@ pub(crate) struct Dispatcher {
     failures_to_send: VecDeque<u64>,
     /// When each peer failing authentication was last told so.
     auth_notices: HashMap<Vec<u8>, Instant>,
-    auth_logged: Option<Instant>,
+    /// Refused and malformed messages, logged at most every
+    /// [`AUTH_NOTICE_INTERVAL`] with a count.
+    complaints: Throttle,
     actions: VecDeque<Action>,
     summary: Summary,
 }
@@ -288,7 +290,7 @@ impl Dispatcher {
             failed: BTreeMap::new(),
             failures_to_send: VecDeque::new(),
             auth_notices: HashMap::new(),
-            auth_logged: None,
+            complaints: Throttle::new(AUTH_NOTICE_INTERVAL),
             actions: VecDeque::new(),
             summary: Summary {
                 tasks: total,
@@ -533,7 +535,7 @@ impl Dispatcher {
             Err(ProtocolError::Auth(e)) => self.on_refused(now, from, &e),
             Err(e) => {
                 self.summary.rejected_messages += 1;
-                self.log(Level::Warn, format!("rejected a malformed message: {e}"));
+                self.complain(now, || format!("rejected a malformed message: {e}"));
             }
         }
     }
@@ -617,19 +619,20 @@ impl Dispatcher {
         let due = |at: Option<Instant>| {
             at.is_none_or(|at| now.saturating_duration_since(at) > AUTH_NOTICE_INTERVAL)
         };
-        if self
-            .auth_logged
-            .is_none_or(|at| now.saturating_duration_since(at) >= AUTH_NOTICE_INTERVAL)
-        {
-            self.auth_logged = Some(now);
-            self.log(Level::Warn, format!("refused a message: {error}"));
-        }
+        self.complain(now, || format!("refused a message: {error}"));
         if due(self.auth_notices.get(&from).copied()) {
             self.notify(from.clone(), Message::Welcome);
             if self.auth_notices.len() > MAX_AUTH_NOTICES {
                 self.auth_notices.clear();
             }
             self.auth_notices.insert(from, now);
+        }
+    }
+
+    /// A warning about what a peer sent, throttled (see `complaints`).
+    fn complain(&mut self, now: Instant, text: impl FnOnce() -> String) {
+        if let Some(text) = self.complaints.admit(now, text) {
+            self.log(Level::Warn, text);
         }
     }
 
@@ -1046,6 +1049,38 @@ mod tests {
                 message: Ok(message),
             },
         );
+    }
+
+    #[test]
+    fn junk_from_peers_is_logged_at_most_every_interval_with_a_count() {
+        let t0 = Instant::now();
+        let mut d = dispatcher(1);
+        let junk = |d: &mut Dispatcher, at: Instant| {
+            d.handle_event(
+                at,
+                Event::Message {
+                    from: b"mallory".to_vec(),
+                    message: Err(ProtocolError::BadMagic),
+                },
+            );
+        };
+        for i in 0..1000 {
+            junk(&mut d, t0 + Duration::from_millis(i));
+        }
+        junk(&mut d, t0 + AUTH_NOTICE_INTERVAL + Duration::from_secs(1));
+        let logs: Vec<String> = std::iter::from_fn(|| d.poll_action(t0))
+            .filter_map(|a| match a {
+                Action::Log { text, .. } => Some(text),
+                _ => None,
+            })
+            .filter(|text| text.contains("malformed"))
+            .collect();
+        assert_eq!(logs.len(), 2, "{logs:?}");
+        assert!(
+            logs[1].ends_with("(999 similar warnings left out)"),
+            "{logs:?}"
+        );
+        assert_eq!(d.summary.rejected_messages, 1001);
     }
 
     /// The sink's answer to the batch: a resync holding `held`, in spans
