@@ -22,6 +22,7 @@ use shared::endpoints::{
     STATUS_LINE_PREFIX,
 };
 use shared::exposure::ExposureArgs;
+use shared::process::IdleArgs;
 use shared::protocol::Transport;
 use shared::shutdown::{Shutdown, ENV_PARENT_PID};
 use sink::ProgressMode;
@@ -249,6 +250,7 @@ impl WorkerLauncher<'_> {
                 push_from: self.push.clone(),
                 memory_budget: self.memory_budget,
                 secret: self.args.secret.clone(),
+                idle: IdleArgs::default(),
             }
             .to_args(),
         );
@@ -657,6 +659,7 @@ fn sink_command(args: &RunArgs, tasks: &str, report: Option<PathBuf>) -> anyhow:
             output: None,
             secret: args.secret.clone(),
             exposure: ExposureArgs::default(),
+            idle: IdleArgs::default(),
         }
         .to_args(),
     );

@@ -34,15 +34,18 @@ struct Cluster {
     sink: Proc,
     workers: Vec<Proc>,
     images: Vec<PathBuf>,
+    /// `--idle-timeout` of the sink and workers (else their default).
+    idle_timeout: Option<u64>,
 }
 
 impl Cluster {
     fn start(copies: usize) -> Self {
-        Self::start_on(copies, "127.0.0.1")
+        Self::start_with(copies, "127.0.0.1", None)
     }
 
-    /// Ventilator and sink bound on `addr` (any port).
-    fn start_on(copies: usize, addr: &str) -> Self {
+    /// Ventilator and sink bound on `addr` (any port); the sink and
+    /// workers with `--idle-timeout idle_timeout`.
+    fn start_with(copies: usize, addr: &str, idle_timeout: Option<u64>) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let input = dir.path().join("in");
         let output = dir.path().join("out");
@@ -54,7 +57,7 @@ impl Cluster {
         let any = format!("tcp://{addr}:*");
         let mut ventilator = Self::spawn_ventilator(&input, &output, &any);
         let tasks = ventilator.endpoint();
-        let mut sink = Self::spawn_sink(&tasks, &report, &journal, &any);
+        let mut sink = Self::spawn_sink(&tasks, &report, &journal, &any, idle_timeout);
         let results = sink.endpoint();
         Self {
             _dir: dir,
@@ -68,6 +71,7 @@ impl Cluster {
             sink,
             workers: Vec::new(),
             images,
+            idle_timeout,
         }
     }
 
@@ -94,11 +98,18 @@ impl Cluster {
         )
     }
 
-    fn spawn_sink(tasks: &str, report: &Path, journal: &Path, bind: &str) -> Proc {
+    fn spawn_sink(
+        tasks: &str,
+        report: &Path,
+        journal: &Path,
+        bind: &str,
+        idle_timeout: Option<u64>,
+    ) -> Proc {
         Proc::spawn(
             "sink",
             imgpipe()
                 .args(["sink", "--bind", bind, "--status-bind", "tcp://127.0.0.1:*"])
+                .args(idle_args(idle_timeout))
                 .args([
                     "--events-bind",
                     "tcp://127.0.0.1:*",
@@ -129,7 +140,8 @@ impl Cluster {
                     "--sink",
                     &self.results,
                 ])
-                .args(["--threads", "1", "--id", id]),
+                .args(["--threads", "1", "--id", id])
+                .args(idle_args(self.idle_timeout)),
         ));
     }
 
@@ -193,6 +205,10 @@ impl Cluster {
 }
 
 use std::os::unix::process::ExitStatusExt;
+
+fn idle_args(idle_timeout: Option<u64>) -> Vec<String> {
+    idle_timeout.map_or_else(Vec::new, |s| vec!["--idle-timeout".into(), s.to_string()])
+}
 
 /// Every file under `dir` but the manifest (the batch's record of what
 /// made each output, not an output).
@@ -263,7 +279,7 @@ fn the_sink_killed_and_restarted_resumes_from_its_journal() {
     signal(&c.sink, Signal::SIGKILL);
     let _ = c.sink.wait(LIMIT);
     assert!(c.journal.exists(), "the journal outlives the sink");
-    c.sink = Cluster::spawn_sink(&c.tasks, &c.report, &c.journal, &c.results);
+    c.sink = Cluster::spawn_sink(&c.tasks, &c.report, &c.journal, &c.results, None);
     assert_eq!(
         c.sink.endpoint(),
         c.results,
@@ -337,6 +353,122 @@ fn a_restarted_ventilator_takes_a_resync_of_many_messages() {
             .unwrap_or(u64::MAX)
             < tasks - done,
         "{report:#}"
+    );
+}
+
+/// Issue 17: killed near the end, a restarted ventilator never stopped a
+/// worker frozen across the restart (it never exited). Now a worker that
+/// hears nothing from a ventilator for `--idle-timeout` finishes what it
+/// runs and exits with code 3.
+#[test]
+fn a_worker_frozen_across_a_ventilator_restart_gives_up_after_the_batch() {
+    let mut c = Cluster::start_with(6, "127.0.0.1", Some(10));
+    c.add_worker("w1");
+    c.add_worker("frozen");
+    c.wait_for_outputs(4);
+    let mut frozen = c.workers.remove(1);
+    signal(&frozen, Signal::SIGSTOP);
+    signal(&c.ventilator, Signal::SIGKILL);
+    let _ = c.ventilator.wait(LIMIT);
+    c.ventilator = Cluster::spawn_ventilator(&c.input, &c.output, &c.tasks);
+    assert_eq!(c.ventilator.endpoint(), c.tasks);
+    // The batch ends without it: the restarted ventilator never knew it.
+    assert_eq!(c.sink.wait(LIMIT).code(), Some(0), "sink");
+    assert_eq!(c.ventilator.wait(LIMIT).code(), Some(0), "ventilator");
+    signal(&frozen, Signal::SIGCONT);
+    assert_eq!(
+        frozen.wait(LIMIT).code(),
+        Some(3),
+        "the thawed worker gives up on the gone ventilator"
+    );
+    // Whatever it finished after the thaw changed no output.
+    c.finish();
+}
+
+/// Issue 17: with its ventilator gone, a sink waited for ever. Now it gives
+/// up after `--idle-timeout` with exit code 3, writes the partial report
+/// and keeps its journal, so that the rerun resumes.
+#[test]
+fn a_sink_without_its_ventilator_gives_up_keeping_the_journal_and_a_rerun_resumes() {
+    let mut c = Cluster::start_with(6, "127.0.0.1", Some(5));
+    c.add_worker("w1");
+    c.add_worker("w2");
+    c.wait_for_outputs(6);
+    signal(&c.ventilator, Signal::SIGKILL);
+    let _ = c.ventilator.wait(LIMIT);
+    assert_eq!(c.sink.wait(LIMIT).code(), Some(3), "the sink gave up");
+    for w in &mut c.workers {
+        assert_eq!(w.wait(LIMIT).code(), Some(3), "{} gave up", w.name);
+    }
+    assert!(c.journal.exists(), "the journal is kept");
+    let partial = report(&c.report);
+    let held = partial["succeeded"].as_u64().unwrap_or(0);
+    assert_eq!(partial["total"], c.images.len(), "{partial:#}");
+    assert!(
+        held >= 6 && held < c.images.len() as u64,
+        "a partial report: {partial:#}"
+    );
+    // The rerun: ventilator, sink (same journal) and workers again.
+    c.ventilator = Cluster::spawn_ventilator(&c.input, &c.output, &c.tasks);
+    assert_eq!(c.ventilator.endpoint(), c.tasks);
+    c.sink = Cluster::spawn_sink(&c.tasks, &c.report, &c.journal, &c.results, None);
+    assert_eq!(c.sink.endpoint(), c.results);
+    c.workers.clear();
+    c.idle_timeout = None;
+    c.add_worker("w3");
+    let report = c.finish();
+    assert!(
+        report["messages"]["duplicates"]
+            .as_u64()
+            .unwrap_or(u64::MAX)
+            < held,
+        "resumed, not redone: {report:#}"
+    );
+}
+
+/// Issue 17: nothing waits for ever, also when the ventilator never comes.
+#[test]
+fn workers_and_the_sink_give_up_on_a_ventilator_that_never_comes() {
+    // Nothing listens on port 9 (discard) of loopback here.
+    let nobody = "tcp://127.0.0.1:9";
+    let (status, _, stderr) = run(
+        imgpipe().args([
+            "worker",
+            "--ventilator",
+            nobody,
+            "--sink",
+            nobody,
+            "--idle-timeout",
+            "1",
+        ]),
+        LIMIT,
+    );
+    assert_eq!(status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("--idle-timeout"), "{stderr}");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let report_path = dir.path().join("report.json");
+    let (status, _, stderr) = run(
+        imgpipe()
+            .args(["sink", "--ventilator", nobody, "--idle-timeout", "1"])
+            .args([
+                "--bind",
+                "tcp://127.0.0.1:*",
+                "--status-bind",
+                "tcp://127.0.0.1:*",
+            ])
+            .args(["--events-bind", "tcp://127.0.0.1:*", "--progress", "none"])
+            .arg("--report")
+            .arg(&report_path),
+        LIMIT,
+    );
+    assert_eq!(status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("before any batch was described"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("gave up waiting for the ventilator"),
+        "{stderr}"
     );
 }
 
@@ -562,7 +694,7 @@ fn a_partitioned_worker_loses_its_tasks_then_reconnects_and_works_again() {
     let host = TestHost::create().expect("a test host needs root and iproute2 (ip netns, veth)");
     // Enough images that the steady worker cannot finish the batch alone
     // while the link is cut (84 were too few once the filters got faster).
-    let mut c = Cluster::start_on(30, host.host_addr);
+    let mut c = Cluster::start_with(30, host.host_addr, None);
     c.workers.push(Proc::spawn(
         "cut",
         std::process::Command::new("ip")

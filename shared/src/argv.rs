@@ -8,6 +8,7 @@ use std::ffi::OsString;
 
 use crate::auth::SecretArgs;
 use crate::exposure::ExposureArgs;
+use crate::process::IdleArgs;
 
 /// Appends `--name value`.
 pub fn flag(args: &mut Vec<OsString>, name: &str, value: impl Into<OsString>) {
@@ -62,6 +63,17 @@ impl ExposureArgs {
         let Self { insecure } = self;
         let mut args = Vec::new();
         switch(&mut args, "--insecure", *insecure);
+        args
+    }
+}
+
+impl IdleArgs {
+    /// The flags that give these arguments back when parsed.
+    #[must_use]
+    pub fn to_args(&self) -> Vec<OsString> {
+        let Self { idle_timeout } = self;
+        let mut args = Vec::new();
+        flag(&mut args, "--idle-timeout", idle_timeout.to_string());
         args
     }
 }

@@ -1,6 +1,6 @@
 //! What every imgpipe process shares: the exit codes, the heartbeat
-//! interval of the worker ↔ ventilator protocol, the core count and the
-//! open-file limit.
+//! interval of the worker ↔ ventilator protocol, how long to wait without
+//! a ventilator, the core count and the open-file limit.
 
 use std::time::Duration;
 
@@ -10,8 +10,44 @@ pub const EXIT_OK: u8 = 0;
 pub const EXIT_FAILED: u8 = 1;
 /// Usage or set-up error (bad flags, missing folder, a socket that cannot bind).
 pub const EXIT_SETUP: u8 = 2;
+/// Gave up waiting: no word from the ventilator for `--idle-timeout`
+/// (a sink keeps its journal, so a rerun resumes).
+pub const EXIT_IDLE: u8 = 3;
 /// Interrupted (Ctrl-C / SIGTERM), as shells report SIGINT.
 pub const EXIT_INTERRUPTED: u8 = 130;
+
+/// Environment variable of `--idle-timeout`.
+pub const ENV_IDLE_TIMEOUT: &str = "IMGPIPE_IDLE_TIMEOUT";
+/// Default of `--idle-timeout`, seconds: ten minutes.
+pub const DEFAULT_IDLE_TIMEOUT_S: u64 = 600;
+
+/// The `--idle-timeout` of the roles that wait for a ventilator (workers
+/// and the sink).
+#[derive(Debug, Clone, Copy, clap::Args)]
+pub struct IdleArgs {
+    /// Give up after this many seconds without a word from the ventilator
+    /// (a live one answers every heartbeat within a second), finishing
+    /// running images first; exit code 3. 0 waits for ever.
+    #[arg(long, env = ENV_IDLE_TIMEOUT, value_name = "SECONDS",
+          default_value_t = DEFAULT_IDLE_TIMEOUT_S)]
+    pub idle_timeout: u64,
+}
+
+impl Default for IdleArgs {
+    fn default() -> Self {
+        Self {
+            idle_timeout: DEFAULT_IDLE_TIMEOUT_S,
+        }
+    }
+}
+
+impl IdleArgs {
+    /// How long to wait without a ventilator, `None` for ever.
+    #[must_use]
+    pub fn timeout(&self) -> Option<Duration> {
+        (self.idle_timeout > 0).then(|| Duration::from_secs(self.idle_timeout))
+    }
+}
 
 /// Workers send a heartbeat (`Ready` with no credit) this often; the
 /// ventilator presumes one dead after `--heartbeat-timeout` without one.

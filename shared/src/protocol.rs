@@ -23,7 +23,7 @@ pub use crate::timing::{Stage, Timings};
 /// First bytes of every header frame.
 pub const MAGIC: [u8; 4] = *b"IMGP";
 /// Protocol version spoken by this build; other versions are rejected.
-pub const VERSION: u16 = 7;
+pub const VERSION: u16 = 8;
 /// How many worker ids a `BatchEnd` names at most, each of at most
 /// [`MAX_NAMED_WORKER_BYTES`]: 256 KiB in all, well inside
 /// [`MAX_HEADER_BYTES`] whatever peers call themselves.
@@ -104,6 +104,10 @@ pub enum Message {
     /// taken for an `Ack`: only a resync reaching the last task lets a
     /// (restarted) ventilator dispatch.
     Resync(Resync),
+    /// ventilator → worker, sink: "I am here", the answer to a worker's
+    /// heartbeat and to the sink's repeated `SinkReady`, so that they can
+    /// tell a quiet ventilator from a gone one (`--idle-timeout`).
+    Heartbeat,
 }
 
 /// How images travel between roles.
@@ -781,6 +785,7 @@ mod tests {
             .into(),
         );
         roundtrip(Message::Welcome.into());
+        roundtrip(Message::Heartbeat.into());
         roundtrip(
             Message::Resync(Resync {
                 batch: 7,
@@ -814,8 +819,8 @@ mod tests {
             }
             .into(),
         );
-        // magic, version 7 LE, variant 0, string len 1, "w", credit 2 (varints)
-        assert_eq!(frames, vec![b"IMGP\x07\x00\x00\x01w\x02".to_vec()]);
+        // magic, version 8 LE, variant 0, string len 1, "w", credit 2 (varints)
+        assert_eq!(frames, vec![b"IMGP\x08\x00\x00\x01w\x02".to_vec()]);
         assert_eq!(encode(&Message::Stop.into()), vec![Vec::<u8>::new()]);
         assert_eq!(
             encode(
@@ -829,7 +834,7 @@ mod tests {
                 .into()
             ),
             // ..., workers: 1 string of length 1, "w"
-            vec![b"IMGP\x07\x00\x07\xfb\x2c\x01\x01\x00\x02\x01\x01w".to_vec()]
+            vec![b"IMGP\x08\x00\x07\xfb\x2c\x01\x01\x00\x02\x01\x01w".to_vec()]
         );
         // Version 4: a task carries the output path the ventilator chose,
         // right after the input's. Version 5: it ends with its delivery
@@ -848,7 +853,7 @@ mod tests {
             attempt: 1,
         };
         let frames = encode(&Message::Task(task).into());
-        let prefix: &[u8] = b"IMGP\x07\x00\x01\x01\x02\x05a.jpg\x05a.png\x00\x02/i\x02/o\x00";
+        let prefix: &[u8] = b"IMGP\x08\x00\x01\x01\x02\x05a.jpg\x05a.png\x00\x02/i\x02/o\x00";
         assert!(
             frames[0].starts_with(prefix) && frames[0].ends_with(b"\x01"),
             "task bytes changed: {:?}",

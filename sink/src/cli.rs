@@ -6,6 +6,7 @@ use clap::Args;
 use shared::auth::SecretArgs;
 use shared::endpoints;
 use shared::exposure::ExposureArgs;
+use shared::process::IdleArgs;
 use shared::status;
 
 use crate::events;
@@ -59,6 +60,9 @@ pub struct Cli {
     #[command(flatten)]
     #[allow(missing_docs)]
     pub exposure: ExposureArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub idle: IdleArgs,
 }
 
 /// Everything the sink needs.
@@ -90,6 +94,9 @@ pub struct Config {
     pub secret_file: Option<PathBuf>,
     /// Let unauthenticated sockets listen beyond loopback (`--insecure`).
     pub insecure: bool,
+    /// Give up after this long without the ventilator (`None`: never):
+    /// the report says what is in, the journal stays for a rerun.
+    pub idle_timeout: Option<std::time::Duration>,
 }
 
 impl From<Cli> for Config {
@@ -108,6 +115,7 @@ impl From<Cli> for Config {
             output: cli.output,
             secret_file: cli.secret.secret_file,
             insecure: cli.exposure.insecure,
+            idle_timeout: cli.idle.timeout(),
         }
     }
 }
@@ -132,6 +140,7 @@ impl Cli {
             output,
             secret,
             exposure,
+            idle,
         } = self;
         let mut args = Vec::new();
         flag(&mut args, "--bind", bind);
@@ -147,6 +156,7 @@ impl Cli {
         flag_if(&mut args, "--output", output.as_ref());
         args.extend(secret.to_args());
         args.extend(exposure.to_args());
+        args.extend(idle.to_args());
         args
     }
 }
@@ -187,6 +197,8 @@ mod tests {
             "--secret-file",
             "/s",
             "--insecure",
+            "--idle-timeout",
+            "30",
         ]);
     }
 

@@ -23,7 +23,9 @@
 //!   [`MAX_ACK_IDS`] ids, resync spans at most `resync_ranges` ranges;
 //! - the batch is complete exactly when every task id has a result; it is
 //!   over when the ventilator confirms it, or a grace period after it
-//!   became complete (also when the journal alone completes it).
+//!   became complete (also when the journal alone completes it);
+//! - a live ventilator answers every hello: after `idle_timeout` without a
+//!   word from it, an incomplete batch is given up (the journal stays).
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::{Duration, Instant};
@@ -62,6 +64,9 @@ pub struct CollectorConfig {
     /// Task ids one resync message covers at most (tests set it low to
     /// see a resync in many messages).
     pub resync_span: u64,
+    /// Give up after this long without a word from the ventilator
+    /// (`None`: wait for ever).
+    pub idle_timeout: Option<Duration>,
 }
 
 impl Default for CollectorConfig {
@@ -76,6 +81,7 @@ impl Default for CollectorConfig {
             warn_interval: Duration::from_secs(5),
             resync_ranges: MAX_RESYNC_RANGES,
             resync_span: u64::MAX,
+            idle_timeout: None,
         }
     }
 }
@@ -134,6 +140,8 @@ pub enum Event {
     BatchStart(BatchStart),
     /// The ventilator says the batch is over.
     BatchEnd(BatchEnd),
+    /// The ventilator's answer to a hello: it is there.
+    Heartbeat,
     /// More of the files the ventilator saw but did not dispatch (the
     /// first of them came in the batch description).
     Unprocessed {
@@ -242,6 +250,9 @@ pub enum Action {
         /// The ventilator confirmed the end.
         confirmed: bool,
     },
+    /// No word from the ventilator for `idle_timeout`: stop with the
+    /// batch incomplete (or unknown), keeping the journal.
+    GaveUp,
 }
 
 /// The batch being collected.
@@ -280,8 +291,11 @@ pub struct Collector {
     last_ack: Option<Instant>,
     last_hello: Option<Instant>,
     last_snapshot: Option<Instant>,
+    /// When the ventilator last said anything.
+    last_heard: Instant,
     ended: Option<BatchEnd>,
     finished: bool,
+    gave_up: bool,
     counts: MessageCounts,
     warnings: Throttle,
     actions: VecDeque<Action>,
@@ -303,8 +317,10 @@ impl Collector {
             last_ack: None,
             last_hello: None,
             last_snapshot: None,
+            last_heard: now,
             ended: None,
             finished: false,
+            gave_up: false,
             counts: MessageCounts::default(),
             actions: VecDeque::new(),
         }
@@ -368,10 +384,16 @@ impl Collector {
             .is_some_and(|b| b.held.len() as u64 == b.start.total)
     }
 
-    /// True once [`Action::Finished`] was queued.
+    /// True once [`Action::Finished`] or [`Action::GaveUp`] was queued.
     #[must_use]
     pub fn finished(&self) -> bool {
         self.finished
+    }
+
+    /// True once it gave up on a silent ventilator.
+    #[must_use]
+    pub fn gave_up(&self) -> bool {
+        self.gave_up
     }
 
     /// What the status socket reports.
@@ -438,7 +460,11 @@ impl Collector {
             .as_ref()
             .and_then(|b| b.completed_at)
             .map(|at| at + c.batch_end_grace);
-        [hello, ack, snapshot, grace].into_iter().flatten().min()
+        let give_up = c.idle_timeout.map(|t| self.last_heard + t);
+        [hello, ack, snapshot, grace, give_up]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// The next thing to do.
@@ -451,8 +477,18 @@ impl Collector {
         if self.finished {
             return;
         }
+        if matches!(
+            event,
+            Event::BatchStart(_)
+                | Event::BatchEnd(_)
+                | Event::Unprocessed { .. }
+                | Event::Heartbeat
+        ) {
+            self.last_heard = now;
+        }
         match event {
             Event::Restored(restored) => self.on_restored(now, restored),
+            Event::Heartbeat => {}
             Event::Result { result, payload } => self.on_result(now, result, payload),
             Event::BatchStart(start) => self.on_batch_start(now, start),
             Event::BatchEnd(end) => self.ended = Some(end),
@@ -539,8 +575,12 @@ impl Collector {
                 self.actions.push_back(Action::Publish(event));
             }
         }
-        let Some(b) = &self.batch else { return };
+        let Some(b) = &self.batch else {
+            self.check_silence(now);
+            return;
+        };
         let Some(completed_at) = b.completed_at else {
+            self.check_silence(now);
             return;
         };
         let confirmed = self
@@ -573,6 +613,30 @@ impl Collector {
             return false;
         }
         true
+    }
+
+    /// Gives up an incomplete (or unknown) batch once the ventilator has
+    /// been silent for `idle_timeout`.
+    fn check_silence(&mut self, now: Instant) {
+        let Some(timeout) = self.config.idle_timeout else {
+            return;
+        };
+        let silent = now.saturating_duration_since(self.last_heard);
+        if silent < timeout {
+            return;
+        }
+        let held = match &self.batch {
+            Some(b) => format!("with {} of {} results in", b.held.len(), b.start.total),
+            None => "before any batch was described".into(),
+        };
+        let text = format!(
+            "no word from the ventilator for {} s: giving up {held} (--idle-timeout)",
+            silent.as_secs()
+        );
+        self.log(Level::Warn, text);
+        self.finished = true;
+        self.gave_up = true;
+        self.actions.push_back(Action::GaveUp);
     }
 
     fn finish(&mut self, confirmed: bool) {

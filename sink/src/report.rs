@@ -13,15 +13,16 @@ fn accounted(report: &Report) -> u64 {
     report.succeeded + report.failed.len() as u64
 }
 
-/// True if `new`, from a run that was `interrupted`, must not replace
+/// True if `new`, from a run that was `cut_short` (interrupted, or given
+/// up on a silent ventilator), must not replace
 /// `existing`: it knows no batch at all, or it is a cut-short run of the
 /// same batch that accounts for fewer images.
 #[must_use]
-pub fn keeps_existing(existing: &Report, new: &Report, interrupted: bool) -> bool {
+pub fn keeps_existing(existing: &Report, new: &Report, cut_short: bool) -> bool {
     let no_batch = new.total == 0 && new.input.is_empty() && new.output.is_empty();
     let same_batch =
         existing.input == new.input && existing.output == new.output && existing.ops == new.ops;
-    interrupted && accounted(existing) > accounted(new) && (no_batch || same_batch)
+    cut_short && accounted(existing) > accounted(new) && (no_batch || same_batch)
 }
 
 /// Writes `report` to `path` (through a temporary file and a rename), unless
@@ -30,7 +31,7 @@ pub fn keeps_existing(existing: &Report, new: &Report, interrupted: bool) -> boo
 ///
 /// # Errors
 /// When the file cannot be written.
-pub fn write(path: &Path, report: &Report, interrupted: bool) -> anyhow::Result<()> {
+pub fn write(path: &Path, report: &Report, cut_short: bool) -> anyhow::Result<()> {
     if path == Path::new("-") {
         println!("{}", serde_json::to_string_pretty(report)?);
         return Ok(());
@@ -38,9 +39,9 @@ pub fn write(path: &Path, report: &Report, interrupted: bool) -> anyhow::Result<
     let existing = std::fs::read(path)
         .ok()
         .and_then(|bytes| serde_json::from_slice::<Report>(&bytes).ok());
-    if let Some(existing) = existing.filter(|e| keeps_existing(e, report, interrupted)) {
+    if let Some(existing) = existing.filter(|e| keeps_existing(e, report, cut_short)) {
         tracing::warn!(
-            "kept the report at {}: it accounts for {} images, this interrupted run for {}",
+            "kept the report at {}: it accounts for {} images, this run, cut short, for {}",
             path.display(),
             accounted(&existing),
             accounted(report)

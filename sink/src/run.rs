@@ -37,6 +37,8 @@ pub struct Outcome {
     pub report: Report,
     /// True if a shutdown request cut the batch short.
     pub interrupted: bool,
+    /// True if it gave up on a silent ventilator (`--idle-timeout`).
+    pub gave_up: bool,
 }
 
 /// The endpoints the sink bound (ports resolved).
@@ -193,6 +195,7 @@ fn control_event(packet: Result<Packet, ProtocolError>) -> Event {
                 payload: None,
             }
         }
+        Ok(Message::Heartbeat) => Event::Heartbeat,
         Ok(other) => rejected(Peer::Ventilator, format!("unexpected {other:?}")),
         Err(ProtocolError::Auth(e)) => Event::Refused {
             from: Peer::Ventilator,
@@ -296,7 +299,7 @@ impl Effects<'_> {
                 }
             }
             Action::Log { level, text } => log::emit(level, &text),
-            Action::Finished { .. } => self.finished = true,
+            Action::Finished { .. } | Action::GaveUp => self.finished = true,
         }
         Ok(())
     }
@@ -349,8 +352,11 @@ fn restored(r: journal::Restored) -> Restored {
 /// that tests see a resync in many messages. Release builds ignore it.
 const ENV_TEST_RESYNC_SPAN: &str = "IMGPIPE_TEST_RESYNC_SPAN";
 
-fn collector_config() -> CollectorConfig {
-    let mut config = CollectorConfig::default();
+fn collector_config(sink: &Config) -> CollectorConfig {
+    let mut config = CollectorConfig {
+        idle_timeout: sink.idle_timeout,
+        ..CollectorConfig::default()
+    };
     let span = cfg!(debug_assertions)
         .then(|| std::env::var(ENV_TEST_RESYNC_SPAN).ok()?.parse().ok())
         .flatten();
@@ -381,7 +387,7 @@ pub fn run(
         }
         None => (None, None),
     };
-    let mut c = Collector::new(collector_config(), Instant::now());
+    let mut c = Collector::new(collector_config(config), Instant::now());
     let mut fx = Effects {
         config,
         journal,
@@ -410,6 +416,13 @@ pub fn run(
     if let Some(p) = &mut fx.progress {
         p.finish(c.done(), c.failed());
     }
+    let gave_up = c.gave_up();
+    if let (true, Some(path)) = (gave_up, &config.journal) {
+        tracing::info!(
+            "the journal {} is kept: a sink started again with it resumes the batch",
+            path.display()
+        );
+    }
     let mut report = c.report();
     report.messages.unauthenticated += sockets.wire.refusals().unauthenticated();
     report.messages.replayed += sockets.wire.refusals().replayed();
@@ -417,7 +430,7 @@ pub fn run(
         sockets.events.publish(&events::Event::batch_done(&report));
     }
     if let Some(path) = &config.report {
-        crate::report::write(path, &report, interrupted)?;
+        crate::report::write(path, &report, interrupted || gave_up)?;
     }
     if config.trace.is_some() || config.html.is_some() {
         let timeline = crate::timeline::Timeline::of(c.results());
@@ -431,13 +444,14 @@ pub fn run(
     Ok(Outcome {
         report,
         interrupted,
+        gave_up,
     })
 }
 
 /// Entry point shared by the `sink` binary and `imgpipe sink`: runs, prints
 /// the bound endpoint on stdout and the summary on stderr, and maps the
 /// outcome to an exit code (0 all written, 1 some failed, 2 setup error,
-/// 130 interrupted).
+/// 3 gave up on a silent ventilator, 130 interrupted).
 #[must_use]
 pub fn main_with(cli: Cli) -> ExitCode {
     shared::log::init();
@@ -459,6 +473,9 @@ pub fn main_with(cli: Cli) -> ExitCode {
             if outcome.interrupted {
                 eprintln!("imgpipe: interrupted before the batch completed");
                 ExitCode::from(shared::process::EXIT_INTERRUPTED)
+            } else if outcome.gave_up {
+                eprintln!("imgpipe: gave up waiting for the ventilator before the batch completed");
+                ExitCode::from(shared::process::EXIT_IDLE)
             } else if outcome.report.all_ok() {
                 ExitCode::SUCCESS
             } else {

@@ -115,12 +115,12 @@ pub(crate) enum Event {
 /// Something the caller must do, from [`Dispatcher::poll_action`].
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Action {
-    /// Send a control message (`Stop`, `Welcome`); if the peer is gone,
+    /// Send a control message (`Stop`, `Welcome`, `Heartbeat`); if the peer is gone,
     /// there is nothing more to do.
     Notify {
         /// The peer's routing identity.
         to: Vec<u8>,
-        /// `Stop` or `Welcome`.
+        /// `Stop`, `Welcome` or `Heartbeat`.
         message: Message,
     },
     /// Send the batch's `BatchStart` to this (new) sink; if that fails,
@@ -508,6 +508,11 @@ impl Dispatcher {
                     self.notify(from.clone(), Message::Welcome);
                     self.on_ready(now, from, worker, 0);
                 } else {
+                    if credit == 0 {
+                        // A known worker's heartbeat: answered, so that it
+                        // can tell a quiet ventilator from a gone one.
+                        self.notify(from.clone(), Message::Heartbeat);
+                    }
                     // Push mode: workers only heartbeat here; credit is moot.
                     let credit = match self.config.dispatch {
                         Dispatch::Credit => credit,
@@ -541,9 +546,12 @@ impl Dispatcher {
     }
 
     /// A sink says hello; it repeats this every second, so it is news only
-    /// from a new sink.
+    /// from a new sink (the current one gets a heartbeat back).
     fn on_sink_ready(&mut self, now: Instant, from: Vec<u8>) {
         if self.sink.as_ref() == Some(&from) {
+            // Answered, so that the sink can tell a quiet ventilator from
+            // a gone one.
+            self.notify(from, Message::Heartbeat);
             return;
         }
         if self.sink.is_some() {
@@ -1081,6 +1089,39 @@ mod tests {
             "{logs:?}"
         );
         assert_eq!(d.summary.rejected_messages, 1001);
+    }
+
+    /// Issue 17: workers and the sink give up after `--idle-timeout`
+    /// without a word from the ventilator, so a live one answers every
+    /// heartbeat of a worker it knows and every hello of its sink, also
+    /// while it has nothing to send them.
+    #[test]
+    fn heartbeats_and_hellos_are_answered() {
+        let now = Instant::now();
+        let mut d = dispatcher(1);
+        hear(&mut d, now, b"sink", Message::SinkReady);
+        drain(&mut d, now);
+        for span in resync(1, &[], 1) {
+            hear(&mut d, now, b"sink", span);
+        }
+        let ready = |credit| Message::Ready {
+            worker: "w".into(),
+            credit,
+        };
+        hear(&mut d, now, b"w", ready(1));
+        assert!(matches!(&drain(&mut d, now)[..], [Action::SendTask { .. }]));
+        let heartbeat = |to: &[u8]| Action::Notify {
+            to: to.to_vec(),
+            message: Message::Heartbeat,
+        };
+        // Its only task is out: a heartbeat gets nothing but a heartbeat.
+        hear(&mut d, now, b"w", ready(0));
+        assert_eq!(drain(&mut d, now), vec![heartbeat(b"w")]);
+        hear(&mut d, now, b"sink", Message::SinkReady);
+        assert_eq!(drain(&mut d, now), vec![heartbeat(b"sink")]);
+        // Credit is answered by tasks, not heartbeats.
+        hear(&mut d, now, b"w", ready(1));
+        assert_eq!(drain(&mut d, now), vec![]);
     }
 
     /// The sink's answer to the batch: a resync holding `held`, in spans

@@ -6,6 +6,7 @@ use clap::Args;
 use shared::auth::SecretArgs;
 use shared::endpoints;
 use shared::pipeline::RootOverrides;
+use shared::process::IdleArgs;
 
 pub use shared::process::HEARTBEAT;
 
@@ -50,6 +51,9 @@ pub struct Cli {
     #[command(flatten)]
     #[allow(missing_docs)]
     pub secret: SecretArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub idle: IdleArgs,
 }
 
 /// Everything a worker needs.
@@ -73,6 +77,8 @@ pub struct Config {
     pub secret_file: Option<PathBuf>,
     /// `--memory-budget`, bytes (else found out at start).
     pub memory_budget: Option<u64>,
+    /// Give up after this long without the ventilator (`None`: never).
+    pub idle_timeout: Option<std::time::Duration>,
 }
 
 fn default_id() -> String {
@@ -100,6 +106,7 @@ impl From<Cli> for Config {
             push_from: cli.push_from,
             secret_file: cli.secret.secret_file,
             memory_budget: cli.memory_budget,
+            idle_timeout: cli.idle.timeout(),
         }
     }
 }
@@ -121,6 +128,7 @@ impl Cli {
             push_from,
             memory_budget,
             secret,
+            idle,
         } = self;
         let mut args = Vec::new();
         flag(&mut args, "--ventilator", ventilator);
@@ -137,6 +145,7 @@ impl Cli {
             memory_budget.map(|b| b.to_string()),
         );
         args.extend(secret.to_args());
+        args.extend(idle.to_args());
         args
     }
 }
@@ -173,6 +182,8 @@ mod tests {
             "943718400",
             "--secret-file",
             "/run/secret",
+            "--idle-timeout",
+            "0",
         ]);
     }
 

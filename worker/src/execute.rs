@@ -287,6 +287,7 @@ mod tests {
             push_from: None,
             secret_file: None,
             memory_budget: None,
+            idle_timeout: None,
         };
         let mut executor = Executor::new(&ctx, &config, 1 << 30).expect("executor");
         Arc::get_mut(&mut executor.jobs)

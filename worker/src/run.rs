@@ -163,6 +163,7 @@ pub fn run(config: &Config, shutdown: &Shutdown) -> anyhow::Result<Summary> {
             threads: u32::try_from(config.threads.max(1)).unwrap_or(u32::MAX),
             prefetch: config.prefetch,
             push: config.push_from.is_some(),
+            idle_timeout: config.idle_timeout,
         },
         Instant::now(),
     );
@@ -194,7 +195,8 @@ pub fn run(config: &Config, shutdown: &Shutdown) -> anyhow::Result<Summary> {
 }
 
 /// Entry point shared by the `worker` binary and `imgpipe worker`: exit code
-/// 0 after the sentinel, 2 on setup errors, 130 when interrupted.
+/// 0 after the sentinel, 2 on setup errors, 3 when it gave up on a silent
+/// ventilator, 130 when interrupted.
 #[must_use]
 pub fn main_with(cli: Cli) -> ExitCode {
     shared::log::init();
@@ -206,6 +208,7 @@ pub fn main_with(cli: Cli) -> ExitCode {
     };
     match run(&config, &shutdown) {
         Ok(summary) if summary.interrupted => ExitCode::from(shared::process::EXIT_INTERRUPTED),
+        Ok(summary) if summary.gave_up => ExitCode::from(shared::process::EXIT_IDLE),
         Ok(_) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("{e:#}");

@@ -22,6 +22,11 @@
 //! running or undelivered; after the sentinel it gives up on undelivered
 //! results after [`OUTBOX_GRACE`] (every task is acknowledged by then), and
 //! in any case on everything after [`DRAIN_TIMEOUT`].
+//!
+//! Giving up: a live ventilator answers every heartbeat, so a worker that
+//! hears nothing from it for `idle_timeout` stops as on a shutdown request
+//! (running images finished, their results offered to the sink) and says
+//! so in its [`Summary`].
 
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
@@ -56,6 +61,8 @@ pub struct Summary {
     pub refused_messages: u64,
     /// True if it stopped on a shutdown request rather than the sentinel.
     pub interrupted: bool,
+    /// True if it gave up after `idle_timeout` without the ventilator.
+    pub gave_up: bool,
 }
 
 /// What the session needs to know about its worker.
@@ -68,6 +75,9 @@ pub(crate) struct SessionConfig {
     /// Tasks are pulled from a PUSH socket (`--dispatch push`): no credit,
     /// pull only while a thread is free, heartbeats only.
     pub push: bool,
+    /// Give up after this long without a word from the ventilator
+    /// (`None`: wait for ever).
+    pub idle_timeout: Option<Duration>,
 }
 
 /// A result on its way to the sink, sealed at most once per
@@ -190,6 +200,8 @@ pub(crate) struct Session {
     /// A ventilator that does not know us asked for our credit again.
     reannounce: bool,
     last_ready: Instant,
+    /// When the ventilator last said anything (a task, a heartbeat...).
+    last_heard: Instant,
     stop_at: Option<Instant>,
     finished: bool,
     auth_logged: Option<Instant>,
@@ -213,6 +225,7 @@ impl Session {
             hello: true,
             reannounce: false,
             last_ready: now,
+            last_heard: now,
             stop_at: None,
             finished: false,
             auth_logged: None,
@@ -273,10 +286,11 @@ impl Session {
         }
         let heartbeat = self.last_ready + HEARTBEAT;
         let Some(since) = self.stop_at else {
-            return Some(heartbeat);
+            let give_up = self.config.idle_timeout.map(|t| self.last_heard + t);
+            return Some(give_up.map_or(heartbeat, |at| at.min(heartbeat)));
         };
         let idle = self.queued.is_empty() && self.running.is_empty();
-        let grace = (idle && !self.summary.interrupted).then_some(since + OUTBOX_GRACE);
+        let grace = (idle && !self.stopped_early()).then_some(since + OUTBOX_GRACE);
         [Some(heartbeat), grace, Some(since + DRAIN_TIMEOUT)]
             .into_iter()
             .flatten()
@@ -300,10 +314,34 @@ impl Session {
         }
     }
 
-    /// Lets time pass: ends the worker when its stop conditions are met.
-    /// Call it after every round of events, then drain [`Self::poll_action`].
+    /// Lets time pass: gives up on a silent ventilator, ends the worker
+    /// when its stop conditions are met. Call it after every round of
+    /// events, then drain [`Self::poll_action`].
     pub(crate) fn handle_timeout(&mut self, now: Instant) {
+        self.check_silence(now);
         self.check_exit(now);
+    }
+
+    /// Stopped without the sentinel (a shutdown request, or given up):
+    /// undelivered results are still owed to the sink.
+    fn stopped_early(&self) -> bool {
+        self.summary.interrupted || self.summary.gave_up
+    }
+
+    fn check_silence(&mut self, now: Instant) {
+        let Some(timeout) = self.config.idle_timeout else {
+            return;
+        };
+        let silent = now.saturating_duration_since(self.last_heard);
+        if self.stop_at.is_none() && silent >= timeout {
+            self.summary.gave_up = true;
+            self.stop_at = Some(now);
+            let text = format!(
+                "no word from the ventilator for {} s: giving up (--idle-timeout)",
+                silent.as_secs()
+            );
+            self.log(Level::Warn, text);
+        }
     }
 
     /// The next thing to do: queued log lines, then tasks to start while a
@@ -335,6 +373,7 @@ impl Session {
     }
 
     fn on_message(&mut self, now: Instant, packet: Packet) {
+        self.last_heard = now;
         match packet.message {
             Message::Task(task) => self.on_task(now, task, packet.payload),
             Message::Welcome => {
@@ -348,6 +387,7 @@ impl Session {
                 self.log(Level::Debug, "sentinel received".into());
                 self.stop_at.get_or_insert(now);
             }
+            Message::Heartbeat => {}
             other => {
                 self.summary.rejected_messages += 1;
                 self.log(
@@ -497,7 +537,7 @@ impl Session {
         let waited = now.saturating_duration_since(since);
         if idle && self.outbox.is_empty() {
             self.finished = true;
-        } else if idle && !self.summary.interrupted && waited >= OUTBOX_GRACE {
+        } else if idle && !self.stopped_early() && waited >= OUTBOX_GRACE {
             // After the sentinel every task is acknowledged: undelivered
             // results are duplicates, not worth waiting for a sink that may
             // be gone. Running images are finished (no stray files).

@@ -403,6 +403,7 @@ impl World {
                 }
                 Action::Journal(record) => self.journal(record),
                 Action::Publish(_) | Action::Failure { .. } | Action::Log { .. } => {}
+                Action::GaveUp => panic!("gave up without an idle timeout"),
                 Action::Finished { confirmed } => {
                     self.confirmed = Some(confirmed);
                     self.finished += 1;

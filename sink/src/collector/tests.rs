@@ -496,3 +496,68 @@ fn no_answer_grows_with_the_batch() {
         ]
     );
 }
+
+fn idle_config(idle: Duration) -> CollectorConfig {
+    CollectorConfig {
+        idle_timeout: Some(idle),
+        ..CollectorConfig::default()
+    }
+}
+
+/// Issue 17: a sink restarted after the ventilator was gone waited for
+/// ever. A live ventilator answers every hello; after `idle_timeout` of
+/// silence an incomplete batch is given up, the journal kept.
+#[test]
+fn a_silent_ventilator_is_given_up_after_the_idle_timeout_and_the_journal_kept() {
+    let t0 = Instant::now();
+    let idle = Duration::from_secs(30);
+    let mut c = Collector::new(idle_config(idle), t0);
+    c.handle_event(t0, Event::BatchStart(start(3, Transport::Path)));
+    c.handle_event(t0, result(written(0, "a")));
+    drain(&mut c);
+    // Results do not count: they may come from workers the ventilator left.
+    let heard = t0 + Duration::from_secs(20);
+    c.handle_event(heard, Event::Heartbeat);
+    c.handle_event(heard + idle / 2, result(written(1, "a")));
+    c.handle_timeout(heard + idle - Duration::from_millis(1));
+    drain(&mut c);
+    assert!(!c.finished());
+    assert!(c.poll_timeout().is_some_and(|at| at <= heard + idle));
+    c.handle_timeout(heard + idle);
+    let actions = drain(&mut c);
+    assert!(actions.contains(&Action::GaveUp), "{actions:?}");
+    assert!(
+        !actions.contains(&Action::Journal(JournalRecord::Remove)),
+        "the journal stays for a rerun"
+    );
+    assert!(c.finished() && c.gave_up());
+    assert_eq!(c.report().succeeded, 2);
+}
+
+#[test]
+fn a_sink_that_never_hears_a_ventilator_gives_up_too() {
+    let t0 = Instant::now();
+    let idle = Duration::from_secs(30);
+    let mut c = Collector::new(idle_config(idle), t0);
+    c.handle_timeout(t0 + idle);
+    assert!(drain(&mut c).contains(&Action::GaveUp));
+    assert!(c.batch().is_none());
+}
+
+#[test]
+fn a_complete_batch_ends_normally_even_when_the_ventilator_is_silent() {
+    let t0 = Instant::now();
+    // Shorter than the grace for the ventilator's word on the end.
+    let idle = Duration::from_secs(1);
+    let mut c = Collector::new(idle_config(idle), t0);
+    c.handle_event(t0, Event::BatchStart(start(1, Transport::Path)));
+    c.handle_event(t0, result(written(0, "a")));
+    drain(&mut c);
+    c.handle_timeout(t0 + idle);
+    let actions = drain(&mut c);
+    assert!(!actions.contains(&Action::GaveUp), "{actions:?}");
+    let grace = CollectorConfig::default().batch_end_grace;
+    c.handle_timeout(t0 + grace);
+    assert!(drain(&mut c).contains(&Action::Finished { confirmed: false }));
+    assert!(!c.gave_up());
+}

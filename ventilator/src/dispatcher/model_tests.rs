@@ -209,6 +209,7 @@ impl World {
                 Message::Task(_) => {}
                 Message::Welcome => reannounce = true,
                 Message::Stop => worker.stopped = true,
+                Message::Heartbeat => {}
                 other => panic!("a worker got {other:?}"),
             }
         }

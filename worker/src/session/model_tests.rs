@@ -110,6 +110,7 @@ impl World {
             threads,
             prefetch,
             push,
+            idle_timeout: None,
         };
         Self {
             s: Session::new(config, now),

@@ -44,6 +44,7 @@ fn session(threads: u32, prefetch: u32) -> Session {
         threads,
         prefetch,
         push: false,
+        idle_timeout: None,
     };
     Session::new(config, Instant::now())
 }
@@ -267,6 +268,7 @@ fn push_mode_pulls_only_while_a_thread_is_free_and_asks_for_no_credit() {
         threads: 1,
         prefetch: 4,
         push: true,
+        idle_timeout: None,
     };
     let mut s = Session::new(config, now);
     assert_eq!(drain(&mut s, now, false), [Did::Ready(0)]);
@@ -277,4 +279,54 @@ fn push_mode_pulls_only_while_a_thread_is_free_and_asks_for_no_credit() {
     finish(&mut s, now, 0, 0);
     assert_eq!(drain(&mut s, now, false), [Did::Send(0)]);
     assert!(s.wants_pull());
+}
+
+/// Issue 17: a worker frozen across a ventilator restart (or left behind by
+/// a ventilator that died) waited for ever. A live ventilator answers every
+/// heartbeat; after `idle_timeout` of silence the worker finishes what it
+/// runs, offers the results to the sink and exits, saying why.
+#[test]
+fn a_silent_ventilator_is_given_up_after_the_idle_timeout_running_images_first() {
+    let t0 = Instant::now();
+    let idle = Duration::from_secs(10);
+    let config = SessionConfig {
+        threads: 1,
+        prefetch: 0,
+        push: false,
+        idle_timeout: Some(idle),
+    };
+    let mut s = Session::new(config, t0);
+    drain(&mut s, t0, false);
+    hear(&mut s, t0, Message::Task(task(0)));
+    drain(&mut s, t0, false);
+    let heard = t0 + Duration::from_secs(9);
+    hear(&mut s, heard, Message::Heartbeat);
+    let before = heard + idle - Duration::from_millis(1);
+    s.handle_timeout(before);
+    drain(&mut s, before, false);
+    assert!(!s.stopping(), "a heartbeat 9 s in restarts the count");
+    assert!(s.poll_timeout().is_some_and(|at| at <= heard + idle));
+    let end = heard + idle;
+    s.handle_timeout(end);
+    drain(&mut s, end, false);
+    assert!(s.stopping() && !s.finished(), "task 0 still runs");
+    hear(&mut s, end, Message::Task(task(1)));
+    finish(&mut s, end, 0, 0);
+    assert_eq!(drain(&mut s, end, false), [Did::Send(0)], "task 1 dropped");
+    assert!(s.finished());
+    let summary = s.summary();
+    assert!(summary.gave_up && !summary.interrupted);
+    assert_eq!(summary.tasks, 1);
+}
+
+#[test]
+fn without_an_idle_timeout_a_worker_waits_for_ever() {
+    let t0 = Instant::now();
+    let mut s = session(1, 0);
+    drain(&mut s, t0, false);
+    let much_later = t0 + Duration::from_secs(86_400);
+    s.handle_timeout(much_later);
+    drain(&mut s, much_later, false);
+    assert!(!s.stopping());
+    assert_eq!(s.poll_timeout(), Some(much_later + HEARTBEAT));
 }
