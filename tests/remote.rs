@@ -30,15 +30,31 @@ struct Roles {
     results: String,
     ventilator: Logged,
     sink: Logged,
+    /// Photos in the input (the bad files besides them fail).
+    photos: usize,
 }
 
 impl Roles {
     /// Ventilator and sink bound on `addr`, with `env` set on both.
     fn start(copies: usize, transport: &str, addr: &str, env: &[(&str, &str)]) -> Self {
+        Self::start_under(copies, transport, addr, env, |cmd| {
+            std::mem::replace(cmd, Command::new("unused"))
+        })
+    }
+
+    /// As [`Roles::start`], each role's command run as `wrap` makes it
+    /// (under a lowered limit, say).
+    fn start_under(
+        copies: usize,
+        transport: &str,
+        addr: &str,
+        env: &[(&str, &str)],
+        wrap: impl Fn(&mut Command) -> Command,
+    ) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let input = dir.path().join("in");
         let output = dir.path().join("out");
-        photo_folder(&input, copies);
+        let photos = photo_folder(&input, copies).len();
         add_bad_files(&input);
         let report = dir.path().join("report.json");
         let any = format!("tcp://{addr}:*");
@@ -53,7 +69,7 @@ impl Roles {
             .args(["--heartbeat-timeout", "3"])
             .envs(env.iter().copied())
             .stdout(Stdio::piped());
-        let mut ventilator = Logged::spawn("ventilator", &mut cmd);
+        let mut ventilator = Logged::spawn("ventilator", &mut wrap(&mut cmd));
         let tasks = ventilator.proc.endpoint();
         let mut cmd = imgpipe();
         cmd.args(["sink", "--bind", &any, "--status-bind", "tcp://127.0.0.1:*"])
@@ -63,7 +79,7 @@ impl Roles {
             .arg(&report)
             .envs(env.iter().copied())
             .stdout(Stdio::piped());
-        let mut sink = Logged::spawn("sink", &mut cmd);
+        let mut sink = Logged::spawn("sink", &mut wrap(&mut cmd));
         let results = sink.proc.endpoint();
         Self {
             _dir: dir,
@@ -74,6 +90,7 @@ impl Roles {
             results,
             ventilator,
             sink,
+            photos,
         }
     }
 
@@ -587,47 +604,19 @@ fn open_file_limits(pid: i32) -> (u64, u64) {
 fn idle_connections_beyond_the_soft_file_limit_do_not_stop_a_batch() {
     const SOFT: u32 = 64;
     const IDLE: usize = 150;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let (input, output) = (dir.path().join("in"), dir.path().join("out"));
-    let images = photo_folder(&input, 1);
-    let report_path = dir.path().join("report.json");
-    let mut cmd = imgpipe();
-    cmd.arg("ventilator")
-        .arg("-i")
-        .arg(&input)
-        .arg("-o")
-        .arg(&output)
-        .args([
-            "--bind",
-            "tcp://127.0.0.1:*",
-            "--status-bind",
-            "tcp://127.0.0.1:*",
-        ])
-        .args(["--ops", OPS]);
-    let mut ventilator = Logged::spawn("ventilator", &mut with_soft_file_limit(SOFT, &mut cmd));
-    let tasks = ventilator.proc.endpoint();
-    let (soft, hard) = open_file_limits(ventilator.proc.pid());
-    assert!(
-        hard > (2 * IDLE) as u64,
-        "this test needs a hard open-file limit above {} (it is {hard})",
-        2 * IDLE
-    );
-    assert_eq!(soft, hard, "the ventilator raised its soft limit");
-
-    let mut cmd = imgpipe();
-    cmd.args([
-        "sink",
-        "--bind",
-        "tcp://127.0.0.1:*",
-        "--status-bind",
-        "tcp://127.0.0.1:*",
-    ])
-    .args(["--events-bind", "tcp://127.0.0.1:*", "--ventilator", &tasks])
-    .args(["--progress", "lines"])
-    .arg("--report")
-    .arg(&report_path);
-    let mut sink = Logged::spawn("sink", &mut with_soft_file_limit(SOFT, &mut cmd));
-    let results = sink.proc.endpoint();
+    let mut roles = Roles::start_under(1, "path", "127.0.0.1", &[], |cmd| {
+        with_soft_file_limit(SOFT, cmd)
+    });
+    let (tasks, results) = (roles.tasks.clone(), roles.results.clone());
+    for role in [&roles.ventilator, &roles.sink] {
+        let (soft, hard) = open_file_limits(role.proc.pid());
+        assert!(
+            hard > (2 * IDLE) as u64,
+            "this test needs a hard open-file limit above {} (it is {hard})",
+            2 * IDLE
+        );
+        assert_eq!(soft, hard, "{} raised its soft limit", role.proc.name);
+    }
 
     let connect = |endpoint: &str| {
         let addr = endpoint.trim_start_matches("tcp://").to_string();
@@ -638,10 +627,10 @@ fn idle_connections_beyond_the_soft_file_limit_do_not_stop_a_batch() {
     let fds = |role: &Logged| {
         std::fs::read_dir(format!("/proc/{}/fd", role.proc.pid())).map_or(0, Iterator::count)
     };
-    let before = [fds(&ventilator), fds(&sink)];
+    let before = [fds(&roles.ventilator), fds(&roles.sink)];
     let idle = [connect(&tasks), connect(&results)];
     // Once both roles hold the strangers' connections, their files are taken.
-    for (role, before) in [&ventilator, &sink].into_iter().zip(before) {
+    for (role, before) in [&roles.ventilator, &roles.sink].into_iter().zip(before) {
         let deadline = Instant::now() + LIMIT;
         while fds(role) < before + IDLE {
             assert!(
@@ -653,22 +642,11 @@ fn idle_connections_beyond_the_soft_file_limit_do_not_stop_a_batch() {
         }
     }
 
-    let mut worker = imgpipe();
-    worker.args([
-        "worker",
-        "--ventilator",
-        &tasks,
-        "--sink",
-        &results,
-        "--threads",
-        "1",
-    ]);
-    let mut worker = Logged::spawn("worker", &mut worker);
-    assert_eq!(sink.proc.wait(LIMIT).code(), Some(0), "{}", sink.log());
-    assert_eq!(ventilator.proc.wait(LIMIT).code(), Some(0));
+    let mut worker = roles.worker("worker", &[]);
+    // Exit 1: the bad files beside the photos fail.
+    let report = roles.finish(1);
     assert_eq!(worker.proc.wait(LIMIT).code(), Some(0));
-    let report = report(&report_path);
-    assert_eq!(report["succeeded"], images.len(), "{report:#}");
+    assert_eq!(report["succeeded"], roles.photos, "{report:#}");
     drop(idle);
 }
 

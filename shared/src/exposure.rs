@@ -25,6 +25,17 @@ pub struct ExposureArgs {
     pub insecure: bool,
 }
 
+/// What authenticates the messages a socket acts on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cover {
+    /// The shared secret, which is set.
+    Secret,
+    /// The shared secret would, but none is set.
+    NoSecret,
+    /// Nothing ever: it answers anyone (read-only JSON).
+    Never,
+}
+
 /// A socket a role is about to bind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Listener<'a> {
@@ -34,8 +45,59 @@ pub struct Listener<'a> {
     pub flag: &'static str,
     /// Where it would bind.
     pub endpoint: &'a str,
-    /// Whether every message it acts on is authenticated.
-    pub authenticated: bool,
+    /// What authenticates what arrives on it.
+    pub cover: Cover,
+}
+
+impl<'a> Listener<'a> {
+    /// A socket whose messages the shared secret authenticates, when
+    /// `secret_set`.
+    #[must_use]
+    pub fn sealed(
+        socket: &'static str,
+        flag: &'static str,
+        endpoint: &'a str,
+        secret_set: bool,
+    ) -> Self {
+        let cover = if secret_set {
+            Cover::Secret
+        } else {
+            Cover::NoSecret
+        };
+        Self {
+            socket,
+            flag,
+            endpoint,
+            cover,
+        }
+    }
+
+    /// A socket nothing authenticates (status, events).
+    #[must_use]
+    pub fn open(socket: &'static str, flag: &'static str, endpoint: &'a str) -> Self {
+        Self {
+            socket,
+            flag,
+            endpoint,
+            cover: Cover::Never,
+        }
+    }
+
+    /// The role's status socket (`--status-bind`).
+    #[must_use]
+    pub fn status(endpoint: &'a str) -> Self {
+        Self::open("status", "--status-bind", endpoint)
+    }
+}
+
+/// Refuses `listeners` that [`check`] refuses, and warns about each one
+/// `insecure` lets through: what a role calls before it binds.
+///
+/// # Errors
+/// [`Exposed`], naming each socket refused.
+pub fn guard(listeners: &[Listener<'_>], insecure: bool) -> Result<(), Exposed> {
+    warn_insecure(&check(listeners, insecure)?);
+    Ok(())
 }
 
 /// Why a role refused to start: sockets that would listen beyond this host
@@ -64,7 +126,7 @@ pub fn check<'a>(listeners: &[Listener<'a>], insecure: bool) -> Result<Vec<Liste
     let open: Vec<Listener<'a>> = listeners
         .iter()
         .copied()
-        .filter(|l| !l.authenticated && !is_host_only(l.endpoint))
+        .filter(|l| l.cover != Cover::Secret && !is_host_only(l.endpoint))
         .collect();
     if open.is_empty() || insecure {
         return Ok(open);
@@ -77,7 +139,7 @@ pub fn check<'a>(listeners: &[Listener<'a>], insecure: bool) -> Result<Vec<Liste
                     l.socket,
                     l.endpoint,
                     l.flag,
-                    if l.socket == "status" || l.socket == "events" {
+                    if l.cover == Cover::Never {
                         ", never authenticated"
                     } else {
                         ", no secret set"
@@ -89,7 +151,7 @@ pub fn check<'a>(listeners: &[Listener<'a>], insecure: bool) -> Result<Vec<Liste
 }
 
 /// Logs one warning per socket that [`check`] let through on `--insecure`.
-pub fn warn_insecure(open: &[Listener<'_>]) {
+fn warn_insecure(open: &[Listener<'_>]) {
     for l in open {
         tracing::warn!(
             "INSECURE: the {} socket listens on {} without authentication (--insecure): \
@@ -130,13 +192,8 @@ pub fn is_host_only(endpoint: &str) -> bool {
 mod tests {
     use super::*;
 
-    fn listener<'a>(socket: &'static str, endpoint: &'a str, authenticated: bool) -> Listener<'a> {
-        Listener {
-            socket,
-            flag: "--bind",
-            endpoint,
-            authenticated,
-        }
+    fn listener<'a>(socket: &'static str, endpoint: &'a str, secret_set: bool) -> Listener<'a> {
+        Listener::sealed(socket, "--bind", endpoint, secret_set)
     }
 
     #[test]
@@ -199,15 +256,21 @@ mod tests {
     }
 
     #[test]
+    fn no_secret_covers_the_status_socket() {
+        let err = check(&[Listener::status("tcp://*:5559")], false).expect_err("refused");
+        assert!(err.0[0].contains("never authenticated"), "{err}");
+    }
+
+    #[test]
     fn insecure_lets_them_through_to_be_warned_about() {
         let open = check(
             &[
                 listener("tasks", "tcp://*:5557", true),
-                listener("status", "tcp://*:5559", false),
+                Listener::status("tcp://*:5559"),
             ],
             true,
         )
         .expect("allowed");
-        assert_eq!(open, vec![listener("status", "tcp://*:5559", false)]);
+        assert_eq!(open, vec![Listener::status("tcp://*:5559")]);
     }
 }

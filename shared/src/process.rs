@@ -61,17 +61,22 @@ pub fn cores() -> usize {
 
 /// Raises this process's soft limit on open files to its hard limit, so
 /// that idle connections from strangers (each costs the role a file) do not
-/// exhaust the usual 1024 before honest peers get in. Returns the limits
-/// before and after, or `None` when they cannot be read or set.
-pub fn raise_open_file_limit() -> Option<(u64, u64)> {
+/// exhaust the usual 1024 before honest peers get in. A limit that cannot
+/// be read or raised is left as it is (logged at debug level).
+pub fn raise_open_file_limit() {
     use nix::sys::resource::{getrlimit, setrlimit, Resource};
-    let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE).ok()?;
-    if soft < hard {
-        if let Err(e) = setrlimit(Resource::RLIMIT_NOFILE, hard, hard) {
-            tracing::debug!("open files: cannot raise the soft limit {soft} to {hard}: {e}");
-            return None;
+    let (soft, hard) = match getrlimit(Resource::RLIMIT_NOFILE) {
+        Ok(limits) => limits,
+        Err(e) => {
+            tracing::debug!("open files: cannot read the limit: {e}");
+            return;
         }
-        tracing::debug!("open files: soft limit raised from {soft} to {hard}");
+    };
+    if soft >= hard {
+        return;
     }
-    Some((soft, hard.max(soft)))
+    match setrlimit(Resource::RLIMIT_NOFILE, hard, hard) {
+        Ok(()) => tracing::debug!("open files: soft limit raised from {soft} to {hard}"),
+        Err(e) => tracing::debug!("open files: cannot raise the soft limit {soft} to {hard}: {e}"),
+    }
 }

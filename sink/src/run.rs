@@ -69,28 +69,12 @@ struct Sockets {
 /// Refuses sockets that would listen beyond this host unauthenticated
 /// (see [`exposure`]), and warns about those `--insecure` lets through.
 fn guard_exposure(config: &Config, wire: &Wire) -> anyhow::Result<()> {
-    let authenticated = wire.authenticated();
     let listeners = [
-        Listener {
-            socket: "results",
-            flag: "--bind",
-            endpoint: &config.bind,
-            authenticated,
-        },
-        Listener {
-            socket: "status",
-            flag: "--status-bind",
-            endpoint: &config.status_bind,
-            authenticated: false,
-        },
-        Listener {
-            socket: "events",
-            flag: "--events-bind",
-            endpoint: &config.events_bind,
-            authenticated: false,
-        },
+        Listener::sealed("results", "--bind", &config.bind, wire.authenticated()),
+        Listener::status(&config.status_bind),
+        Listener::open("events", "--events-bind", &config.events_bind),
     ];
-    exposure::warn_insecure(&exposure::check(&listeners, config.insecure)?);
+    exposure::guard(&listeners, config.insecure)?;
     Ok(())
 }
 

@@ -332,30 +332,16 @@ fn plan_batch(config: &Config, input: &Path, output: &Path, endpoint: &str) -> B
 /// Refuses sockets that would listen beyond this host unauthenticated
 /// (see [`exposure`]), and warns about those `--insecure` lets through.
 fn guard_exposure(config: &Config, wire: &Wire) -> anyhow::Result<()> {
-    let authenticated = wire.authenticated();
+    let secret = wire.authenticated();
     let mut listeners = vec![
-        Listener {
-            socket: "tasks",
-            flag: "--bind",
-            endpoint: &config.bind,
-            authenticated,
-        },
-        Listener {
-            socket: "status",
-            flag: "--status-bind",
-            endpoint: &config.status_bind,
-            authenticated: false,
-        },
+        Listener::sealed("tasks", "--bind", &config.bind, secret),
+        Listener::status(&config.status_bind),
     ];
     if config.mode.dispatch == Dispatch::Push {
-        listeners.push(Listener {
-            socket: "push",
-            flag: "--push-bind",
-            endpoint: &config.mode.push_bind,
-            authenticated,
-        });
+        let push = &config.mode.push_bind;
+        listeners.push(Listener::sealed("push", "--push-bind", push, secret));
     }
-    exposure::warn_insecure(&exposure::check(&listeners, config.insecure)?);
+    exposure::guard(&listeners, config.insecure)?;
     Ok(())
 }
 
