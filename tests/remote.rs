@@ -368,6 +368,76 @@ fn wrong_secrets_and_forged_messages_are_refused_counted_and_harmless() {
     eprintln!("FIGURES refused-unauthenticated {refused}");
 }
 
+/// Issue 17: a worker holding the secret made the sink write
+/// `rogue/evil.sh` (inline transport). An inline output must be an image of
+/// the size the result claims, of the format its name says: forgeries are
+/// refused and counted, nothing is planted, and the genuine results of the
+/// same task still count.
+#[test]
+fn an_insider_cannot_plant_files_through_inline_results() {
+    let secret = [("IMGPIPE_SECRET", SECRET)];
+    let mut roles = Roles::start(1, "inline", "127.0.0.1", &secret);
+    let sink_status = roles.sink.proc.status_endpoint();
+    let status = wait_for_status(&sink_status, "the batch described", LIMIT, |s| {
+        s["batch"].is_u64()
+    });
+    let batch = status["batch"].as_u64().expect("batch id");
+    let ctx = zmq::Context::new();
+    let push = ctx.socket(zmq::PUSH).expect("push");
+    push.set_linger(1000).expect("linger");
+    push.connect(&roles.results).expect("connect");
+    let insider = Wire::new(Some(&Secret::new(SECRET).expect("long"))).expect("wire");
+    let script = b"#!/bin/sh\necho owned > /tmp/owned\n".to_vec();
+    let photo = sample_images()
+        .into_iter()
+        .find(|p| p.extension().is_some_and(|e| e == "jpg"))
+        .expect("a JPEG sample");
+    let jpeg = std::fs::read(samples().join(photo)).expect("a sample photo");
+    let forgeries = [
+        ("rogue/evil.sh", script.clone()),
+        ("planted.jpg", script),
+        ("planted.png", jpeg),
+    ];
+    for (path, bytes) in forgeries {
+        let forged = TaskResult {
+            batch,
+            task_id: 0,
+            rel_path: "forged.jpg".into(),
+            worker: "insider".into(),
+            outcome: Outcome::Encoded {
+                input_size: (1, 1),
+                output_size: (1, 1),
+                output_path: path.into(),
+            },
+            busy_us: 1,
+            worker_slots: 1,
+            warnings: Vec::new(),
+            timings: Default::default(),
+        };
+        let packet = Packet {
+            message: Message::Result(forged),
+            payload: Some(bytes),
+        };
+        insider.send(&push, &packet).expect("send");
+    }
+    wait_for_status(&sink_status, "the forgeries refused", LIMIT, |s| {
+        s["messages"]["rejected"].as_u64().unwrap_or(0) >= 3
+    });
+    let mut good = roles.worker("good", &secret);
+    let report = roles.finish(1);
+    assert_eq!(report["succeeded"], roles.photos, "{report:#}");
+    assert_eq!(report["messages"]["duplicates"], 0, "{report:#}");
+    let planted: Vec<_> = tree(&roles.output)
+        .into_keys()
+        .filter(|p| {
+            let p = p.to_string_lossy();
+            p.contains("rogue") || p.contains("planted") || p.ends_with(".sh")
+        })
+        .collect();
+    assert!(planted.is_empty(), "planted: {planted:?}");
+    assert_eq!(good.proc.wait(LIMIT).code(), Some(0));
+}
+
 fn forged_result(task_id: u64) -> Packet {
     Message::Result(TaskResult {
         batch: 0,

@@ -644,6 +644,36 @@ pub fn encode_with(
     Ok(out.into_inner())
 }
 
+/// Checks that `bytes`, an output that came over the network to be
+/// written at `output_path`, is an image whose header says `size`, of the
+/// format the name's extension names (when it names one: a naming template
+/// need not end in `{ext}`). Refuses scripts and other non-images, and
+/// another format behind an image name.
+///
+/// # Errors
+/// What does not match, for the log.
+pub fn verify_encoded(output_path: &str, bytes: &[u8], size: (u32, u32)) -> Result<(), String> {
+    let found = image::guess_format(bytes)
+        .map_err(|_| format!("the bytes for `{output_path}` are not an image"))?;
+    if let Some(named) = OutputFormat::from_path(Path::new(output_path)) {
+        if found != named.image_format() {
+            return Err(format!(
+                "the bytes for `{output_path}` are {found:?}, not {named}"
+            ));
+        }
+    }
+    let header = ImageReader::with_format(std::io::Cursor::new(bytes), found)
+        .into_dimensions()
+        .map_err(|e| format!("the bytes for `{output_path}` are not a readable image: {e}"))?;
+    if header != size {
+        return Err(format!(
+            "`{output_path}` is {}x{}, the result says {}x{}",
+            header.0, header.1, size.0, size.1
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1051,5 +1081,26 @@ mod tests {
             .expect("decode")
             .image;
         assert_eq!(back.color(), image::ColorType::L8);
+    }
+
+    #[test]
+    fn an_encoded_output_must_be_the_image_its_name_promises() {
+        let image = DynamicImage::new_rgb8(3, 2);
+        let png = encode(&image, OutputFormat::Png, 85).expect("png");
+        let jpeg = encode(&image, OutputFormat::Jpeg, 85).expect("jpeg");
+        assert_eq!(verify_encoded("a/b.png", &png, (3, 2)), Ok(()));
+        assert_eq!(verify_encoded("b.JPG", &jpeg, (3, 2)), Ok(()));
+        // `--name {stem}` gives names without an extension.
+        assert_eq!(verify_encoded("b", &jpeg, (3, 2)), Ok(()));
+        let script = &b"#!/bin/sh\necho owned\n"[..];
+        for (path, bytes, size, why) in [
+            ("rogue/evil.sh", script, (3, 2), "not an image"),
+            ("evil.png", script, (3, 2), "not an image"),
+            ("b.png", &jpeg[..], (3, 2), "not png"),
+            ("b.png", &png[..], (30, 20), "is 3x2"),
+        ] {
+            let e = verify_encoded(path, bytes, size).expect_err(path);
+            assert!(e.contains(why), "{path}: {e}");
+        }
     }
 }

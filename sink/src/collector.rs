@@ -11,7 +11,8 @@
 //! Rules it keeps:
 //! - a result is acknowledged only once it is held: journaled and, with
 //!   the inline transport, its output stored (or its store failed, which
-//!   makes it a failed image);
+//!   makes it a failed image); an inline output that is not the image its
+//!   name promises (a script, another format, another size) is refused;
 //! - a duplicate is dropped but acknowledged again (the first ack may have
 //!   been lost); it never produces a second journal record or store;
 //! - nothing is acknowledged before the ventilator has described the batch
@@ -860,9 +861,27 @@ impl Collector {
             self.counts.duplicates += 1;
             return;
         }
-        if let Outcome::Encoded { output_path, .. } = &result.outcome {
+        if let Outcome::Encoded {
+            output_path,
+            output_size,
+            ..
+        } = &result.outcome
+        {
             match payload {
                 Some(bytes) => {
+                    if let Err(e) =
+                        shared::imageio::verify_encoded(output_path, &bytes, *output_size)
+                    {
+                        // Not held, not acknowledged: the genuine result
+                        // (or a re-dispatch) can still come.
+                        self.counts.rejected += 1;
+                        let worker = &result.worker;
+                        self.warn(
+                            now,
+                            format!("refused the output of task {task} from {worker}: {e}"),
+                        );
+                        return;
+                    }
                     let output_path = output_path.clone();
                     b.storing.insert(task, result);
                     self.actions.push_back(Action::Store {

@@ -212,8 +212,8 @@ impl World {
 
     fn produce(&mut self, batch: u64, task: u64, worker: usize, ok: bool, with_bytes: bool) {
         let result = self.result(batch, task, worker, ok);
-        let payload = (matches!(result.outcome, Outcome::Encoded { .. }) && with_bytes)
-            .then(|| vec![1; 1 + task as usize % 4]);
+        let payload =
+            (matches!(result.outcome, Outcome::Encoded { .. }) && with_bytes).then(|| png(2, 2));
         self.to_sink.push(Event::Result { result, payload });
     }
 
@@ -541,4 +541,10 @@ proptest! {
         }
         world.heal_and_finish();
     }
+}
+
+/// A real PNG of `w`×`h` (inline outputs are checked before they are stored).
+pub(super) fn png(w: u32, h: u32) -> Vec<u8> {
+    let image = image::DynamicImage::new_rgb8(w, h);
+    shared::imageio::encode(&image, shared::imageio::OutputFormat::Png, 85).expect("png")
 }

@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use shared::protocol::{BatchStart, Outcome, Resync, TaskResult, Transport, MAX_ACK_IDS};
 
+use super::model_tests::png;
 use super::{Action, BatchEnd, Collector, CollectorConfig, Event, JournalRecord, Restored};
 use crate::events;
 
@@ -201,14 +202,14 @@ fn inline_outputs_are_held_once_stored_and_a_failed_store_is_a_failed_image() {
     drain(&mut c);
     let with_bytes = |r| Event::Result {
         result: r,
-        payload: Some(vec![1, 2, 3]),
+        payload: Some(png(5, 5)),
     };
     c.handle_event(t0, with_bytes(encoded(0)));
     let store = Action::Store {
         batch: BATCH,
         task: 0,
         output_path: "0.png".into(),
-        bytes: vec![1, 2, 3],
+        bytes: png(5, 5),
     };
     assert_eq!(effects(&mut c), vec![store]);
     // A copy while the first is being stored: no second store, no ack yet.
@@ -560,4 +561,47 @@ fn a_complete_batch_ends_normally_even_when_the_ventilator_is_silent() {
     c.handle_timeout(t0 + grace);
     assert!(drain(&mut c).contains(&Action::Finished { confirmed: false }));
     assert!(!c.gave_up());
+}
+
+/// Issue 17: a worker holding the secret made the sink plant files such
+/// as `rogue/evil.sh`. An inline output must be the image its name
+/// promises; one that is not is refused (not held, not acknowledged), so
+/// the genuine result still counts.
+#[test]
+fn an_inline_output_that_is_not_the_promised_image_is_refused() {
+    let t0 = Instant::now();
+    let mut c = Collector::new(CollectorConfig::default(), t0);
+    c.handle_event(t0, Event::BatchStart(start(1, Transport::Inline)));
+    drain(&mut c);
+    let script = b"#!/bin/sh\necho owned\n".to_vec();
+    let forged = [
+        ("rogue/evil.sh", script.clone()),
+        ("0.png", script),
+        ("0.png", png(6, 5)),
+    ];
+    for (path, bytes) in forged {
+        let mut r = encoded(0);
+        r.outcome = Outcome::Encoded {
+            input_size: (10, 10),
+            output_size: (5, 5),
+            output_path: path.into(),
+        };
+        c.handle_event(
+            t0,
+            Event::Result {
+                result: r,
+                payload: Some(bytes),
+            },
+        );
+        assert_eq!(effects(&mut c), vec![], "{path} refused");
+    }
+    assert_eq!(c.counts().rejected, 3);
+    c.handle_event(
+        t0,
+        Event::Result {
+            result: encoded(0),
+            payload: Some(png(5, 5)),
+        },
+    );
+    assert!(matches!(&effects(&mut c)[..], [Action::Store { .. }]));
 }
