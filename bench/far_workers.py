@@ -14,7 +14,9 @@ result) and its share of the no-delay median.
 
 Environment: OPS (resize:800,grayscale,blur:1.5), RUNS (3), IMGPIPE (release
 binary; default target/release/imgpipe), ALSO ("label=path ..."; more
-binaries timed in the same rounds, e.g. a build of an older commit).
+binaries timed in the same rounds, e.g. a build of an older commit),
+RUN_LIMIT (600: seconds one run may take), VERBOSE=1 (workers' logs on
+stderr).
 Build first: cargo build --release.
 """
 

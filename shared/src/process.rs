@@ -2,7 +2,7 @@
 //! interval of the worker ↔ ventilator protocol, how long to wait without
 //! a ventilator, the core count and the open-file limit.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Every image written (or nothing to do).
 pub const EXIT_OK: u8 = 0;
@@ -49,6 +49,44 @@ impl IdleArgs {
     }
 }
 
+/// How long a role has heard nothing from the ventilator, against its
+/// `--idle-timeout`. Sans-IO: the caller says when it heard something and
+/// asks with its own clock.
+#[derive(Debug, Clone, Copy)]
+pub struct Silence {
+    timeout: Option<Duration>,
+    last_heard: Instant,
+}
+
+impl Silence {
+    /// Counting from `now`; `timeout` `None` never expires.
+    #[must_use]
+    pub fn new(timeout: Option<Duration>, now: Instant) -> Self {
+        Self {
+            timeout,
+            last_heard: now,
+        }
+    }
+
+    /// The ventilator said something at `now`.
+    pub fn heard(&mut self, now: Instant) {
+        self.last_heard = now;
+    }
+
+    /// When the silence would reach the timeout.
+    #[must_use]
+    pub fn deadline(&self) -> Option<Instant> {
+        self.timeout.map(|t| self.last_heard + t)
+    }
+
+    /// How long it has been silent at `now`, once that reaches the timeout.
+    #[must_use]
+    pub fn expired(&self, now: Instant) -> Option<Duration> {
+        let silent = now.saturating_duration_since(self.last_heard);
+        self.timeout.filter(|t| silent >= *t).map(|_| silent)
+    }
+}
+
 /// Workers send a heartbeat (`Ready` with no credit) this often; the
 /// ventilator presumes one dead after `--heartbeat-timeout` without one.
 pub const HEARTBEAT: Duration = Duration::from_secs(1);
@@ -78,5 +116,24 @@ pub fn raise_open_file_limit() {
     match setrlimit(Resource::RLIMIT_NOFILE, hard, hard) {
         Ok(()) => tracing::debug!("open files: soft limit raised from {soft} to {hard}"),
         Err(e) => tracing::debug!("open files: cannot raise the soft limit {soft} to {hard}: {e}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn silence_expires_at_the_timeout_after_the_last_word() {
+        let t0 = Instant::now();
+        let ten = Duration::from_secs(10);
+        let mut s = Silence::new(Some(ten), t0);
+        s.heard(t0 + Duration::from_secs(5));
+        assert_eq!(s.deadline(), Some(t0 + Duration::from_secs(15)));
+        assert_eq!(s.expired(t0 + Duration::from_secs(14)), None);
+        assert_eq!(s.expired(t0 + Duration::from_secs(15)), Some(ten));
+        let never = Silence::new(None, t0);
+        assert_eq!(never.deadline(), None);
+        assert_eq!(never.expired(t0 + Duration::from_secs(86_400)), None);
     }
 }

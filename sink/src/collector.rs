@@ -32,6 +32,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use shared::log::{Level, Throttle};
+use shared::process::Silence;
 use shared::protocol::{
     resync_spans, BatchStart, Outcome, Resync, TaskResult, MAX_ACK_IDS, MAX_RESYNC_RANGES,
 };
@@ -292,8 +293,8 @@ pub struct Collector {
     last_ack: Option<Instant>,
     last_hello: Option<Instant>,
     last_snapshot: Option<Instant>,
-    /// When the ventilator last said anything.
-    last_heard: Instant,
+    /// Since the ventilator last said anything.
+    silence: Silence,
     ended: Option<BatchEnd>,
     finished: bool,
     gave_up: bool,
@@ -307,6 +308,7 @@ impl Collector {
     #[must_use]
     pub fn new(config: CollectorConfig, now: Instant) -> Self {
         Self {
+            silence: Silence::new(config.idle_timeout, now),
             warnings: Throttle::new(config.warn_interval),
             config,
             created: now,
@@ -318,7 +320,6 @@ impl Collector {
             last_ack: None,
             last_hello: None,
             last_snapshot: None,
-            last_heard: now,
             ended: None,
             finished: false,
             gave_up: false,
@@ -461,7 +462,7 @@ impl Collector {
             .as_ref()
             .and_then(|b| b.completed_at)
             .map(|at| at + c.batch_end_grace);
-        let give_up = c.idle_timeout.map(|t| self.last_heard + t);
+        let give_up = self.silence.deadline();
         [hello, ack, snapshot, grace, give_up]
             .into_iter()
             .flatten()
@@ -485,7 +486,7 @@ impl Collector {
                 | Event::Unprocessed { .. }
                 | Event::Heartbeat
         ) {
-            self.last_heard = now;
+            self.silence.heard(now);
         }
         match event {
             Event::Restored(restored) => self.on_restored(now, restored),
@@ -619,13 +620,9 @@ impl Collector {
     /// Gives up an incomplete (or unknown) batch once the ventilator has
     /// been silent for `idle_timeout`.
     fn check_silence(&mut self, now: Instant) {
-        let Some(timeout) = self.config.idle_timeout else {
+        let Some(silent) = self.silence.expired(now) else {
             return;
         };
-        let silent = now.saturating_duration_since(self.last_heard);
-        if silent < timeout {
-            return;
-        }
         let held = match &self.batch {
             Some(b) => format!("with {} of {} results in", b.held.len(), b.start.total),
             None => "before any batch was described".into(),

@@ -36,6 +36,7 @@ use shared::log::Level;
 use shared::protocol::{Message, Outcome, Packet, ProtocolError, Task, TaskResult};
 
 use crate::HEARTBEAT;
+use shared::process::Silence;
 
 /// How long a stopping worker waits for its running images to finish.
 pub(crate) const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
@@ -200,8 +201,8 @@ pub(crate) struct Session {
     /// A ventilator that does not know us asked for our credit again.
     reannounce: bool,
     last_ready: Instant,
-    /// When the ventilator last said anything (a task, a heartbeat...).
-    last_heard: Instant,
+    /// Since the ventilator last said anything (a task, a heartbeat...).
+    silence: Silence,
     stop_at: Option<Instant>,
     finished: bool,
     auth_logged: Option<Instant>,
@@ -214,6 +215,7 @@ impl Session {
     /// of the first [`Self::poll_action`]).
     pub(crate) fn new(config: SessionConfig, now: Instant) -> Self {
         Self {
+            silence: Silence::new(config.idle_timeout, now),
             config,
             queued: VecDeque::new(),
             running: HashMap::new(),
@@ -225,7 +227,6 @@ impl Session {
             hello: true,
             reannounce: false,
             last_ready: now,
-            last_heard: now,
             stop_at: None,
             finished: false,
             auth_logged: None,
@@ -286,7 +287,7 @@ impl Session {
         }
         let heartbeat = self.last_ready + HEARTBEAT;
         let Some(since) = self.stop_at else {
-            let give_up = self.config.idle_timeout.map(|t| self.last_heard + t);
+            let give_up = self.silence.deadline();
             return Some(give_up.map_or(heartbeat, |at| at.min(heartbeat)));
         };
         let idle = self.queued.is_empty() && self.running.is_empty();
@@ -329,11 +330,10 @@ impl Session {
     }
 
     fn check_silence(&mut self, now: Instant) {
-        let Some(timeout) = self.config.idle_timeout else {
+        let Some(silent) = self.silence.expired(now) else {
             return;
         };
-        let silent = now.saturating_duration_since(self.last_heard);
-        if self.stop_at.is_none() && silent >= timeout {
+        if self.stop_at.is_none() {
             self.summary.gave_up = true;
             self.stop_at = Some(now);
             let text = format!(
@@ -373,7 +373,7 @@ impl Session {
     }
 
     fn on_message(&mut self, now: Instant, packet: Packet) {
-        self.last_heard = now;
+        self.silence.heard(now);
         match packet.message {
             Message::Task(task) => self.on_task(now, task, packet.payload),
             Message::Welcome => {
