@@ -91,7 +91,8 @@ pub struct RunArgs {
     /// guide's plain PUSH/PULL, for comparison).
     #[arg(long, env = "IMGPIPE_DISPATCH", value_enum, default_value_t = Dispatch::Credit)]
     pub dispatch: Dispatch,
-    /// Tasks each worker asks for beyond one per thread.
+    /// Tasks each worker asks for beyond one per thread (and beyond what
+    /// its threads get through in one measured round trip).
     #[arg(long, env = "IMGPIPE_PREFETCH", default_value_t = DEFAULT_PREFETCH)]
     pub prefetch: u32,
     /// Messaging-only benchmark: N synthetic tasks that touch no image.

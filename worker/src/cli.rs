@@ -33,8 +33,10 @@ pub struct Cli {
     /// Write outputs here instead of the folder named in each task.
     #[arg(long, env = "IMGPIPE_WORKER_OUTPUT_ROOT")]
     pub output_root: Option<PathBuf>,
-    /// Tasks asked for beyond one per thread, so a thread never waits a
-    /// round trip for its next image (credit dispatch).
+    /// Tasks asked for beyond one per thread (credit dispatch). On top of
+    /// these the worker holds what its threads get through in one round
+    /// trip to the ventilator, measured as it runs (at most 64 in all), so
+    /// far links and tiny images need no tuning.
     #[arg(long, env = "IMGPIPE_PREFETCH", default_value_t = 1)]
     pub prefetch: u32,
     /// Pull tasks from this PUSH endpoint (the ventilator's `--dispatch

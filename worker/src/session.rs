@@ -11,9 +11,16 @@
 //! each result the sink takes earns one more (credit mode). A task that
 //! arrives on credit earns credit back when its result is delivered; one
 //! that arrives unasked (more than the credit given) does not, so
-//! `unused credit + credit owed + tasks held on credit == capacity` at all
+//! `unused credit + credit owed + tasks held on credit == granted` at all
 //! times until the worker stops. A `Welcome` (a ventilator that does not
 //! know this worker) announces all free capacity again.
+//!
+//! How much is granted adapts (see [`pacing`]): to keep the threads busy
+//! across a round trip to the ventilator the worker holds what they get
+//! through in one, so a far worker or a tiny task gets more credit and a
+//! big image on a near link no more than it needs. It grows by announcing
+//! the difference, and shrinks by not earning back credit for delivered
+//! results.
 //!
 //! Stopping (the sentinel, or a shutdown request): tasks already received
 //! are finished and their results offered to the sink; tasks that arrive
@@ -36,7 +43,10 @@ use shared::log::Level;
 use shared::protocol::{Message, Outcome, Packet, ProtocolError, Task, TaskResult};
 
 use crate::HEARTBEAT;
+use pacing::Pacer;
 use shared::process::Silence;
+
+mod pacing;
 
 /// How long a stopping worker waits for its running images to finish.
 pub(crate) const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
@@ -91,6 +101,8 @@ pub(crate) struct Outgoing {
     earns: bool,
     /// Credit counted for it when it was handed out for sending.
     credited: bool,
+    /// Its credit was given up instead (the worker holds less now).
+    retired: bool,
 }
 
 impl Outgoing {
@@ -179,14 +191,22 @@ struct Queued {
     arrived: Instant,
 }
 
+/// A task handed out to run.
+#[derive(Debug, Clone, Copy)]
+struct Running {
+    /// It came on credit.
+    earns: bool,
+    started: Instant,
+}
+
 /// The worker's side of a batch.
 #[derive(Debug)]
 pub(crate) struct Session {
     config: SessionConfig,
     /// Tasks received, not yet handed out to run.
     queued: VecDeque<Queued>,
-    /// Receipts running, and whether each came on credit.
-    running: HashMap<u64, bool>,
+    /// Receipts running.
+    running: HashMap<u64, Running>,
     next_receipt: u64,
     /// Results not yet taken by the sink, oldest first.
     outbox: VecDeque<Outgoing>,
@@ -194,8 +214,12 @@ pub(crate) struct Session {
     sink_busy: bool,
     /// Credit announced and not yet used by a task.
     unused: u32,
-    /// Credit earned by delivered results, not yet announced.
+    /// Credit earned by delivered results (or by growth), not yet announced.
     owed: u32,
+    /// Credit this worker holds out: unused, owed and held on credit.
+    granted: u32,
+    /// Round trip and task time: how much to grant.
+    pacer: Pacer,
     /// The first `Ready` is still to be sent.
     hello: bool,
     /// A ventilator that does not know us asked for our credit again.
@@ -224,6 +248,8 @@ impl Session {
             sink_busy: false,
             unused: 0,
             owed: 0,
+            granted: 0,
+            pacer: Pacer::default(),
             hello: true,
             reannounce: false,
             last_ready: now,
@@ -235,9 +261,11 @@ impl Session {
         }
     }
 
-    /// Tasks held at once on credit: one per thread plus the prefetch.
+    /// Tasks to hold on credit now: one per thread plus the prefetch, plus
+    /// what the threads get through in one round trip to the ventilator.
     fn capacity(&self) -> u32 {
-        self.config.threads.saturating_add(self.config.prefetch)
+        self.pacer
+            .capacity(self.config.threads, self.config.prefetch)
     }
 
     /// Counts so far.
@@ -303,10 +331,13 @@ impl Session {
         match event {
             Event::Message(Ok(packet)) => self.on_message(now, packet),
             Event::Message(Err(e)) => self.on_bad_message(now, &e),
-            Event::Finished { receipt, result } => self.on_finished(receipt, result),
+            Event::Finished { receipt, result } => self.on_finished(now, receipt, result),
             Event::SinkBusy(mut outgoing) => {
                 if std::mem::take(&mut outgoing.credited) {
                     self.owed = self.owed.saturating_sub(1);
+                }
+                if std::mem::take(&mut outgoing.retired) {
+                    self.granted = self.granted.saturating_add(1);
                 }
                 self.outbox.push_front(outgoing);
                 self.sink_busy = true;
@@ -377,6 +408,8 @@ impl Session {
         match packet.message {
             Message::Task(task) => self.on_task(now, task, packet.payload),
             Message::Welcome => {
+                // The answer to a heartbeat from a worker it does not know.
+                self.pacer.heartbeat_heard(now);
                 self.log(
                     Level::Debug,
                     "the ventilator asks for our credit again".into(),
@@ -387,7 +420,7 @@ impl Session {
                 self.log(Level::Debug, "sentinel received".into());
                 self.stop_at.get_or_insert(now);
             }
-            Message::Heartbeat => {}
+            Message::Heartbeat => self.pacer.heartbeat_heard(now),
             other => {
                 self.summary.rejected_messages += 1;
                 self.log(
@@ -409,6 +442,7 @@ impl Session {
         let earns = !self.config.push && self.unused > 0;
         if earns {
             self.unused -= 1;
+            self.pacer.task_arrived(now);
         }
         let receipt = self.next_receipt;
         self.next_receipt += 1;
@@ -447,13 +481,14 @@ impl Session {
         self.log(level, text);
     }
 
-    fn on_finished(&mut self, receipt: u64, result: Packet) {
-        let Some(earns) = self.running.remove(&receipt) else {
+    fn on_finished(&mut self, now: Instant, receipt: u64, result: Packet) {
+        let Some(Running { earns, started }) = self.running.remove(&receipt) else {
             let text = format!("ignored the result of unknown run {receipt}");
             self.log(Level::Warn, text);
             return;
         };
         self.summary.tasks += 1;
+        self.pacer.task_ran(now.saturating_duration_since(started));
         if let Message::Result(TaskResult {
             rel_path,
             outcome: Outcome::Failed { error },
@@ -469,6 +504,7 @@ impl Session {
             sealed: None,
             earns,
             credited: false,
+            retired: false,
         });
     }
 
@@ -477,7 +513,11 @@ impl Session {
             return None;
         }
         let queued = self.queued.pop_front()?;
-        self.running.insert(queued.receipt, queued.earns);
+        let running = Running {
+            earns: queued.earns,
+            started: now,
+        };
+        self.running.insert(queued.receipt, running);
         Some(Action::Run {
             receipt: queued.receipt,
             task: queued.task,
@@ -492,8 +532,13 @@ impl Session {
         }
         let mut outgoing = self.outbox.pop_front()?;
         if outgoing.earns && self.stop_at.is_none() {
-            outgoing.credited = true;
-            self.owed += 1;
+            if self.granted > self.capacity() {
+                outgoing.retired = true;
+                self.granted -= 1;
+            } else {
+                outgoing.credited = true;
+                self.owed += 1;
+            }
         }
         Some(Action::SendResult(Box::new(outgoing)))
     }
@@ -505,23 +550,38 @@ impl Session {
         let credit_mode = !self.config.push && self.stop_at.is_none();
         if credit_mode && (hello || reannounce) {
             // All free capacity: held tasks earn theirs back when delivered.
+            let held = self.held_on_credit();
+            self.granted = self.capacity().max(held);
             self.owed = 0;
-            self.unused = self.capacity().saturating_sub(self.held_on_credit());
+            self.unused = self.granted - held;
+            self.pacer.credit_reset();
             return Some(self.unused);
+        }
+        if credit_mode && self.capacity() > self.granted {
+            self.owed += self.capacity() - self.granted;
+            self.granted = self.capacity();
         }
         if self.owed > 0 {
             let credit = std::mem::take(&mut self.owed);
+            // Timed only with no credit unused: else a task still on its
+            // way answers an earlier request, not this one.
+            if self.unused == 0 {
+                self.pacer.credit_asked(now);
+            }
             self.unused = self.unused.saturating_add(credit);
             return Some(credit);
         }
         let due = hello || now.saturating_duration_since(self.last_ready) >= HEARTBEAT;
+        if due {
+            self.pacer.heartbeat_sent(now);
+        }
         due.then_some(0)
     }
 
     /// Tasks received on credit whose result is not yet delivered.
     fn held_on_credit(&self) -> u32 {
         let queued = self.queued.iter().filter(|q| q.earns).count();
-        let running = self.running.values().filter(|earns| **earns).count();
+        let running = self.running.values().filter(|r| r.earns).count();
         let outbox = self.outbox.iter().filter(|o| o.earns).count();
         u32::try_from(queued + running + outbox).unwrap_or(u32::MAX)
     }
@@ -586,7 +646,10 @@ impl Session {
         } else if self.stop_at.is_none() && !self.hello {
             let total =
                 u64::from(self.unused) + u64::from(self.owed) + u64::from(self.held_on_credit());
-            assert_eq!(total, u64::from(self.capacity()), "credit not conserved");
+            assert_eq!(total, u64::from(self.granted), "credit not conserved");
+            let base = self.config.threads.saturating_add(self.config.prefetch);
+            let most = pacing::MAX_CAPACITY.max(base);
+            assert!(self.granted <= most, "granted {} over {most}", self.granted);
         }
     }
 }

@@ -330,3 +330,61 @@ fn without_an_idle_timeout_a_worker_waits_for_ever() {
     assert!(!s.stopping());
     assert_eq!(s.poll_timeout(), Some(much_later + HEARTBEAT));
 }
+
+#[test]
+fn credit_grows_to_cover_the_round_trip_and_shrinks_when_it_gets_short() {
+    const MS: Duration = Duration::from_millis(1);
+    let t0 = Instant::now();
+    let mut s = session(1, 1);
+    assert_eq!(drain(&mut s, t0, false), [Did::Ready(2)]);
+    // A far ventilator: every answer comes 100 ms after the request.
+    let mut now = t0 + 100 * MS;
+    hear(&mut s, now, Message::Task(task(0)));
+    hear(&mut s, now, Message::Task(task(1)));
+    assert_eq!(drain(&mut s, now, false), [Did::Run(0, 0)]);
+    // Images take 10 ms; the first request was not timed: no growth yet.
+    now += 10 * MS;
+    finish(&mut s, now, 0, 0);
+    assert_eq!(
+        drain(&mut s, now, false),
+        [Did::Run(1, 1), Did::Send(0), Did::Ready(1)]
+    );
+    now += 10 * MS;
+    finish(&mut s, now, 1, 1);
+    // Credit unused now: this request is not timed; the first one is
+    // still unanswered and its clock keeps running.
+    assert_eq!(drain(&mut s, now, false), [Did::Send(1), Did::Ready(1)]);
+    now += 90 * MS;
+    hear(&mut s, now, Message::Task(task(2)));
+    // One thread does 10 images per 100 ms round trip: 2 + 10 held.
+    let grown = drain(&mut s, now, false);
+    assert_eq!(grown, [Did::Run(2, 2), Did::Ready(10)]);
+    assert_eq!(s.pacer.rtt(), Some(100 * MS));
+    // The link gets short (heartbeats answered in 1 ms): the credit of
+    // delivered results is retired, not earned back, down to 1 + 1
+    // (1 ms / 10 ms rounds to no task more).
+    for _ in 0..16 {
+        now += HEARTBEAT;
+        s.handle_timeout(now);
+        assert_eq!(drain(&mut s, now, false), [Did::Ready(0)]);
+        hear(&mut s, now + MS, Message::Heartbeat);
+    }
+    assert_eq!(s.pacer.rtt(), Some(MS));
+    now += MS;
+    for id in 3..14 {
+        hear(&mut s, now, Message::Task(task(id)));
+    }
+    let mut announced = 0;
+    // Receipts follow task ids here: task 2 was receipt 2.
+    for id in 2..14 {
+        now += 10 * MS;
+        finish(&mut s, now, id, id);
+        for did in drain(&mut s, now, false) {
+            if let Did::Ready(n) = did {
+                announced += n;
+            }
+        }
+    }
+    assert_eq!(s.granted, 2, "shrunk to threads + prefetch");
+    assert_eq!(announced, 2, "of 12 delivered, only 2 earned back");
+}
