@@ -101,7 +101,8 @@ def one_run(binary, photos, rtt_ms, proxy, tmp):
     out = os.path.join(tmp, "out")
     shutil.rmtree(out, ignore_errors=True)
     report = os.path.join(tmp, "report.json")
-    env = dict(os.environ, IMGPIPE_LOG="warn")
+    env = dict(os.environ)
+    env.setdefault("IMGPIPE_LOG", "warn")  # e.g. worker=debug with VERBOSE=1
     loopback = "tcp://127.0.0.1:*"
     common = dict(stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
     vent = subprocess.Popen([binary, "ventilator", "-i", photos, "-o", out, "--ops", OPS,

@@ -265,7 +265,7 @@ impl Session {
     /// what the threads get through in one round trip to the ventilator.
     fn capacity(&self) -> u32 {
         self.pacer
-            .capacity(self.config.threads, self.config.prefetch)
+            .capacity(self.config.threads, self.config.prefetch, self.granted)
     }
 
     /// Counts so far.
@@ -535,6 +535,9 @@ impl Session {
             if self.granted > self.capacity() {
                 outgoing.retired = true;
                 self.granted -= 1;
+                if self.granted == self.capacity() {
+                    self.log_credit("shrinks");
+                }
             } else {
                 outgoing.credited = true;
                 self.owed += 1;
@@ -554,20 +557,17 @@ impl Session {
             self.granted = self.capacity().max(held);
             self.owed = 0;
             self.unused = self.granted - held;
-            self.pacer.credit_reset();
+            self.pacer.credit_reset(self.unused);
             return Some(self.unused);
         }
         if credit_mode && self.capacity() > self.granted {
             self.owed += self.capacity() - self.granted;
             self.granted = self.capacity();
+            self.log_credit("grows");
         }
         if self.owed > 0 {
             let credit = std::mem::take(&mut self.owed);
-            // Timed only with no credit unused: else a task still on its
-            // way answers an earlier request, not this one.
-            if self.unused == 0 {
-                self.pacer.credit_asked(now);
-            }
+            self.pacer.credit_asked(now, credit);
             self.unused = self.unused.saturating_add(credit);
             return Some(credit);
         }
@@ -576,6 +576,22 @@ impl Session {
             self.pacer.heartbeat_sent(now);
         }
         due.then_some(0)
+    }
+
+    fn log_credit(&mut self, how: &str) {
+        let text = format!(
+            "credit {how} to {}: round trip {}, images take {}",
+            self.granted,
+            self.pacer.rtt().map_or("unknown".into(), |d| format!(
+                "{:.1} ms",
+                d.as_secs_f64() * 1e3
+            )),
+            self.pacer.task_time().map_or("unknown".into(), |d| format!(
+                "{:.1} ms",
+                d.as_secs_f64() * 1e3
+            )),
+        );
+        self.log(Level::Debug, text);
     }
 
     /// Tasks received on credit whose result is not yet delivered.

@@ -351,8 +351,8 @@ fn credit_grows_to_cover_the_round_trip_and_shrinks_when_it_gets_short() {
     );
     now += 10 * MS;
     finish(&mut s, now, 1, 1);
-    // Credit unused now: this request is not timed; the first one is
-    // still unanswered and its clock keeps running.
+    // Each request is timed by the task that answers it: task 2 answers
+    // the request made at 110 ms.
     assert_eq!(drain(&mut s, now, false), [Did::Send(1), Did::Ready(1)]);
     now += 90 * MS;
     hear(&mut s, now, Message::Task(task(2)));
