@@ -209,6 +209,45 @@ fn tasks_of(report: &serde_json::Value, id: &str) -> u64 {
         .map_or(0, |w| w["tasks"].as_u64().expect("tasks"))
 }
 
+/// Oversubscribed workers (four threads per core) look busy while they
+/// wait for a core; the effective parallelism counts CPU time instead, so
+/// it stays within the cores while busy time goes past them.
+#[test]
+fn effective_parallelism_counts_cpu_time_and_stays_within_the_cores() {
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = dir.path().join("in");
+    let report_path = dir.path().join("report.json");
+    let images = photo_folder(&input, 6);
+    let (status, _out, err) = run(
+        imgpipe()
+            .arg("run")
+            .arg(&input)
+            .arg(dir.path().join("out"))
+            .args(["--workers", &(2 * cores).to_string(), "--threads", "2"])
+            .args(["--ops", "resize:600,blur:2", "--progress", "lines"])
+            .arg("--report")
+            .arg(&report_path),
+        LIMIT,
+    );
+    assert_eq!(status.code(), Some(0), "stderr:\n{err}");
+    let report = report(&report_path);
+    assert_eq!(report["succeeded"].as_u64(), Some(images.len() as u64));
+    let effective = report["effective_parallelism"].as_f64().unwrap_or(-1.0);
+    let busy = report["busy_parallelism"].as_f64().unwrap_or(-1.0);
+    assert!(effective > 0.0, "no CPU time measured: {report}");
+    // A little over the cores for the first result's trip to the sink,
+    // which the wall time (first start to last result) leaves out.
+    assert!(
+        effective <= cores as f64 * 1.1,
+        "effective parallelism {effective:.2} on {cores} cores"
+    );
+    assert!(
+        busy > effective,
+        "busy {busy:.2} should count the threads waiting for a core (CPU {effective:.2})"
+    );
+}
+
 #[test]
 fn roles_as_separate_processes_feed_a_late_joining_worker() {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -129,8 +129,14 @@ pub struct Report {
     pub megapixels_per_s: f64,
     /// Per-worker load, by id.
     pub workers: Vec<WorkerLoad>,
-    /// Sum of busy time over wall time: how many workers were busy on average.
+    /// The workers' CPU seconds over wall time: the cores really used on
+    /// average, so never more than the cores there are.
     pub effective_parallelism: f64,
+    /// Sum of busy time over wall time: images in progress on average. A
+    /// thread waiting for a core counts as busy, so oversubscribed workers
+    /// push this over the cores.
+    #[serde(default)]
+    pub busy_parallelism: f64,
     /// Max over mean busy time across workers (1 = perfectly even).
     pub load_imbalance: f64,
     /// Messages that were not fresh results.
@@ -142,10 +148,6 @@ pub struct Report {
     /// waiting for a core or the disk).
     #[serde(default)]
     pub cpu_s: f64,
-    /// CPU seconds over wall time: the cores really used on average (busy
-    /// time counts a thread waiting for a core; this does not).
-    #[serde(default)]
-    pub cpu_parallelism: f64,
     /// Where an image's time went, stage by stage: the worker's queue,
     /// read, decode, each op, encode, write, and messaging to the sink.
     #[serde(default)]
@@ -319,12 +321,12 @@ impl Report {
             images_per_s: ratio(done as f64, wall_s),
             megapixels_per_s: ratio(pixels as f64 / 1e6, wall_s),
             workers,
-            effective_parallelism: ratio(busy_total, wall_s),
+            effective_parallelism: ratio(cpu_s, wall_s),
+            busy_parallelism: ratio(busy_total, wall_s),
             load_imbalance,
             messages,
             redelivered: 0,
             cpu_s,
-            cpu_parallelism: ratio(cpu_s, wall_s),
             stages: tally.stats(),
         }
     }
@@ -401,10 +403,11 @@ impl Report {
         }
         let _ = writeln!(
             s,
-            "  {} worker{}, effective parallelism {:.2}, load imbalance {:.2} (max/mean busy)",
+            "  {} worker{}, effective parallelism {:.2} (CPU/wall; busy/wall {:.2}), load imbalance {:.2} (max/mean busy)",
             self.workers.len(),
             if self.workers.len() == 1 { "" } else { "s" },
             self.effective_parallelism,
+            self.busy_parallelism,
             self.load_imbalance
         );
         for w in &self.workers {
@@ -429,11 +432,10 @@ impl Report {
             let busy: f64 = self.workers.iter().map(|w| w.busy_s).sum();
             let _ = writeln!(
                 s,
-                "  CPU {:.2} s of {:.2} s busy ({:.0}%): {:.2} cores used on average",
+                "  CPU {:.2} s of {:.2} s busy ({:.0}%; the rest waited for a core or the disk)",
                 self.cpu_s,
                 busy,
-                ratio(self.cpu_s, busy) * 100.0,
-                self.cpu_parallelism
+                ratio(self.cpu_s, busy) * 100.0
             );
         }
         self.summary_tail(s)
@@ -538,7 +540,11 @@ mod tests {
             busy_us: ms * 1000,
             worker_slots: if worker == "b" { 2 } else { 1 },
             warnings: Vec::new(),
-            timings: Default::default(),
+            // Half of it on a core, half waiting for one.
+            timings: crate::timing::Timings {
+                cpu_us: ms * 500,
+                ..Default::default()
+            },
         }
     }
 
@@ -601,7 +607,13 @@ mod tests {
         assert_eq!(r.failed[1].path, "z.jpg");
         assert!((r.images_per_s - 1.0).abs() < 1e-9);
         assert!((r.megapixels_per_s - 0.75).abs() < 1e-9);
-        assert!((r.effective_parallelism - 1.0).abs() < 1e-9);
+        // 4 s busy but 2 s on a core, over 4 s of wall time.
+        assert!((r.busy_parallelism - 1.0).abs() < 1e-9);
+        assert!((r.effective_parallelism - 0.5).abs() < 1e-9);
+        assert!(
+            text.contains("effective parallelism 0.50 (CPU/wall; busy/wall 1.00)"),
+            "{text}"
+        );
         // busy 3 s and 1 s: mean 2, max 3
         assert!((r.load_imbalance - 1.5).abs() < 1e-9);
         assert_eq!(r.workers[0].tasks, 3);
@@ -624,7 +636,7 @@ mod tests {
             "{}",
             r.load_imbalance
         );
-        assert!((r.effective_parallelism - 1.0).abs() < 1e-9);
+        assert!((r.effective_parallelism - 0.5).abs() < 1e-9);
         assert!(r.summary().contains("0 tasks   - slots"), "{}", r.summary());
     }
 

@@ -130,12 +130,12 @@ fn totals(h: &mut String, r: &Report) {
             ),
         ),
         (
-            "Effective parallelism (busy / wall)",
+            "Effective parallelism (CPU / wall: cores used)",
             format!("{:.2}", r.effective_parallelism),
         ),
         (
-            "Cores used (CPU / wall)",
-            format!("{:.2}", r.cpu_parallelism),
+            "Images in progress (busy / wall)",
+            format!("{:.2}", r.busy_parallelism),
         ),
         (
             "Load imbalance (max / mean busy)",

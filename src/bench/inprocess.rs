@@ -23,6 +23,8 @@ pub struct InProcessRun {
     pub failed: u64,
     /// Time spent processing, summed over images, seconds.
     pub busy_s: f64,
+    /// CPU time of the threads on images, summed, seconds.
+    pub cpu_s: f64,
 }
 
 /// Processes every image of `images` (paths relative to the canonical
@@ -60,14 +62,15 @@ pub fn run(
         .context("building the in-process thread pool")?;
     let origin = Instant::now();
     let roots = RootOverrides::default();
-    let spans: Vec<(f64, f64, bool)> = pool.install(|| {
+    let spans: Vec<(f64, f64, bool, u64)> = pool.install(|| {
         tasks
             .par_iter()
             .map(|task| {
                 let start = origin.elapsed().as_secs_f64();
-                let outcome = run_task(task, None, &roots, None).outcome;
+                let run = run_task(task, None, &roots, None);
                 let end = origin.elapsed().as_secs_f64();
-                (start, end, matches!(outcome, Outcome::Written { .. }))
+                let written = matches!(run.outcome, Outcome::Written { .. });
+                (start, end, written, run.timings.cpu_us)
             })
             .collect()
     });
@@ -78,5 +81,6 @@ pub fn run(
         images: spans.len() as u64,
         failed: spans.iter().filter(|s| !s.2).count() as u64,
         busy_s: spans.iter().map(|s| s.1 - s.0).sum(),
+        cpu_s: spans.iter().map(|s| s.3 as f64 / 1e6).sum(),
     })
 }

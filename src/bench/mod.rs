@@ -668,7 +668,7 @@ fn measure_in_process(
                 wall_s: r.wall_s,
                 images_per_s,
                 load_imbalance: None,
-                effective_parallelism: per_s(r.busy_s),
+                effective_parallelism: per_s(r.cpu_s),
                 worker_tasks: Vec::new(),
                 ok,
                 other_cpu_share,

@@ -32,7 +32,7 @@ pub struct Measurement {
     pub images_per_s: f64,
     /// Max / mean busy time across workers; `None` in process.
     pub load_imbalance: Option<f64>,
-    /// Busy time summed over workers / wall time.
+    /// CPU time summed over workers / wall time: the cores used.
     pub effective_parallelism: f64,
     /// Tasks each worker returned (workers that returned none are absent).
     pub worker_tasks: Vec<u64>,
@@ -100,7 +100,7 @@ pub struct Row {
     pub karp_flatt: Option<f64>,
     /// Median images (or tasks) per second.
     pub images_per_s: Option<f64>,
-    /// Median effective parallelism (busy time / wall time).
+    /// Median effective parallelism (CPU time / wall time: cores used).
     pub effective_parallelism: Option<f64>,
     /// Median load imbalance (max / mean busy time); `null` in process.
     pub load_imbalance: Option<f64>,
