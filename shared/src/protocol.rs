@@ -36,6 +36,11 @@ pub const MAX_UNPROCESSED_BYTES: usize = MAX_HEADER_BYTES / 4;
 /// Largest header frame accepted (the payload frame is bounded by sockets'
 /// `MAXMSGSIZE` instead).
 pub const MAX_HEADER_BYTES: usize = 1 << 20;
+/// Most unacknowledged tasks the ventilator lets one worker hold, so a peer
+/// that keeps topping up its credit and never answers cannot hoard the
+/// batch. The sink acknowledges as soon as half as many results wait, so
+/// an honest worker never waits for an acknowledgement to get work.
+pub const MAX_IN_FLIGHT_PER_WORKER: usize = 64;
 /// Most task ids one [`Message::Ack`] carries (at most 10 bytes each):
 /// a larger set goes in several.
 pub const MAX_ACK_IDS: usize = 32_768;

@@ -20,15 +20,15 @@ use std::time::{Duration, Instant};
 
 use shared::auth::AuthError;
 use shared::log::{Level, Throttle};
-use shared::protocol::{Message, ProtocolError, Resync, MAX_NAMED_WORKERS, MAX_NAMED_WORKER_BYTES};
+use shared::protocol::{
+    Message, ProtocolError, Resync, MAX_IN_FLIGHT_PER_WORKER, MAX_NAMED_WORKERS,
+    MAX_NAMED_WORKER_BYTES,
+};
 
 use crate::Dispatch;
 
 /// Most unused credit one worker may hold, whatever it asks for.
 pub(crate) const MAX_CREDIT_PER_WORKER: usize = 64;
-/// Most unacknowledged tasks one worker may hold: a peer that keeps
-/// topping up its credit and never answers cannot hoard the batch.
-pub(crate) const MAX_IN_FLIGHT_PER_WORKER: usize = 64;
 /// A peer whose messages fail authentication is told at most this often
 /// (with a sealed `Welcome` it cannot open, so it logs the mismatch); the
 /// refusals are logged at most this often too.

@@ -605,3 +605,26 @@ fn an_inline_output_that_is_not_the_promised_image_is_refused() {
     );
     assert!(matches!(&effects(&mut c)[..], [Action::Store { .. }]));
 }
+
+#[test]
+fn half_a_workers_in_flight_cap_is_acknowledged_at_once() {
+    let t0 = Instant::now();
+    let mut c = Collector::new(CollectorConfig::default(), t0);
+    c.handle_timeout(t0);
+    c.handle_event(t0, Event::BatchStart(start(100, Transport::Path)));
+    drain(&mut c);
+    let half = shared::protocol::MAX_IN_FLIGHT_PER_WORKER as u64 / 2;
+    // Results arriving within one ack interval: acknowledged at the first
+    // (the interval had passed), then only when half the cap waits.
+    let mut acked = Vec::new();
+    for task in 0..=half {
+        c.handle_event(t0, result(written(task, "a")));
+        for a in effects(&mut c) {
+            if let Action::Ack { task_ids, .. } = a {
+                acked.push(task_ids);
+            }
+        }
+    }
+    let expected: Vec<Vec<u64>> = vec![vec![0], (1..=half).collect()];
+    assert_eq!(acked, expected);
+}
