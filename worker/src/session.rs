@@ -560,9 +560,10 @@ impl Session {
             self.pacer.credit_reset(self.unused);
             return Some(self.unused);
         }
-        if credit_mode && self.capacity() > self.granted {
-            self.owed += self.capacity() - self.granted;
-            self.granted = self.capacity();
+        let capacity = self.capacity();
+        if credit_mode && capacity > self.granted {
+            self.owed += capacity - self.granted;
+            self.granted = capacity;
             self.log_credit("grows");
         }
         if self.owed > 0 {
@@ -579,17 +580,16 @@ impl Session {
     }
 
     fn log_credit(&mut self, how: &str) {
+        let millis = |d: Option<Duration>| {
+            d.map_or("unknown".into(), |d| {
+                format!("{:.1} ms", d.as_secs_f64() * 1e3)
+            })
+        };
         let text = format!(
             "credit {how} to {}: round trip {}, images take {}",
             self.granted,
-            self.pacer.rtt().map_or("unknown".into(), |d| format!(
-                "{:.1} ms",
-                d.as_secs_f64() * 1e3
-            )),
-            self.pacer.task_time().map_or("unknown".into(), |d| format!(
-                "{:.1} ms",
-                d.as_secs_f64() * 1e3
-            )),
+            millis(self.pacer.rtt()),
+            millis(self.pacer.task_time()),
         );
         self.log(Level::Debug, text);
     }
