@@ -3,13 +3,14 @@
 each role needs.
 
 Starts a ventilator (`--synthetic N`: tasks that need no files; or a folder
-of images, with `--ops grayscale`), a sink and
-2 workers by hand on loopback, as on several hosts, and prints per role its
-peak RSS (the kernel's ru_maxrss of that process), the time from the
-ventilator's start to its first task (planning, before any dispatch), tasks
-per second (the sink's report: first task to last result) and whether any
-message was refused. Every header is decoded with a 1 MiB limit, so a
-batch that completes with no message rejected sent none larger.
+of images, with `--ops grayscale`), a sink and 2 workers by hand on
+loopback, as on several hosts, and prints per role its peak RSS (the
+kernel's ru_maxrss; for workers the largest) and CPU seconds (for workers
+the sum), the time from the ventilator's start to its first task (planning,
+before any dispatch), tasks per second (the sink's report: first task to
+last result) and whether any message was refused. Every header is decoded
+with a 1 MiB limit, so a batch that completes with no message rejected sent
+none larger.
 
     python3 bench/scale.py [N|DIR ...]      # default 1000000
 
@@ -45,11 +46,11 @@ def logged_at(line):
     return datetime.datetime.fromisoformat(stamp).replace(tzinfo=datetime.timezone.utc).timestamp()
 
 
-def peak_mb(proc):
-    """Waits for `proc`; its peak RSS in MB."""
-    _, status, usage = os.wait4(proc.pid, 0)
+def usage(proc):
+    """Waits for `proc`; its peak RSS in MB and its CPU seconds."""
+    _, status, ru = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
-    return usage.ru_maxrss / 1024
+    return ru.ru_maxrss / 1024, ru.ru_utime + ru.ru_stime
 
 
 def one(what, tmp):
@@ -74,8 +75,9 @@ def one(what, tmp):
                                  "--threads", "1", "--id", f"w{i}"],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
                for i in range(WORKERS)]
-    rss = {"sink": peak_mb(sink), "ventilator": peak_mb(vent)}
-    rss["worker (largest)"] = max(peak_mb(w) for w in workers)
+    roles = {"sink": usage(sink), "ventilator": usage(vent)}
+    each = [usage(w) for w in workers]
+    roles["worker"] = (max(mb for mb, _ in each), sum(cpu for _, cpu in each))
     vent_log.seek(0)
     planned = next((logged_at(line) for line in vent_log if " images under " in line), None)
     r = json.load(open(report))
@@ -86,7 +88,8 @@ def one(what, tmp):
         "first task s": None if planned is None else planned - started,
         "tasks/s": r["images_per_s"],
         "refused or rejected messages": m["rejected"] + m["unauthenticated"],
-        **{f"{role} peak MB": mb for role, mb in rss.items()},
+        **{f"{role} peak MB": mb for role, (mb, _) in roles.items()},
+        **{f"{role} CPU s": cpu for role, (_, cpu) in roles.items()},
     }
 
 
