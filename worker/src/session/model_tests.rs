@@ -406,24 +406,39 @@ proptest! {
 
 /// In credit mode, with a ventilator that honours the credit, no restart
 /// and no anomaly, the credit it holds plus what is in transit is exactly
-/// what the worker believes it announced and did not use.
+/// what the worker believes it announced and did not use; also while the
+/// credit grows (first half: a slow ventilator that answers late) and
+/// shrinks (second half: one that answers within a few milliseconds).
 #[test]
 fn the_ventilator_and_the_worker_agree_on_the_credit() {
     let mut world = World::new(2, 1, false);
     world.turn();
+    let (mut peak, mut shrank) = (0, false);
     let mut rng = 0x2545_f491_4f6c_dd1d_u64;
-    for _ in 0..20_000 {
+    for i in 0..20_000 {
         rng ^= rng << 13;
         rng ^= rng >> 7;
         rng ^= rng << 17;
+        let slow = i < 10_000;
         let step = match rng % 5 {
             0 => Step::Dispatch,
             1 => Step::Deliver,
             2 => Step::Hear,
             3 => Step::Finish(rng as usize),
-            _ => Step::Advance { millis: 300 },
+            _ if slow => Step::Advance { millis: 300 },
+            _ => Step::Advance { millis: 1 },
         };
         world.apply(step);
+        if !slow {
+            // Whatever was asked for is answered at once.
+            while !world.to_ventilator.is_empty() || !world.to_worker.is_empty() {
+                world.apply(Step::Hear);
+                while world.ventilator.credit > 0 {
+                    world.apply(Step::Dispatch);
+                }
+                world.apply(Step::Deliver);
+            }
+        }
         let tasks_in_transit = world
             .to_worker
             .iter()
@@ -435,6 +450,14 @@ fn the_ventilator_and_the_worker_agree_on_the_credit() {
             u64::from(world.s.unused),
             "the worker's unused credit is what the ventilator holds or will"
         );
+        peak = peak.max(world.s.granted);
+        shrank |= !slow && world.s.granted < peak;
     }
     assert!(world.accepted.len() > 1_000, "the model did little work");
+    assert!(peak > 3, "the credit never grew");
+    assert!(
+        shrank,
+        "the credit never shrank (rtt {:?})",
+        world.s.pacer.rtt()
+    );
 }
