@@ -31,8 +31,8 @@ const SLOWER_WEIGHT: f64 = 1.0 / 8.0;
 /// first images of a run are slow while caches warm up).
 const FASTER_WEIGHT: f64 = 1.0 / 2.0;
 /// Most tasks a worker holds on credit however far or fast it is: the
-/// ventilator's own cap on one worker's credit and tasks in flight.
-pub(crate) const MAX_CAPACITY: u32 = 64;
+/// ventilator hands one worker no more unacknowledged tasks than this.
+pub(crate) const MAX_CAPACITY: u32 = shared::protocol::MAX_IN_FLIGHT_PER_WORKER as u32;
 
 /// Round trip and task time, and the credit they call for.
 #[derive(Debug, Default)]
