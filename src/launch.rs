@@ -248,6 +248,8 @@ impl WorkerLauncher<'_> {
                 input_root: None,
                 output_root: None,
                 prefetch: self.args.prefetch,
+                // IMGPIPE_MAX_CREDIT, if set, reaches the workers.
+                max_credit: None,
                 push_from: self.push.clone(),
                 memory_budget: self.memory_budget,
                 secret: self.args.secret.clone(),

@@ -10,6 +10,10 @@ use shared::process::IdleArgs;
 
 pub use shared::process::HEARTBEAT;
 
+/// `--max-credit`'s default and largest value: the ventilator hands one
+/// worker no more unacknowledged tasks than this.
+pub const MAX_CREDIT: u32 = shared::protocol::MAX_IN_FLIGHT_PER_WORKER as u32;
+
 /// Command-line interface of a worker.
 #[derive(Debug, Clone, Args)]
 pub struct Cli {
@@ -35,10 +39,17 @@ pub struct Cli {
     pub output_root: Option<PathBuf>,
     /// Tasks asked for beyond one per thread (credit dispatch). On top of
     /// these the worker holds what its threads get through in one round
-    /// trip to the ventilator, measured as it runs (at most 64 in all), so
-    /// far links and tiny images need no tuning.
+    /// trip to the ventilator, measured as it runs (at most --max-credit in
+    /// all), so far links and tiny images need no tuning.
     #[arg(long, env = "IMGPIPE_PREFETCH", default_value_t = 1)]
     pub prefetch: u32,
+    /// Most tasks held at once however far the ventilator or small the
+    /// images (never fewer than one per thread). Lower it on a far link
+    /// when tiny and huge images come in one batch: the credit counts
+    /// tasks, not their size. [default: 64, the most]
+    #[arg(long, env = "IMGPIPE_MAX_CREDIT", value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_CREDIT)))]
+    pub max_credit: Option<u32>,
     /// Pull tasks from this PUSH endpoint (the ventilator's `--dispatch
     /// push`) instead of asking for them.
     #[arg(long, env = "IMGPIPE_PUSH_FROM")]
@@ -73,6 +84,8 @@ pub struct Config {
     pub roots: RootOverrides,
     /// Extra credit beyond one task per thread.
     pub prefetch: u32,
+    /// Most tasks held on credit (at least `threads`).
+    pub max_credit: u32,
     /// PUSH endpoint to pull tasks from, in push mode.
     pub push_from: Option<String>,
     /// File holding the shared secret (else `IMGPIPE_SECRET`).
@@ -105,6 +118,7 @@ impl From<Cli> for Config {
                 output: cli.output_root,
             },
             prefetch: cli.prefetch,
+            max_credit: cli.max_credit.unwrap_or(MAX_CREDIT),
             push_from: cli.push_from,
             secret_file: cli.secret.secret_file,
             memory_budget: cli.memory_budget,
@@ -127,6 +141,7 @@ impl Cli {
             input_root,
             output_root,
             prefetch,
+            max_credit,
             push_from,
             memory_budget,
             secret,
@@ -140,6 +155,7 @@ impl Cli {
         flag_if(&mut args, "--input-root", input_root.as_ref());
         flag_if(&mut args, "--output-root", output_root.as_ref());
         flag(&mut args, "--prefetch", prefetch.to_string());
+        flag_if(&mut args, "--max-credit", max_credit.map(|n| n.to_string()));
         flag_if(&mut args, "--push-from", push_from.as_ref());
         flag_if(
             &mut args,
@@ -178,6 +194,8 @@ mod tests {
             "/mnt/out",
             "--prefetch",
             "7",
+            "--max-credit",
+            "12",
             "--push-from",
             "tcp://10.0.0.1:5562",
             "--memory-budget",

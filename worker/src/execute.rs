@@ -284,6 +284,7 @@ mod tests {
             threads: 2,
             roots: RootOverrides::default(),
             prefetch: 0,
+            max_credit: crate::MAX_CREDIT,
             push_from: None,
             secret_file: None,
             memory_budget: None,

@@ -12,6 +12,6 @@ mod execute;
 mod run;
 mod session;
 
-pub use cli::{Cli, Config, HEARTBEAT};
+pub use cli::{Cli, Config, HEARTBEAT, MAX_CREDIT};
 pub use run::{main_with, run};
 pub use session::Summary;

@@ -162,6 +162,7 @@ pub fn run(config: &Config, shutdown: &Shutdown) -> anyhow::Result<Summary> {
         SessionConfig {
             threads: u32::try_from(config.threads.max(1)).unwrap_or(u32::MAX),
             prefetch: config.prefetch,
+            max_credit: config.max_credit,
             push: config.push_from.is_some(),
             idle_timeout: config.idle_timeout,
         },

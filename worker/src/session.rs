@@ -83,6 +83,8 @@ pub(crate) struct SessionConfig {
     pub threads: u32,
     /// Credit asked for beyond one task per thread.
     pub prefetch: u32,
+    /// Most tasks held on credit (`--max-credit`; at least `threads`).
+    pub max_credit: u32,
     /// Tasks are pulled from a PUSH socket (`--dispatch push`): no credit,
     /// pull only while a thread is free, heartbeats only.
     pub push: bool,
@@ -264,8 +266,12 @@ impl Session {
     /// Tasks to hold on credit now: one per thread plus the prefetch, plus
     /// what the threads get through in one round trip to the ventilator.
     fn capacity(&self) -> u32 {
-        self.pacer
-            .capacity(self.config.threads, self.config.prefetch, self.granted)
+        self.pacer.capacity(
+            self.config.threads,
+            self.config.prefetch,
+            self.granted,
+            self.config.max_credit,
+        )
     }
 
     /// Counts so far.
@@ -663,8 +669,7 @@ impl Session {
             let total =
                 u64::from(self.unused) + u64::from(self.owed) + u64::from(self.held_on_credit());
             assert_eq!(total, u64::from(self.granted), "credit not conserved");
-            let base = self.config.threads.saturating_add(self.config.prefetch);
-            let most = pacing::MAX_CAPACITY.max(base);
+            let most = self.config.max_credit.max(self.config.threads);
             assert!(self.granted <= most, "granted {} over {most}", self.granted);
         }
     }

@@ -109,6 +109,7 @@ impl World {
         let config = SessionConfig {
             threads,
             prefetch,
+            max_credit: crate::MAX_CREDIT,
             push,
             idle_timeout: None,
         };

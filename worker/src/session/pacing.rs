@@ -21,6 +21,8 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
+use crate::MAX_CREDIT;
+
 /// Round-trip samples kept; the least of them is the estimate.
 const RTT_SAMPLES: usize = 16;
 /// Weight of a new task time in the moving average when it is longer than
@@ -30,9 +32,6 @@ const SLOWER_WEIGHT: f64 = 1.0 / 8.0;
 /// many costs little, so the estimate follows faster images faster (the
 /// first images of a run are slow while caches warm up).
 const FASTER_WEIGHT: f64 = 1.0 / 2.0;
-/// Most tasks a worker holds on credit however far or fast it is: the
-/// ventilator hands one worker no more unacknowledged tasks than this.
-pub(crate) const MAX_CAPACITY: u32 = shared::protocol::MAX_IN_FLIGHT_PER_WORKER as u32;
 
 /// Round trip and task time, and the credit they call for.
 #[derive(Debug, Default)]
@@ -62,7 +61,7 @@ impl Pacer {
 
     /// A request for `credit` more tasks went out.
     pub(crate) fn credit_asked(&mut self, now: Instant, credit: u32) {
-        if self.asks.len() == usize::try_from(MAX_CAPACITY).unwrap_or(usize::MAX) {
+        if self.asks.len() == usize::try_from(MAX_CREDIT).unwrap_or(usize::MAX) {
             self.asks.pop_front();
         }
         self.asks.push_back((now, self.announced));
@@ -118,9 +117,9 @@ impl Pacer {
     /// Tasks to hold on credit, given `granted` held now: one per thread
     /// plus `prefetch`, plus what the threads get through in one round
     /// trip (rounded; `granted` is kept while the estimate is at most a
-    /// quarter task below its rounding point); at most [`MAX_CAPACITY`] (or
-    /// the base, if that is more).
-    pub(crate) fn capacity(&self, threads: u32, prefetch: u32, granted: u32) -> u32 {
+    /// quarter task below its rounding point); at most `most` (but one per
+    /// thread at least).
+    pub(crate) fn capacity(&self, threads: u32, prefetch: u32, granted: u32, most: u32) -> u32 {
         let base = threads.saturating_add(prefetch);
         let wanted = match (self.rtt(), self.task_secs) {
             (Some(rtt), Some(task)) if !rtt.is_zero() => {
@@ -140,7 +139,7 @@ impl Pacer {
         } else {
             rounded
         };
-        target.min(MAX_CAPACITY.max(base))
+        target.min(most.max(threads))
     }
 
     fn sample(&mut self, rtt: Duration) {
@@ -170,10 +169,10 @@ mod tests {
     #[test]
     fn without_measurements_the_capacity_is_threads_plus_prefetch() {
         let p = Pacer::default();
-        assert_eq!(p.capacity(2, 1, 0), 3);
+        assert_eq!(p.capacity(2, 1, 0, MAX_CREDIT), 3);
         let mut p = Pacer::default();
         p.task_ran(10 * MS);
-        assert_eq!(p.capacity(2, 1, 3), 3, "no round trip yet");
+        assert_eq!(p.capacity(2, 1, 3, MAX_CREDIT), 3, "no round trip yet");
     }
 
     #[test]
@@ -181,7 +180,7 @@ mod tests {
         let p = measured(100 * MS, 20 * MS);
         assert_eq!(p.rtt(), Some(100 * MS));
         // 2 threads × 100 ms / 20 ms = 10 tasks per round trip.
-        assert_eq!(p.capacity(2, 1, 3), 13);
+        assert_eq!(p.capacity(2, 1, 3, MAX_CREDIT), 13);
     }
 
     #[test]
@@ -240,25 +239,39 @@ mod tests {
     #[test]
     fn instant_tasks_take_the_cap_and_slow_ones_add_nothing() {
         let fast = measured(MS, Duration::ZERO);
-        assert_eq!(fast.capacity(2, 1, 3), MAX_CAPACITY);
-        assert_eq!(fast.capacity(80, 1, 81), 81, "never below the base");
+        assert_eq!(fast.capacity(2, 1, 3, MAX_CREDIT), MAX_CREDIT);
+        assert_eq!(
+            fast.capacity(80, 1, 81, MAX_CREDIT),
+            80,
+            "one per thread at least"
+        );
+        assert_eq!(fast.capacity(2, 1, 3, 8), 8, "--max-credit caps it");
+        assert_eq!(fast.capacity(2, 1, 3, 1), 2, "but not below the threads");
         let slow = measured(MS / 5, Duration::from_secs(2));
-        assert_eq!(slow.capacity(2, 1, 3), 3);
+        assert_eq!(slow.capacity(2, 1, 3, MAX_CREDIT), 3);
     }
 
     #[test]
     fn near_a_rounding_point_the_credit_stays() {
         // 1 thread × 100 ms / 40 ms = 2.5 tasks: 2 + 3.
         let p = measured(100 * MS, 40 * MS);
-        assert_eq!(p.capacity(1, 1, 2), 5, "grows to the rounded estimate");
-        assert_eq!(p.capacity(1, 1, 5), 5);
+        assert_eq!(
+            p.capacity(1, 1, 2, MAX_CREDIT),
+            5,
+            "grows to the rounded estimate"
+        );
+        assert_eq!(p.capacity(1, 1, 5, MAX_CREDIT), 5);
         // 2.4 tasks rounds to 2, but 2 + 3 held is kept (2.4 ≥ 2.25).
         let p = measured(96 * MS, 40 * MS);
-        assert_eq!(p.capacity(1, 1, 5), 5, "no flapping at the boundary");
-        assert_eq!(p.capacity(1, 1, 6), 4, "more over: shrink");
+        assert_eq!(
+            p.capacity(1, 1, 5, MAX_CREDIT),
+            5,
+            "no flapping at the boundary"
+        );
+        assert_eq!(p.capacity(1, 1, 6, MAX_CREDIT), 4, "more over: shrink");
         // 2.2 tasks: below 2.25, shrink to 2 + 2.
         let p = measured(88 * MS, 40 * MS);
-        assert_eq!(p.capacity(1, 1, 5), 4);
+        assert_eq!(p.capacity(1, 1, 5, MAX_CREDIT), 4);
     }
 
     #[test]

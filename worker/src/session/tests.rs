@@ -43,6 +43,7 @@ fn session(threads: u32, prefetch: u32) -> Session {
     let config = SessionConfig {
         threads,
         prefetch,
+        max_credit: crate::MAX_CREDIT,
         push: false,
         idle_timeout: None,
     };
@@ -267,6 +268,7 @@ fn push_mode_pulls_only_while_a_thread_is_free_and_asks_for_no_credit() {
     let config = SessionConfig {
         threads: 1,
         prefetch: 4,
+        max_credit: crate::MAX_CREDIT,
         push: true,
         idle_timeout: None,
     };
@@ -292,6 +294,7 @@ fn a_silent_ventilator_is_given_up_after_the_idle_timeout_running_images_first()
     let config = SessionConfig {
         threads: 1,
         prefetch: 0,
+        max_credit: crate::MAX_CREDIT,
         push: false,
         idle_timeout: Some(idle),
     };
