@@ -21,8 +21,6 @@ pub struct InProcessRun {
     pub images: u64,
     /// Images that failed.
     pub failed: u64,
-    /// Time spent processing, summed over images, seconds.
-    pub busy_s: f64,
     /// CPU time of the threads on images, summed, seconds.
     pub cpu_s: f64,
 }
@@ -80,7 +78,6 @@ pub fn run(
         wall_s: if spans.is_empty() { 0.0 } else { last - first },
         images: spans.len() as u64,
         failed: spans.iter().filter(|s| !s.2).count() as u64,
-        busy_s: spans.iter().map(|s| s.1 - s.0).sum(),
         cpu_s: spans.iter().map(|s| s.3 as f64 / 1e6).sum(),
     })
 }
