@@ -580,7 +580,7 @@ fn dry_run(args: &RunArgs) -> anyhow::Result<u8> {
         name: args.job.name.clone(),
         skip_existing: args.selection.skip_existing,
         mode: ventilator::ModeArgs::default(),
-        secret_file: None,
+        credentials: shared::auth::SecretArgs::default(),
         insecure: false,
     };
     ventilator::dry_run(&config, &mut std::io::stdout().lock())?;

@@ -51,6 +51,24 @@ enum Cmd {
     Worker(worker::Cli),
     /// Run the sink role alone (it binds; workers push results to it).
     Sink(sink::Cli),
+    /// Make CURVE key pairs for roles on several hosts (then run each role
+    /// with --keys DIR): every connection is encrypted, only listed keys get
+    /// in, and a worker's key cannot act as the sink or the ventilator.
+    ///
+    /// Without NAME: ventilator, sink and worker (a pair all workers may
+    /// share). With NAMEs: one worker pair each (e.g. one per host, run
+    /// with --key-name NAME). Never overwrites a key. Then copy to every
+    /// host ventilator.pub and sink.pub; to the ventilator's and the sink's
+    /// hosts every worker's .pub (the allow-list); to each host only its own
+    /// .key.
+    ///
+    /// Example: imgpipe keygen keys && imgpipe keygen keys host-b host-c
+    Keygen {
+        /// Keys folder (created if missing).
+        dir: std::path::PathBuf,
+        /// Key names to make; default: ventilator sink worker.
+        names: Vec<String>,
+    },
     /// List the filter operations with their arguments and an example.
     Ops,
     /// Draw a sink's live progress from anywhere: subscribes to its event
@@ -161,6 +179,18 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Cmd::Keygen { dir, names } => match shared::curve::keygen(&dir, &names) {
+            Ok(written) => {
+                for path in written {
+                    println!("{}", path.display());
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("imgpipe: {e:#}");
+                ExitCode::from(EXIT_SETUP)
+            }
+        },
         Cmd::Ops => {
             print_ops();
             ExitCode::SUCCESS

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use common::*;
 use shared::auth::Secret;
 use shared::net::Wire;
-use shared::protocol::{Message, Outcome, Packet, Source, Task, TaskResult};
+use shared::protocol::{Message, Outcome, Packet, Role, Source, Task, TaskResult};
 
 const LIMIT: Duration = Duration::from_secs(120);
 const OPS: &str = "resize:400,sharpen:1,grayscale";
@@ -761,6 +761,278 @@ fn junk_floods_are_counted_not_written_to_the_log_one_by_one() {
         assert!(
             log.contains("similar warnings left out") || lines <= 2,
             "{name}:\n{log}"
+        );
+    }
+}
+
+/// A keys folder for a batch: ventilator, sink and worker pairs.
+fn keys_folder() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    shared::curve::keygen(dir.path(), &[]).expect("keygen");
+    dir
+}
+
+/// A wire holding `role`'s keys from `dir`, as a peer that stole them would.
+fn keyed_wire(dir: &Path, role: Role) -> Wire {
+    let keys = shared::curve::Keys::load(dir, role, None).expect("keys");
+    Wire::new(None).expect("wire").with_keys(keys)
+}
+
+/// Issue 17: with one secret for every role, any worker could pose as the
+/// sink: a forged `Ack` made the ventilator finish with 0 of 200 written.
+/// With CURVE keys, a connection made with the worker's key may say what a
+/// worker says (ask for tasks, send results), never what only the sink
+/// says: its `SinkReady`, `Ack` and `Resync` are refused and counted, and
+/// the batch completes with every photo written.
+#[test]
+fn a_worker_key_cannot_act_as_the_sink() {
+    let keys = keys_folder();
+    let dir = keys.path().to_str().expect("utf-8 path");
+    let env = [("IMGPIPE_KEYS", dir)];
+    let mut roles = Roles::start(1, "path", "127.0.0.1", &env);
+    let sink_status = roles.sink.proc.status_endpoint();
+    let status = wait_for_status(&sink_status, "the batch described", LIMIT, |s| {
+        s["batch"].is_u64()
+    });
+    let batch = status["batch"].as_u64().expect("batch id");
+    let ventilator_status = roles.ventilator.proc.status_endpoint();
+
+    let ctx = zmq::Context::new();
+    let insider = keyed_wire(keys.path(), Role::Worker);
+    let dealer = ctx.socket(zmq::DEALER).expect("dealer");
+    dealer.set_linger(1000).expect("linger");
+    insider.dial(&dealer, Role::Ventilator).expect("curve");
+    dealer.connect(&roles.tasks).expect("connect");
+    let forged = [
+        Message::SinkReady,
+        Message::Ack {
+            batch,
+            task_ids: (0..100).collect(),
+        },
+        Message::Resync(shared::protocol::Resync {
+            batch,
+            from: 0,
+            to: 100,
+            held: vec![(0, 100)],
+        }),
+    ];
+    for message in forged {
+        insider.send(&dealer, &message.into()).expect("send");
+    }
+    wait_for_status(&ventilator_status, "the forgeries refused", LIMIT, |s| {
+        s["refused_unauthenticated"].as_u64().unwrap_or(0) >= 3
+    });
+    assert!(
+        roles.ventilator.log().contains("may not send"),
+        "the ventilator says why"
+    );
+    let mut good = roles.worker("good", &env);
+    let report = roles.finish(1);
+    assert_eq!(report["succeeded"], roles.photos, "{report:#}");
+    assert_eq!(failed_paths(&report).len(), bad_files().len());
+    assert_eq!(good.proc.wait(LIMIT).code(), Some(0));
+}
+
+/// With keys, only listed keys get in and clients talk only to the real
+/// servers: a peer with an unlisted key, and one without CURVE, ask the
+/// ventilator for work and get none (the batch finishes without them); a
+/// worker pointed at an impostor holding another key never completes the
+/// handshake, so the impostor hears nothing from it.
+#[test]
+fn only_listed_keys_get_in_and_workers_talk_only_to_the_real_ventilator() {
+    let keys = keys_folder();
+    let dir = keys.path().to_str().expect("utf-8 path");
+    let env = [("IMGPIPE_KEYS", dir)];
+    let mut roles = Roles::start(1, "inline", "127.0.0.1", &env);
+
+    let ctx = zmq::Context::new();
+    let stranger_dir = tempfile::tempdir().expect("tempdir");
+    for name in ["ventilator", "sink"] {
+        std::fs::copy(
+            keys.path().join(format!("{name}.pub")),
+            stranger_dir.path().join(format!("{name}.pub")),
+        )
+        .expect("copy");
+    }
+    shared::curve::keygen(stranger_dir.path(), &["worker".into()]).expect("keygen");
+    let stranger = keyed_wire(stranger_dir.path(), Role::Worker);
+    let plain = Wire::new(None).expect("wire");
+    let mut askers = Vec::new();
+    for wire in [&stranger, &plain] {
+        let dealer = ctx.socket(zmq::DEALER).expect("dealer");
+        dealer.set_linger(0).expect("linger");
+        wire.dial(&dealer, Role::Ventilator).expect("curve");
+        dealer.connect(&roles.tasks).expect("connect");
+        let ready = Message::Ready {
+            worker: "intruder".into(),
+            credit: 5,
+        };
+        wire.send(&dealer, &ready.into()).expect("send");
+        askers.push((wire, dealer));
+    }
+
+    // A worker with the batch's keys, pointed at an impostor ventilator.
+    let impostor = ctx.socket(zmq::ROUTER).expect("router");
+    impostor.set_linger(0).expect("linger");
+    let fake_dir = tempfile::tempdir().expect("tempdir");
+    shared::curve::keygen(fake_dir.path(), &[]).expect("keygen");
+    let impostor_keys = keyed_wire(fake_dir.path(), Role::Ventilator);
+    let _zap = impostor_keys.start_zap(&ctx).expect("zap");
+    impostor_keys
+        .serve(&impostor, shared::curve::Domain::Tasks)
+        .expect("curve");
+    impostor.bind("tcp://127.0.0.1:*").expect("bind");
+    let impostor_endpoint = impostor
+        .get_last_endpoint()
+        .expect("endpoint")
+        .expect("utf-8");
+    let mut fooled = imgpipe();
+    fooled
+        .args(roles.worker_args("fooled", &impostor_endpoint, &roles.results))
+        .args(["--idle-timeout", "3"])
+        .envs(env);
+    let mut fooled = Logged::spawn("fooled", &mut fooled);
+
+    let mut good = roles.worker("good", &env);
+    let report = roles.finish(1);
+    assert_eq!(report["succeeded"], roles.photos, "{report:#}");
+    let workers: Vec<&str> = report["workers"]
+        .as_array()
+        .expect("workers")
+        .iter()
+        .filter_map(|w| w["id"].as_str())
+        .collect();
+    assert_eq!(workers, vec!["good"], "{report:#}");
+    for (wire, dealer) in &askers {
+        let got = wire.try_recv(dealer).expect("recv");
+        assert!(got.is_none(), "an intruder got {got:?}");
+    }
+    assert_eq!(good.proc.wait(LIMIT).code(), Some(0));
+    // The fooled worker gives up on its silent "ventilator" (exit 3) ...
+    assert_eq!(fooled.proc.wait(LIMIT).code(), Some(3));
+    // ... which never heard a word from it: the handshake failed on the
+    // server key.
+    assert!(
+        impostor_keys
+            .try_recv_routed(&impostor)
+            .expect("recv")
+            .is_none(),
+        "the impostor heard the worker"
+    );
+}
+
+/// Bytes between two endpoints, relayed and recorded: what a host on the
+/// path would see.
+struct Tap {
+    endpoint: String,
+    seen: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+}
+
+impl Tap {
+    /// Listens on loopback and relays each connection to `target`
+    /// (`tcp://HOST:PORT`), recording both directions.
+    fn start(target: &str) -> Self {
+        use std::io::{Read as _, Write as _};
+        let target = target.trim_start_matches("tcp://").to_string();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let endpoint = format!("tcp://{}", listener.local_addr().expect("addr"));
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let record = seen.clone();
+        std::thread::spawn(move || {
+            for client in listener.incoming().map_while(Result::ok) {
+                let Ok(server) = std::net::TcpStream::connect(&target) else {
+                    continue;
+                };
+                for (mut from, mut to) in [
+                    (
+                        client.try_clone().expect("clone"),
+                        server.try_clone().expect("clone"),
+                    ),
+                    (server, client),
+                ] {
+                    let record = record.clone();
+                    std::thread::spawn(move || {
+                        let mut buf = [0u8; 65536];
+                        while let Ok(n) = from.read(&mut buf) {
+                            if n == 0 || to.write_all(&buf[..n]).is_err() {
+                                break;
+                            }
+                            if let Ok(mut seen) = record.lock() {
+                                seen.extend_from_slice(&buf[..n]);
+                            }
+                        }
+                        let _ = to.shutdown(std::net::Shutdown::Both);
+                    });
+                }
+            }
+        });
+        Self { endpoint, seen }
+    }
+
+    fn saw(&self, needle: &[u8]) -> bool {
+        let seen = self.seen.lock().map(|s| s.clone()).unwrap_or_default();
+        !seen.is_empty() && seen.windows(needle.len()).any(|w| w == needle)
+    }
+
+    fn bytes(&self) -> usize {
+        self.seen.lock().map(|s| s.len()).unwrap_or_default()
+    }
+}
+
+/// Issue 17: photos and paths crossed the network in clear, secret or not.
+/// A worker reaches the ventilator and the sink through relays that record
+/// every byte (inline transport: photos and outputs travel in messages).
+/// Without keys a photo's name and a run of its bytes are there to read
+/// (so the check can see them); with keys neither is.
+#[test]
+fn photos_and_paths_cross_the_network_encrypted_with_keys() {
+    let photo = sample_images()
+        .into_iter()
+        .find(|p| p.extension().is_some_and(|e| e == "jpg"))
+        .expect("a JPEG sample");
+    let bytes = std::fs::read(samples().join(&photo)).expect("a sample photo");
+    let middle = bytes.len() / 2;
+    let photo_bytes = &bytes[middle..middle + 48];
+    let name = photo
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .expect("name")
+        .as_bytes()
+        .to_vec();
+
+    let keys = keys_folder();
+    let dir = keys.path().to_str().expect("utf-8 path");
+    for keyed in [false, true] {
+        let env: Vec<(&str, &str)> = if keyed {
+            vec![("IMGPIPE_KEYS", dir)]
+        } else {
+            Vec::new()
+        };
+        let mut roles = Roles::start(1, "inline", "127.0.0.1", &env);
+        let tasks = Tap::start(&roles.tasks);
+        let results = Tap::start(&roles.results);
+        let mut cmd = imgpipe();
+        cmd.args(roles.worker_args("tapped", &tasks.endpoint, &results.endpoint))
+            .envs(env.iter().copied());
+        let mut worker = Logged::spawn("tapped", &mut cmd);
+        let report = roles.finish(1);
+        assert_eq!(report["succeeded"], roles.photos, "{report:#}");
+        assert_eq!(worker.proc.wait(LIMIT).code(), Some(0));
+        assert!(
+            tasks.bytes() > bytes.len(),
+            "the photos went through the tap"
+        );
+        let clear = tasks.saw(&name) || results.saw(&name);
+        let photo_seen = tasks.saw(photo_bytes);
+        eprintln!(
+            "FIGURES keys={keyed} tapped {} + {} bytes, name seen {clear}, photo bytes seen {photo_seen}",
+            tasks.bytes(),
+            results.bytes()
+        );
+        assert_eq!(clear, !keyed, "a photo's name on the wire (keys: {keyed})");
+        assert_eq!(
+            photo_seen, !keyed,
+            "a photo's bytes on the wire (keys: {keyed})"
         );
     }
 }

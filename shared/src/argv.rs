@@ -49,9 +49,15 @@ impl SecretArgs {
     /// The flags that give these arguments back when parsed.
     #[must_use]
     pub fn to_args(&self) -> Vec<OsString> {
-        let Self { secret_file } = self;
+        let Self {
+            secret_file,
+            keys,
+            key_name,
+        } = self;
         let mut args = Vec::new();
         flag_if(&mut args, "--secret-file", secret_file.as_ref());
+        flag_if(&mut args, "--keys", keys.as_ref());
+        flag_if(&mut args, "--key-name", key_name.as_ref());
         args
     }
 }

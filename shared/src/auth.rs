@@ -73,6 +73,15 @@ pub enum AuthError {
         /// Counter the message carried.
         counter: u64,
     },
+    /// The peer's key belongs to a role that may not send this message (a
+    /// worker acknowledging as the sink, say).
+    #[error("a {role}'s key may not send {kind}")]
+    Forbidden {
+        /// The role the peer's key belongs to.
+        role: &'static str,
+        /// The message it sent.
+        kind: &'static str,
+    },
     /// The timestamp is too far from the receiver's clock.
     #[error("message timestamp is {skew_s} s away from this host's clock (limit {} s): a replay, or hosts' clocks disagree", MAX_AGE.as_secs())]
     Stale {
@@ -145,15 +154,28 @@ impl Secret {
     }
 }
 
-/// The `--secret-file` option every role takes.
-#[derive(Debug, Clone, Default, clap::Args)]
+/// The credentials options every networked role takes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, clap::Args)]
 pub struct SecretArgs {
     /// File holding the secret shared by every role of a batch (at least 16
     /// bytes, e.g. from `openssl rand -hex 32`); every message is then
     /// authenticated and replays are refused. Or set IMGPIPE_SECRET to the
-    /// secret itself. Without either, messages are not authenticated.
+    /// secret itself. Without either (or --keys), messages are not
+    /// authenticated.
     #[arg(long, env = ENV_SECRET_FILE, value_name = "FILE")]
     pub secret_file: Option<PathBuf>,
+    /// Keys folder (from `imgpipe keygen DIR`): every connection is then
+    /// encrypted and authenticated with CURVE, and each role's key may send
+    /// only its own messages (a worker cannot act as the sink). The folder
+    /// needs this role's NAME.key and ventilator.pub, sink.pub; on the
+    /// ventilator and sink hosts also the workers' .pub files, which are
+    /// the only keys let in.
+    #[arg(long, env = crate::curve::ENV_KEYS, value_name = "DIR")]
+    pub keys: Option<PathBuf>,
+    /// Name of this role's key pair in the keys folder (NAME.key); by
+    /// default the role's own name: ventilator, sink or worker.
+    #[arg(long, env = crate::curve::ENV_KEY_NAME, value_name = "NAME", requires = "keys")]
+    pub key_name: Option<String>,
 }
 
 /// Counts of refused messages, by reason.

@@ -3,7 +3,7 @@
 //! an address other hosts can reach, unless told `--insecure`.
 //!
 //! The tasks, results and push sockets are authenticated when the role has
-//! a shared secret ([`crate::auth`]); the status and events sockets never
+//! CURVE keys ([`crate::curve`]) or a shared secret ([`crate::auth`]); the status and events sockets never
 //! are (they answer anyone with read-only JSON that names paths and hosts),
 //! so they listen on loopback by default and need `--insecure` elsewhere.
 
@@ -15,8 +15,8 @@ pub const ENV_INSECURE: &str = "IMGPIPE_INSECURE";
 /// The `--insecure` flag of the roles that bind.
 #[derive(Debug, Clone, Copy, Default, clap::Args)]
 pub struct ExposureArgs {
-    /// Let sockets that no secret protects listen beyond this host: the
-    /// tasks and results sockets without IMGPIPE_SECRET, the status and
+    /// Let sockets that no key or secret protects listen beyond this host:
+    /// the tasks and results sockets without --keys or IMGPIPE_SECRET, the status and
     /// events sockets always. Anyone who reaches them can then take tasks
     /// (and photos), forge results or read paths. Without it such a bind is
     /// refused; use it only on a network you trust (a warning is printed
@@ -110,9 +110,9 @@ fn refusal_text(lines: &[String]) -> String {
     format!(
         "refusing to listen beyond this host without authentication:\n{}\n\
          Anyone who reaches these could take tasks and photos, forge results or read \
-         paths. Bind loopback (e.g. tcp://127.0.0.1:PORT), set a shared secret on every \
-         role (IMGPIPE_SECRET or --secret-file; the status and events sockets are never \
-         authenticated), or pass --insecure (IMGPIPE_INSECURE=true) on a network you trust.",
+         paths. Bind loopback (e.g. tcp://127.0.0.1:PORT), give every role CURVE keys \
+         (`imgpipe keygen DIR`, then --keys DIR) or a shared secret (IMGPIPE_SECRET or \
+         --secret-file; the status and events sockets are never authenticated), or pass --insecure (IMGPIPE_INSECURE=true) on a network you trust.",
         lines.join("\n")
     )
 }

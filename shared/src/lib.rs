@@ -6,6 +6,7 @@
 
 pub mod argv;
 pub mod auth;
+pub mod curve;
 pub mod discover;
 pub mod endpoints;
 pub mod exposure;

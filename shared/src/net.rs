@@ -3,8 +3,9 @@
 
 use std::sync::Arc;
 
-use crate::auth::{self, AuthError, Authenticator, Refusals, Secret};
-use crate::protocol::{self, Packet, ProtocolError};
+use crate::auth::{self, AuthError, Authenticator, Refusals, Secret, SecretArgs};
+use crate::curve::{self, Domain, Keys, ZapHandler};
+use crate::protocol::{self, Packet, ProtocolError, Role};
 
 /// How long a closing socket may keep trying to deliver queued messages.
 /// Never infinite (rust-zmq's context termination would block forever on an
@@ -65,11 +66,13 @@ pub fn connect(socket: &zmq::Socket, endpoint: &str) -> anyhow::Result<()> {
 }
 
 /// Sends and receives [`Packet`]s on a role's sockets, sealing and opening
-/// them when the role has a shared secret (see [`crate::auth`]), and counts
+/// them when the role has a shared secret (see [`crate::auth`]), setting
+/// sockets up for CURVE when it has keys (see [`crate::curve`]), and counts
 /// messages refused for failing authentication.
 #[derive(Debug, Clone, Default)]
 pub struct Wire {
     auth: Option<Arc<Authenticator>>,
+    keys: Option<Arc<Keys>>,
     refusals: Arc<Refusals>,
 }
 
@@ -82,32 +85,91 @@ impl Wire {
         let auth = secret.map(Authenticator::new).transpose()?.map(Arc::new);
         Ok(Self {
             auth,
+            keys: None,
             refusals: Arc::default(),
         })
     }
 
-    /// The wire a role runs with: the secret from `--secret-file`,
-    /// `IMGPIPE_SECRET_FILE` or `IMGPIPE_SECRET`, if any. Logs which
-    /// protection is in use.
-    ///
-    /// # Errors
-    /// When the secret cannot be read or is too short.
-    pub fn configured(secret_file: Option<&std::path::Path>) -> anyhow::Result<Self> {
-        let secret = Secret::configured(secret_file)?;
-        match &secret {
-            Some(_) => tracing::debug!(
-                "messages authenticated with HMAC-SHA256 (shared secret); CURVE in this libzmq: {}",
-                zmq::has("curve").unwrap_or(false)
-            ),
-            None => tracing::debug!("no shared secret: messages are not authenticated"),
-        }
-        Self::new(secret.as_ref())
+    /// The same wire, with CURVE keys.
+    #[must_use]
+    pub fn with_keys(mut self, keys: Keys) -> Self {
+        self.keys = Some(Arc::new(keys));
+        self
     }
 
-    /// True when messages are sealed and checked.
+    /// The wire `role` runs with: the secret from `--secret-file`,
+    /// `IMGPIPE_SECRET_FILE` or `IMGPIPE_SECRET`, if any, and the keys of
+    /// `--keys`, if given. Logs which protection is in use.
+    ///
+    /// # Errors
+    /// When the secret or a key cannot be read or is malformed.
+    pub fn configured(args: &SecretArgs, role: Role) -> anyhow::Result<Self> {
+        let secret = Secret::configured(args.secret_file.as_deref())?;
+        let mut wire = Self::new(secret.as_ref())?;
+        if let Some(dir) = &args.keys {
+            let keys = Keys::load(dir, role, args.key_name.as_deref())?;
+            let allowed = match role {
+                Role::Worker => String::new(),
+                _ => format!(", {} worker keys allowed", keys.workers()),
+            };
+            tracing::info!(
+                "CURVE: connections encrypted, {} key \"{}\"{allowed} (keys in {})",
+                role.name(),
+                keys.name(),
+                dir.display()
+            );
+            wire = wire.with_keys(keys);
+        }
+        match &secret {
+            Some(_) => tracing::debug!("messages authenticated with HMAC-SHA256 (shared secret)"),
+            None if wire.keys.is_none() => {
+                tracing::debug!("no shared secret and no keys: messages are not authenticated");
+            }
+            None => {}
+        }
+        Ok(wire)
+    }
+
+    /// True when what arrives is authenticated: by a shared secret or by
+    /// CURVE keys.
     #[must_use]
     pub fn authenticated(&self) -> bool {
-        self.auth.is_some()
+        self.auth.is_some() || self.keys.is_some()
+    }
+
+    /// Starts the ZAP handler that admits keys to this context's CURVE
+    /// server sockets; `None` without keys. Call before binding them, keep
+    /// it until they are closed.
+    ///
+    /// # Errors
+    /// When the handler cannot bind.
+    pub fn start_zap(&self, ctx: &zmq::Context) -> anyhow::Result<Option<ZapHandler>> {
+        self.keys
+            .as_ref()
+            .map(|keys| ZapHandler::start(ctx, Arc::clone(keys)))
+            .transpose()
+    }
+
+    /// Makes `socket` a CURVE server for `domain` (before it binds), when
+    /// the wire has keys.
+    ///
+    /// # Errors
+    /// When libzmq refuses an option.
+    pub fn serve(&self, socket: &zmq::Socket, domain: Domain) -> zmq::Result<()> {
+        self.keys
+            .as_ref()
+            .map_or(Ok(()), |keys| keys.serve(socket, domain))
+    }
+
+    /// Makes `socket` a CURVE client of `server` (before it connects), when
+    /// the wire has keys.
+    ///
+    /// # Errors
+    /// When libzmq refuses an option.
+    pub fn dial(&self, socket: &zmq::Socket, server: Role) -> zmq::Result<()> {
+        self.keys
+            .as_ref()
+            .map_or(Ok(()), |keys| keys.dial(socket, server))
     }
 
     /// Messages refused so far for failing authentication or as replays.
@@ -130,7 +192,14 @@ impl Wire {
     ///
     /// # Errors
     /// Any [`ProtocolError`], [`ProtocolError::Auth`] included (counted).
-    pub fn open(&self, mut frames: Vec<Vec<u8>>) -> Result<Packet, ProtocolError> {
+    pub fn open(&self, frames: Vec<Vec<u8>>) -> Result<Packet, ProtocolError> {
+        self.open_from(frames, Sender::Dialled)
+    }
+
+    /// [`Wire::open`] for a message from `sender`: from a key's connection
+    /// (CURVE), refused, and counted, unless its role may send it
+    /// ([`protocol::Message::may_come_from`]).
+    fn open_from(&self, mut frames: Vec<Vec<u8>>, sender: Sender) -> Result<Packet, ProtocolError> {
         let checked = match &self.auth {
             Some(auth) => auth.open(&mut frames),
             None if frames.last().is_some_and(|f| auth::is_seal(f)) => Err(AuthError::Unexpected),
@@ -140,7 +209,39 @@ impl Wire {
             self.refusals.count(&e);
             return Err(ProtocolError::Auth(e));
         }
-        protocol::decode(frames)
+        let packet = protocol::decode(frames)?;
+        let role = match sender {
+            Sender::Dialled => return Ok(packet),
+            Sender::Key(role) if packet.message.may_come_from(role) => return Ok(packet),
+            Sender::Key(role) => role.name(),
+            Sender::Unidentified => "unidentified peer",
+        };
+        let e = AuthError::Forbidden {
+            role,
+            kind: packet.message.kind(),
+        };
+        self.refusals.count(&e);
+        Err(ProtocolError::Auth(e))
+    }
+
+    /// Receives one whole message without blocking and who sent it: on a
+    /// CURVE server socket, the role of the sender's key (the ZAP user id).
+    fn recv(&self, socket: &zmq::Socket) -> zmq::Result<(Vec<Vec<u8>>, Sender)> {
+        if self.keys.is_none() || !socket.is_curve_server()? {
+            return Ok((socket.recv_multipart(zmq::DONTWAIT)?, Sender::Dialled));
+        }
+        let mut frames = Vec::new();
+        let mut role = None;
+        loop {
+            let mut part = socket.recv_msg(if frames.is_empty() { zmq::DONTWAIT } else { 0 })?;
+            if role.is_none() {
+                role = part.gets("User-Id").and_then(curve::role_of_user_id);
+            }
+            frames.push(part.to_vec());
+            if !part.get_more() {
+                return Ok((frames, role.map_or(Sender::Unidentified, Sender::Key)));
+            }
+        }
     }
 
     /// Sends a packet.
@@ -174,8 +275,8 @@ impl Wire {
         &self,
         socket: &zmq::Socket,
     ) -> zmq::Result<Option<Result<Packet, ProtocolError>>> {
-        match socket.recv_multipart(zmq::DONTWAIT) {
-            Ok(frames) => Ok(Some(self.open(frames))),
+        match self.recv(socket) {
+            Ok((frames, peer)) => Ok(Some(self.open_from(frames, peer))),
             Err(zmq::Error::EAGAIN) => Ok(None),
             Err(e) => Err(e),
         }
@@ -186,18 +287,32 @@ impl Wire {
     /// # Errors
     /// When the socket itself fails.
     pub fn try_recv_routed(&self, socket: &zmq::Socket) -> zmq::Result<Option<RoutedPacket>> {
-        match socket.recv_multipart(zmq::DONTWAIT) {
-            Ok(mut frames) => {
+        match self.recv(socket) {
+            Ok((mut frames, peer)) => {
                 if frames.is_empty() {
                     return Ok(None);
                 }
                 let identity = frames.remove(0);
-                Ok(Some((identity, self.open(frames))))
+                Ok(Some((identity, self.open_from(frames, peer))))
             }
             Err(zmq::Error::EAGAIN) => Ok(None),
             Err(e) => Err(e),
         }
     }
+}
+
+/// Who sent a message, as far as the wire can tell.
+#[derive(Debug, Clone, Copy)]
+enum Sender {
+    /// The server this socket dialled (its key was checked at connect), or
+    /// anyone when the wire has no keys.
+    Dialled,
+    /// A connection to a CURVE server socket, admitted with a key of this
+    /// role.
+    Key(Role),
+    /// A connection to a CURVE server socket with no user id: never
+    /// admitted by imgpipe's ZAP handler, so refused.
+    Unidentified,
 }
 
 /// A message received on a ROUTER socket: the sender's identity and what it

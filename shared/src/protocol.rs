@@ -115,6 +115,71 @@ pub enum Message {
     Heartbeat,
 }
 
+/// The three roles of a batch, as far as who may say what.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// Walks the input, hands out tasks, decides when the batch ends.
+    Ventilator,
+    /// Collects results, writes the report, acknowledges.
+    Sink,
+    /// Processes images.
+    Worker,
+}
+
+impl Role {
+    /// The role's name, as in `imgpipe ventilator|sink|worker`.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Ventilator => "ventilator",
+            Self::Sink => "sink",
+            Self::Worker => "worker",
+        }
+    }
+}
+
+impl Message {
+    /// The variant's name, for logs (never the contents).
+    #[must_use]
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Ready { .. } => "Ready",
+            Self::Task(_) => "Task",
+            Self::Stop => "Stop",
+            Self::Result(_) => "Result",
+            Self::SinkReady => "SinkReady",
+            Self::BatchStart(_) => "BatchStart",
+            Self::Ack { .. } => "Ack",
+            Self::BatchEnd { .. } => "BatchEnd",
+            Self::Welcome => "Welcome",
+            Self::Unprocessed { .. } => "Unprocessed",
+            Self::Resync(_) => "Resync",
+            Self::Heartbeat => "Heartbeat",
+        }
+    }
+
+    /// Whether a peer authenticated as `role` may send this message: the
+    /// rule that keeps a worker from acting as the sink (acknowledging,
+    /// resyncing) or as the ventilator (handing out tasks, ending the
+    /// batch). Results come from workers, and from the ventilator for a
+    /// task it gave up on.
+    #[must_use]
+    pub fn may_come_from(&self, role: Role) -> bool {
+        match self {
+            Self::Ready { .. } => role == Role::Worker,
+            Self::Result(_) => matches!(role, Role::Worker | Role::Ventilator),
+            Self::SinkReady | Self::Ack { .. } | Self::Resync(_) => role == Role::Sink,
+            Self::Task(_)
+            | Self::Stop
+            | Self::BatchStart(_)
+            | Self::BatchEnd { .. }
+            | Self::Welcome
+            | Self::Unprocessed { .. }
+            | Self::Heartbeat => role == Role::Ventilator,
+        }
+    }
+}
+
 /// How images travel between roles.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
 pub enum Transport {
@@ -585,6 +650,40 @@ pub fn decode(frames: Vec<Vec<u8>>) -> Result<Packet, ProtocolError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_message_may_come_only_from_its_own_role() {
+        let resync = Message::Resync(Resync {
+            batch: 1,
+            from: 0,
+            to: 1,
+            held: vec![(0, 1)],
+        });
+        let ack = Message::Ack {
+            batch: 1,
+            task_ids: vec![0],
+        };
+        for sink_only in [Message::SinkReady, ack, resync] {
+            assert!(sink_only.may_come_from(Role::Sink));
+            assert!(
+                !sink_only.may_come_from(Role::Worker),
+                "{}",
+                sink_only.kind()
+            );
+            assert!(!sink_only.may_come_from(Role::Ventilator));
+        }
+        let ready = Message::Ready {
+            worker: "w".into(),
+            credit: 1,
+        };
+        assert!(ready.may_come_from(Role::Worker));
+        assert!(!ready.may_come_from(Role::Sink));
+        for from_ventilator in [Message::Stop, Message::Welcome, Message::Heartbeat] {
+            assert!(from_ventilator.may_come_from(Role::Ventilator));
+            assert!(!from_ventilator.may_come_from(Role::Worker));
+            assert!(!from_ventilator.may_come_from(Role::Sink));
+        }
+    }
 
     #[test]
     fn the_largest_resync_and_ack_fit_in_one_header() {

@@ -90,8 +90,8 @@ pub struct Config {
     pub journal: Option<PathBuf>,
     /// Where inline outputs go instead of the ventilator's output folder.
     pub output: Option<PathBuf>,
-    /// File holding the shared secret (else `IMGPIPE_SECRET`).
-    pub secret_file: Option<PathBuf>,
+    /// The shared secret and the CURVE keys folder, if any.
+    pub credentials: SecretArgs,
     /// Let unauthenticated sockets listen beyond loopback (`--insecure`).
     pub insecure: bool,
     /// Give up after this long without the ventilator (`None`: never):
@@ -113,7 +113,7 @@ impl From<Cli> for Config {
             events_bind: cli.events_bind,
             journal: cli.journal,
             output: cli.output,
-            secret_file: cli.secret.secret_file,
+            credentials: cli.secret,
             insecure: cli.exposure.insecure,
             idle_timeout: cli.idle.timeout(),
         }

@@ -8,11 +8,12 @@ use std::process::ExitCode;
 use std::time::{Instant, SystemTime};
 
 use anyhow::Context as _;
+use shared::curve::{Domain, ZapHandler};
 use shared::endpoints;
 use shared::exposure::{self, Listener};
 use shared::log;
 use shared::net::{self, Wire};
-use shared::protocol::{Message, Outcome as TaskOutcome, Packet, ProtocolError, Transport};
+use shared::protocol::{Message, Outcome as TaskOutcome, Packet, ProtocolError, Role, Transport};
 use shared::report::Report;
 use shared::shutdown::Shutdown;
 use shared::status::StatusServer;
@@ -62,6 +63,9 @@ struct Sockets {
     status: StatusServer,
     events: Publisher,
     bound: Bound,
+    /// Admits worker keys to the results socket (with `--keys`); dropped
+    /// after it.
+    _zap: Option<ZapHandler>,
     /// Kept last: dropped after the sockets.
     _ctx: zmq::Context,
 }
@@ -80,13 +84,16 @@ fn guard_exposure(config: &Config, wire: &Wire) -> anyhow::Result<()> {
 
 impl Sockets {
     fn bind(config: &Config) -> anyhow::Result<Self> {
-        let wire = Wire::configured(config.secret_file.as_deref())?;
+        let wire = Wire::configured(&config.credentials, shared::protocol::Role::Sink)?;
         guard_exposure(config, &wire)?;
         let ctx = zmq::Context::new();
+        let zap = wire.start_zap(&ctx)?;
         let results = net::socket(&ctx, zmq::PULL)?;
         results.set_rcvhwm(RESULTS_RCVHWM)?;
+        wire.serve(&results, Domain::Results)?;
         let endpoint = net::bind(&results, &config.bind)?;
         let control = net::socket(&ctx, zmq::DEALER)?;
+        wire.dial(&control, Role::Ventilator)?;
         net::connect(&control, &config.ventilator)?;
         let (status, status_endpoint) = StatusServer::bind(&ctx, &config.status_bind)?;
         let (events, events_endpoint) = Publisher::bind(&ctx, &config.events_bind)?;
@@ -102,6 +109,7 @@ impl Sockets {
                 status: status_endpoint,
                 events: events_endpoint,
             },
+            _zap: zap,
             _ctx: ctx,
         })
     }

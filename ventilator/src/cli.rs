@@ -243,8 +243,8 @@ pub struct Config {
     pub skip_existing: bool,
     /// Transport, dispatch strategy, push endpoint, synthetic tasks.
     pub mode: ModeArgs,
-    /// File holding the shared secret (else `IMGPIPE_SECRET`).
-    pub secret_file: Option<PathBuf>,
+    /// The shared secret and the CURVE keys folder, if any.
+    pub credentials: SecretArgs,
     /// Let unauthenticated sockets listen beyond loopback (`--insecure`).
     pub insecure: bool,
 }
@@ -261,7 +261,7 @@ impl From<Cli> for Config {
             skip_existing: cli.selection.skip_existing,
             chain: cli.job.ops,
             mode: cli.mode,
-            secret_file: cli.secret.secret_file,
+            credentials: cli.secret,
             insecure: cli.exposure.insecure,
         }
     }
@@ -282,7 +282,7 @@ impl Config {
             name: NameTemplate::default(),
             skip_existing: false,
             mode: ModeArgs::default(),
-            secret_file: None,
+            credentials: SecretArgs::default(),
             insecure: false,
         }
     }

@@ -8,13 +8,16 @@ use std::time::Instant;
 
 use anyhow::Context as _;
 
+use shared::curve::{Domain, ZapHandler};
 use shared::discover::check_roots;
 use shared::endpoints;
 use shared::exposure::{self, Listener};
 use shared::imageio::OutputFormat;
 use shared::net;
 use shared::net::Wire;
-use shared::protocol::{unprocessed_chunks, BatchStart, Message, Unprocessed, UnprocessedKind};
+use shared::protocol::{
+    unprocessed_chunks, BatchStart, Message, Role, Unprocessed, UnprocessedKind,
+};
 use shared::shutdown::Shutdown;
 use shared::status::StatusServer;
 
@@ -54,6 +57,8 @@ struct Sockets {
     /// PUSH, with `--dispatch push`.
     push: Option<zmq::Socket>,
     bound: Bound,
+    /// Admits keys to the CURVE sockets (with `--keys`); dropped after them.
+    _zap: Option<ZapHandler>,
     /// Kept last: dropped after the sockets.
     _ctx: zmq::Context,
 }
@@ -61,18 +66,21 @@ struct Sockets {
 impl Sockets {
     fn bind(config: &Config, wire: Wire) -> anyhow::Result<Self> {
         let ctx = zmq::Context::new();
+        let zap = wire.start_zap(&ctx)?;
         let tasks = net::socket(&ctx, zmq::ROUTER)?;
         tasks.set_maxmsgsize(MAX_CONTROL_MESSAGE_BYTES)?;
         tasks.set_rcvhwm(CONTROL_RCVHWM)?;
         // Sends to a vanished worker fail instead of being dropped silently,
         // so its task can go to another.
         tasks.set_router_mandatory(true)?;
+        wire.serve(&tasks, Domain::Tasks)?;
         let endpoint = net::bind(&tasks, &config.bind)?;
         let (status, status_endpoint) = StatusServer::bind(&ctx, &config.status_bind)?;
         let (push, push_endpoint) = match config.mode.dispatch {
             Dispatch::Credit => (None, None),
             Dispatch::Push => {
                 let push = net::socket(&ctx, zmq::PUSH)?;
+                wire.serve(&push, Domain::Push)?;
                 let bound = net::bind(&push, &config.mode.push_bind)?;
                 (Some(push), Some(bound))
             }
@@ -87,6 +95,7 @@ impl Sockets {
                 push: push_endpoint,
                 status: status_endpoint,
             },
+            _zap: zap,
             _ctx: ctx,
         })
     }
@@ -357,7 +366,7 @@ pub fn run(
     shutdown: &Shutdown,
     on_bound: impl FnOnce(&Bound),
 ) -> anyhow::Result<Summary> {
-    let wire = Wire::configured(config.secret_file.as_deref())?;
+    let wire = Wire::configured(&config.credentials, Role::Ventilator)?;
     guard_exposure(config, &wire)?;
     let (input, output) = match config.mode.synthetic {
         Some(_) => (PathBuf::new(), PathBuf::new()),

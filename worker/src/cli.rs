@@ -88,8 +88,8 @@ pub struct Config {
     pub max_credit: u32,
     /// PUSH endpoint to pull tasks from, in push mode.
     pub push_from: Option<String>,
-    /// File holding the shared secret (else `IMGPIPE_SECRET`).
-    pub secret_file: Option<PathBuf>,
+    /// The shared secret and the CURVE keys folder, if any.
+    pub credentials: SecretArgs,
     /// `--memory-budget`, bytes (else found out at start).
     pub memory_budget: Option<u64>,
     /// Give up after this long without the ventilator (`None`: never).
@@ -120,7 +120,7 @@ impl From<Cli> for Config {
             prefetch: cli.prefetch,
             max_credit: cli.max_credit.unwrap_or(MAX_CREDIT),
             push_from: cli.push_from,
-            secret_file: cli.secret.secret_file,
+            credentials: cli.secret,
             memory_budget: cli.memory_budget,
             idle_timeout: cli.idle.timeout(),
         }

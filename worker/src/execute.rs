@@ -286,7 +286,7 @@ mod tests {
             prefetch: 0,
             max_credit: crate::MAX_CREDIT,
             push_from: None,
-            secret_file: None,
+            credentials: shared::auth::SecretArgs::default(),
             memory_budget: None,
             idle_timeout: None,
         };

@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use shared::log;
 use shared::net::{self, Wire};
-use shared::protocol::Message;
+use shared::protocol::{Message, Role};
 use shared::shutdown::Shutdown;
 
 use crate::execute::{Done, Executor};
@@ -31,13 +31,15 @@ struct Sockets {
 
 impl Sockets {
     fn connect(config: &Config) -> anyhow::Result<Self> {
-        let wire = Wire::configured(config.secret_file.as_deref())?;
+        let wire = Wire::configured(&config.credentials, Role::Worker)?;
         let ctx = zmq::Context::new();
         let control = net::socket(&ctx, zmq::DEALER)?;
+        wire.dial(&control, Role::Ventilator)?;
         net::connect(&control, &config.ventilator)?;
         let pulled = match &config.push_from {
             Some(endpoint) => {
                 let pull = net::socket(&ctx, zmq::PULL)?;
+                wire.dial(&pull, Role::Ventilator)?;
                 net::connect(&pull, endpoint)?;
                 Some(pull)
             }
@@ -46,6 +48,7 @@ impl Sockets {
         let results = net::socket(&ctx, zmq::PUSH)?;
         // Results wait here (not in an unbounded queue) while the sink is away.
         results.set_sndhwm(1_000)?;
+        wire.dial(&results, Role::Sink)?;
         net::connect(&results, &config.sink)?;
         tracing::debug!("connected to {} and {}", config.ventilator, config.sink);
         Ok(Self {
