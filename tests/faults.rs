@@ -484,6 +484,7 @@ fn clean_run_baseline() {
 
 fn task(id: u64, rel_path: &str, input: &Path, output: &Path) -> shared::protocol::Task {
     shared::protocol::Task {
+        ticket: None,
         batch: 1,
         id,
         rel_path: rel_path.into(),

@@ -510,6 +510,7 @@ fn garbage_on_bound_ports_is_counted_not_fatal() {
     hostile_push.send(huge, 0).expect("send");
     let stale = shared::protocol::encode(
         &shared::protocol::Message::Result(shared::protocol::TaskResult {
+            ticket: None,
             batch: 12_345,
             task_id: 0,
             rel_path: "forged.jpg".into(),

@@ -400,6 +400,7 @@ fn an_insider_cannot_plant_files_through_inline_results() {
     ];
     for (path, bytes) in forgeries {
         let forged = TaskResult {
+            ticket: None,
             batch,
             task_id: 0,
             rel_path: "forged.jpg".into(),
@@ -440,6 +441,7 @@ fn an_insider_cannot_plant_files_through_inline_results() {
 
 fn forged_result(task_id: u64) -> Packet {
     Message::Result(TaskResult {
+        ticket: None,
         batch: 0,
         task_id,
         rel_path: "forged.jpg".into(),
@@ -516,6 +518,7 @@ fn a_worker_refuses_forged_and_replayed_tasks() {
     let rel = sample_images()[0].to_string_lossy().into_owned();
     let task = |id: u64| -> Packet {
         Message::Task(Task {
+            ticket: None,
             batch: 1,
             id,
             rel_path: rel.clone(),
@@ -1035,4 +1038,122 @@ fn photos_and_paths_cross_the_network_encrypted_with_keys() {
             "a photo's bytes on the wire (keys: {keyed})"
         );
     }
+}
+
+/// Issue 17: a worker holding the batch's credentials could claim results
+/// for tasks it never had (a report of 200 succeeded with no files) or send
+/// a real image under another task's output name. With keys each task
+/// carries a ticket only the ventilator and the sink can make, over its id
+/// and output path: an insider with a worker key takes a real task, then
+/// tries its ticket on another task, sends its task's result to another
+/// path, and a result with no ticket. All three are refused and counted;
+/// the batch completes with every photo written once, nothing elsewhere.
+#[test]
+fn a_worker_key_reports_only_on_its_own_tasks_and_writes_only_where_they_say() {
+    let keys = keys_folder();
+    let dir = keys.path().to_str().expect("utf-8 path");
+    let env = [("IMGPIPE_KEYS", dir)];
+    let mut roles = Roles::start(1, "inline", "127.0.0.1", &env);
+    let ctx = zmq::Context::new();
+    let insider = keyed_wire(keys.path(), Role::Worker);
+    let dealer = ctx.socket(zmq::DEALER).expect("dealer");
+    dealer.set_linger(0).expect("linger");
+    insider.dial(&dealer, Role::Ventilator).expect("curve");
+    dealer.connect(&roles.tasks).expect("connect");
+    let ready = Message::Ready {
+        worker: "insider".into(),
+        credit: 1,
+    };
+    insider.send(&dealer, &ready.into()).expect("send");
+    let task = loop {
+        dealer.poll(zmq::POLLIN, 30_000).expect("poll");
+        match insider.try_recv(&dealer).expect("recv") {
+            Some(Ok(Packet {
+                message: Message::Task(task),
+                ..
+            })) => break task,
+            Some(_) => {}
+            None => panic!("the insider got no task"),
+        }
+    };
+    let ticket = shared::protocol::TaskTicket {
+        output_path: task.output_path.clone(),
+        mac: *task.ticket.expect("tasks carry tickets with keys"),
+    };
+    let photo = samples().join(
+        sample_images()
+            .into_iter()
+            .find(|p| p.extension().is_some_and(|e| e == "jpg"))
+            .expect("a JPEG sample"),
+    );
+    let jpeg = std::fs::read(&photo).expect("a sample photo");
+    let (width, height) = image::image_dimensions(&photo).expect("dimensions");
+    let encoded = |path: &str| Outcome::Encoded {
+        input_size: (width, height),
+        output_size: (width, height),
+        output_path: path.into(),
+    };
+    let other_task = if task.id == 0 { 1 } else { 0 };
+    let forgeries = [
+        (other_task, encoded(&task.output_path), Some(ticket.clone())),
+        (task.id, encoded("elsewhere.jpg"), Some(ticket.clone())),
+        (
+            other_task,
+            Outcome::Written {
+                input_size: (1, 1),
+                output_size: (1, 1),
+                output_bytes: 1,
+            },
+            None,
+        ),
+    ];
+    let push = ctx.socket(zmq::PUSH).expect("push");
+    push.set_linger(1000).expect("linger");
+    insider.dial(&push, Role::Sink).expect("curve");
+    push.connect(&roles.results).expect("connect");
+    for (task_id, outcome, ticket) in forgeries {
+        let forged = TaskResult {
+            batch: task.batch,
+            task_id,
+            rel_path: "forged.jpg".into(),
+            worker: "insider".into(),
+            outcome,
+            busy_us: 1,
+            worker_slots: 1,
+            warnings: Vec::new(),
+            timings: Default::default(),
+            ticket: ticket.map(Box::new),
+        };
+        let payload = matches!(forged.outcome, Outcome::Encoded { .. }).then(|| jpeg.clone());
+        let packet = Packet {
+            message: Message::Result(forged),
+            payload,
+        };
+        insider.send(&push, &packet).expect("send");
+    }
+    let sink_status = roles.sink.proc.status_endpoint();
+    wait_for_status(&sink_status, "the three forgeries refused", LIMIT, |s| {
+        s["refused_unauthenticated"].as_u64().unwrap_or(0) >= 3
+    });
+    assert!(
+        roles
+            .sink
+            .log()
+            .contains("a ticket the ventilator did not issue"),
+        "the sink says why"
+    );
+    // The insider's own task goes to another worker once it falls silent.
+    drop(dealer);
+    let mut good = roles.worker("good", &env);
+    let report = roles.finish(1);
+    assert_eq!(report["succeeded"], roles.photos, "{report:#}");
+    assert_eq!(report["messages"]["duplicates"], 0, "{report:#}");
+    let refused = report["messages"]["unauthenticated"].as_u64().unwrap_or(0);
+    assert!(refused >= 3, "{report:#}");
+    let stray: Vec<_> = tree(&roles.output)
+        .into_keys()
+        .filter(|p| p.to_string_lossy().contains("elsewhere"))
+        .collect();
+    assert!(stray.is_empty(), "{stray:?}");
+    assert_eq!(good.proc.wait(LIMIT).code(), Some(0));
 }

@@ -66,6 +66,7 @@ fn a_sink_whose_journal_holds_every_result_finishes_alone() {
     for task_id in 0..total {
         journal
             .append(&TaskResult {
+                ticket: None,
                 batch: 42,
                 task_id,
                 rel_path: format!("{task_id}.jpg"),

@@ -37,6 +37,7 @@ fn main() -> anyhow::Result<()> {
         .map(|f| std::fs::read(f).with_context(|| format!("reading {f}")))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let task = Task {
+        ticket: None,
         batch: 0,
         id: 0,
         rel_path: "floor.jpg".into(),

@@ -1,8 +1,6 @@
-//! Message authentication between roles that share a secret.
-//!
-//! The libzmq that rust-zmq 0.10 compiles has no CURVE (zmq-sys builds it
-//! without libsodium, so `zmq::has("curve")` is false), so imgpipe
-//! authenticates at the message level instead. With a secret set
+//! Message authentication between roles that share a secret: the simpler
+//! alternative to per-role CURVE keys ([`crate::curve`]), which encrypt and
+//! tell the roles apart; this is one key for every role. With a secret set
 //! (`IMGPIPE_SECRET` or `--secret-file`), every message gets one more frame,
 //! the *seal*:
 //!
@@ -20,9 +18,9 @@
 //! drawn at random when a role starts, so a restarted role starts a fresh
 //! counter. Refused messages are counted, logged and never acted on.
 //!
-//! What this does not do: encrypt. Photos and paths cross the network in
-//! clear; use an encrypted network (WireGuard, an encrypted overlay) to keep
-//! them confidential.
+//! What this does not do: encrypt (photos and paths cross the network in
+//! clear), or tell roles apart (any holder of the secret can say what the
+//! sink says). `--keys` does both.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -81,6 +79,13 @@ pub enum AuthError {
         role: &'static str,
         /// The message it sent.
         kind: &'static str,
+    },
+    /// A worker's result without its task's valid ticket (CURVE keys; see
+    /// [`crate::curve::Tickets`]).
+    #[error("result refused: {reason}")]
+    BadTicket {
+        /// What is wrong with it.
+        reason: &'static str,
     },
     /// The timestamp is too far from the receiver's clock.
     #[error("message timestamp is {skew_s} s away from this host's clock (limit {} s): a replay, or hosts' clocks disagree", MAX_AGE.as_secs())]
@@ -172,8 +177,9 @@ pub struct SecretArgs {
     /// the only keys let in.
     #[arg(long, env = crate::curve::ENV_KEYS, value_name = "DIR")]
     pub keys: Option<PathBuf>,
-    /// Name of this role's key pair in the keys folder (NAME.key); by
-    /// default the role's own name: ventilator, sink or worker.
+    /// Name of this worker's key pair in the keys folder (NAME.key, by
+    /// default worker.key), for hosts with a pair each. The ventilator and
+    /// the sink always use ventilator.key and sink.key.
     #[arg(long, env = crate::curve::ENV_KEY_NAME, value_name = "NAME", requires = "keys")]
     pub key_name: Option<String>,
 }

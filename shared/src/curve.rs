@@ -34,8 +34,13 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use anyhow::Context as _;
+use hmac::{Hmac, Mac as _};
+use sha2::Sha256;
 
-use crate::protocol::Role;
+use crate::auth::AuthError;
+use crate::protocol::{Outcome, Role, TaskResult};
+
+type HmacSha256 = Hmac<Sha256>;
 
 /// Environment variable of `--keys`.
 pub const ENV_KEYS: &str = "IMGPIPE_KEYS";
@@ -280,6 +285,7 @@ pub fn role_of_user_id(id: &str) -> Option<Role> {
 #[derive(Debug)]
 pub struct Keys {
     own: KeyPair,
+    role: Role,
     name: String,
     ventilator: Key,
     sink: Key,
@@ -287,17 +293,18 @@ pub struct Keys {
 }
 
 impl Keys {
-    /// Loads the keys folder for `role`: its own `NAME.key` (NAME is
-    /// `key_name`, else the role's name), `ventilator.pub`, `sink.pub`, and
+    /// Loads the keys folder for `role`: its own `NAME.key` (a worker's
+    /// NAME is `key_name`, by default `worker`; the servers' are
+    /// `ventilator` and `sink`), `ventilator.pub`, `sink.pub`, and
     /// every other `*.pub` as a worker.
     ///
     /// # Errors
     /// A missing or malformed file, named.
     pub fn load(dir: &Path, role: Role, key_name: Option<&str>) -> anyhow::Result<Self> {
-        let name = key_name.unwrap_or(match role {
-            Role::Worker => DEFAULT_WORKER_KEY,
-            other => other.name(),
-        });
+        let name = match role {
+            Role::Worker => key_name.unwrap_or(DEFAULT_WORKER_KEY),
+            server => server.name(),
+        };
         check_name(name)?;
         let own_path = dir.join(format!("{name}.{SECRET_SUFFIX}"));
         let own = read_pair(&own_path).map_err(|e| {
@@ -349,10 +356,31 @@ impl Keys {
         }
         Ok(Self {
             own,
+            role,
             name: name.to_string(),
             ventilator,
             sink,
             peers,
+        })
+    }
+
+    /// The ventilator's and the sink's ticket key (see [`Tickets`]), from
+    /// X25519 of its own secret key and the other's public key; `None` for
+    /// a worker, which cannot make it.
+    #[must_use]
+    pub fn tickets(&self) -> Option<Tickets> {
+        let other = match self.role {
+            Role::Ventilator => &self.sink,
+            Role::Sink => &self.ventilator,
+            Role::Worker => return None,
+        };
+        let shared = libsodium_src::x25519(&self.own.secret, other)?;
+        let mut mac = HmacSha256::new_from_slice(&shared).ok()?;
+        mac.update(b"imgpipe tickets v1");
+        mac.update(&self.ventilator);
+        mac.update(&self.sink);
+        Some(Tickets {
+            key: mac.finalize().into_bytes().into(),
         })
     }
 
@@ -436,6 +464,65 @@ impl Keys {
                 "",
             ),
             None => reply("400", "unknown key", ""),
+        }
+    }
+}
+
+/// MACs over tasks that only the ventilator and the sink can make: the
+/// ventilator puts one in each task (over batch, id and output path), the
+/// worker returns it with the result, and the sink takes a worker's result
+/// only with a valid one, whose output path is where an inline output is
+/// written. So a worker can report only on tasks it was given and write only
+/// where the ventilator said, though it holds a key the batch trusts.
+#[derive(Clone)]
+pub struct Tickets {
+    key: [u8; 32],
+}
+
+impl std::fmt::Debug for Tickets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Tickets(..)")
+    }
+}
+
+impl Tickets {
+    fn mac(&self, batch: u64, task_id: u64, output_path: &str) -> HmacSha256 {
+        let mut mac = HmacSha256::new_from_slice(&self.key).expect("HMAC takes any key length");
+        mac.update(&batch.to_le_bytes());
+        mac.update(&task_id.to_le_bytes());
+        mac.update(&(output_path.len() as u64).to_le_bytes());
+        mac.update(output_path.as_bytes());
+        mac
+    }
+
+    /// The ticket of one task.
+    #[must_use]
+    pub fn issue(&self, batch: u64, task_id: u64, output_path: &str) -> [u8; 32] {
+        self.mac(batch, task_id, output_path)
+            .finalize()
+            .into_bytes()
+            .into()
+    }
+
+    /// Whether a worker's result carries its task's ticket, and an inline
+    /// output goes where the ticket says.
+    ///
+    /// # Errors
+    /// [`AuthError::BadTicket`] naming what is wrong.
+    pub fn check(&self, result: &TaskResult) -> Result<(), AuthError> {
+        let bad = |reason| Err(AuthError::BadTicket { reason });
+        let Some(ticket) = &result.ticket else {
+            return bad("no ticket (a worker without --keys, or a forged result)");
+        };
+        let mac = self.mac(result.batch, result.task_id, &ticket.output_path);
+        if mac.verify_slice(&ticket.mac).is_err() {
+            return bad("a ticket the ventilator did not issue for this task");
+        }
+        match &result.outcome {
+            Outcome::Encoded { output_path, .. } if *output_path != ticket.output_path => {
+                bad("an output path other than the task's")
+            }
+            _ => Ok(()),
         }
     }
 }
@@ -536,6 +623,7 @@ impl Drop for ZapHandler {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::TaskTicket;
 
     fn folder() -> tempfile::TempDir {
         let dir = tempfile::tempdir().expect("temp dir");
@@ -649,6 +737,68 @@ mod tests {
         plain[5] = b"NULL".to_vec();
         assert_eq!(status(&keys.zap_reply(&plain).expect("reply")).0, "400");
         assert!(keys.zap_reply(&[b"1.0".to_vec()]).is_none());
+    }
+
+    fn result(batch: u64, task_id: u64, ticket: Option<TaskTicket>, path: &str) -> TaskResult {
+        TaskResult {
+            batch,
+            task_id,
+            rel_path: "a.jpg".into(),
+            worker: "w".into(),
+            outcome: Outcome::Encoded {
+                input_size: (1, 1),
+                output_size: (1, 1),
+                output_path: path.into(),
+            },
+            busy_us: 1,
+            worker_slots: 1,
+            timings: Default::default(),
+            warnings: Vec::new(),
+            ticket: ticket.map(Box::new),
+        }
+    }
+
+    #[test]
+    fn only_the_ventilator_and_the_sink_make_tickets_and_they_bind_the_output_path() {
+        let dir = folder();
+        let ventilator = Keys::load(dir.path(), Role::Ventilator, None).expect("keys");
+        let sink = Keys::load(dir.path(), Role::Sink, None).expect("keys");
+        let worker = Keys::load(dir.path(), Role::Worker, None).expect("keys");
+        assert!(worker.tickets().is_none(), "a worker cannot make the key");
+        let (issuer, checker) = (ventilator.tickets().expect("v"), sink.tickets().expect("s"));
+        let ticket = |task: u64, path: &str| TaskTicket {
+            output_path: path.into(),
+            mac: issuer.issue(9, task, path),
+        };
+        let good = result(9, 4, Some(ticket(4, "d/a.jpg")), "d/a.jpg");
+        assert_eq!(checker.check(&good), Ok(()));
+        // Another task's ticket, a wrong path, no ticket, another batch.
+        assert!(checker
+            .check(&result(9, 5, Some(ticket(4, "d/a.jpg")), "d/a.jpg"))
+            .is_err());
+        assert!(checker
+            .check(&result(9, 4, Some(ticket(4, "d/a.jpg")), "d/b.jpg"))
+            .is_err());
+        let moved = TaskTicket {
+            output_path: "d/b.jpg".into(),
+            ..ticket(4, "d/a.jpg")
+        };
+        assert!(checker
+            .check(&result(9, 4, Some(moved), "d/b.jpg"))
+            .is_err());
+        assert!(checker.check(&result(9, 4, None, "d/a.jpg")).is_err());
+        assert!(checker
+            .check(&result(8, 4, Some(ticket(4, "d/a.jpg")), "d/a.jpg"))
+            .is_err());
+        // A stranger's sink key derives another ticket key.
+        let other = folder();
+        std::fs::copy(
+            dir.path().join("ventilator.pub"),
+            other.path().join("ventilator.pub"),
+        )
+        .expect("copy");
+        let impostor = Keys::load(other.path(), Role::Sink, None).expect("keys");
+        assert!(impostor.tickets().expect("t").check(&good).is_err());
     }
 
     #[test]

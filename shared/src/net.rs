@@ -137,6 +137,13 @@ impl Wire {
         self.auth.is_some() || self.keys.is_some()
     }
 
+    /// The ticket key, for the ventilator and the sink with keys (see
+    /// [`crate::curve::Tickets`]).
+    #[must_use]
+    pub fn tickets(&self) -> Option<crate::curve::Tickets> {
+        self.keys.as_ref().and_then(|keys| keys.tickets())
+    }
+
     /// Starts the ZAP handler that admits keys to this context's CURVE
     /// server sockets; `None` without keys. Call before binding them, keep
     /// it until they are closed.

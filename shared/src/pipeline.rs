@@ -486,6 +486,7 @@ mod tests {
 
     fn task_for(path: &str, chain: &str, output: imageio::OutputOptions) -> Task {
         Task {
+            ticket: None,
             batch: 0,
             id: 0,
             rel_path: path.into(),

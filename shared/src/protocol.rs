@@ -23,7 +23,7 @@ pub use crate::timing::{Stage, Timings};
 /// First bytes of every header frame.
 pub const MAGIC: [u8; 4] = *b"IMGP";
 /// Protocol version spoken by this build; other versions are rejected.
-pub const VERSION: u16 = 8;
+pub const VERSION: u16 = 9;
 /// How many worker ids a `BatchEnd` names at most, each of at most
 /// [`MAX_NAMED_WORKER_BYTES`]: 256 KiB in all, well inside
 /// [`MAX_HEADER_BYTES`] whatever peers call themselves.
@@ -249,6 +249,21 @@ pub struct Task {
     /// Which delivery of the task this is: 1 the first, more after the
     /// ventilator took it back from a lost worker.
     pub attempt: u32,
+    /// With CURVE keys: the ventilator's MAC over the batch, the id and the
+    /// output path, which only it and the sink can make
+    /// ([`crate::curve::Tickets`]); the worker returns it with the result so
+    /// that the sink takes the output path from the task, not the worker.
+    pub ticket: Option<Box<[u8; 32]>>,
+}
+
+/// What a worker returns of its task's ticket: the output path the
+/// ventilator issued and the MAC that vouches for it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskTicket {
+    /// The task's output path, as issued.
+    pub output_path: String,
+    /// The ventilator's MAC over batch, task id and output path.
+    pub mac: [u8; 32],
 }
 
 /// What happened to one task.
@@ -305,6 +320,8 @@ pub struct TaskResult {
     /// 16-bit image), each said once: at most [`MAX_WARNINGS`], each cut
     /// to [`MAX_WARNING_BYTES`].
     pub warnings: Vec<String>,
+    /// The task's ticket, returned (with CURVE keys; see [`Task::ticket`]).
+    pub ticket: Option<Box<TaskTicket>>,
 }
 
 /// Most warnings one result carries.
@@ -740,6 +757,7 @@ mod tests {
 
     fn task(source: Source) -> Task {
         Task {
+            ticket: None,
             batch: 7,
             id: 42,
             rel_path: "a/b.jpg".into(),
@@ -755,6 +773,7 @@ mod tests {
 
     fn encoded_result() -> TaskResult {
         TaskResult {
+            ticket: None,
             batch: 7,
             task_id: 44,
             rel_path: "a/b.png".into(),
@@ -820,6 +839,7 @@ mod tests {
         });
         roundtrip(
             Message::Result(TaskResult {
+                ticket: None,
                 batch: 7,
                 task_id: 42,
                 rel_path: "a/b.jpg".into(),
@@ -838,6 +858,7 @@ mod tests {
         );
         roundtrip(
             Message::Result(TaskResult {
+                ticket: None,
                 batch: 7,
                 task_id: 43,
                 rel_path: "bad.jpg".into(),
@@ -923,8 +944,8 @@ mod tests {
             }
             .into(),
         );
-        // magic, version 8 LE, variant 0, string len 1, "w", credit 2 (varints)
-        assert_eq!(frames, vec![b"IMGP\x08\x00\x00\x01w\x02".to_vec()]);
+        // magic, version 9 LE, variant 0, string len 1, "w", credit 2 (varints)
+        assert_eq!(frames, vec![b"IMGP\x09\x00\x00\x01w\x02".to_vec()]);
         assert_eq!(encode(&Message::Stop.into()), vec![Vec::<u8>::new()]);
         assert_eq!(
             encode(
@@ -938,13 +959,16 @@ mod tests {
                 .into()
             ),
             // ..., workers: 1 string of length 1, "w"
-            vec![b"IMGP\x08\x00\x07\xfb\x2c\x01\x01\x00\x02\x01\x01w".to_vec()]
+            vec![b"IMGP\x09\x00\x07\xfb\x2c\x01\x01\x00\x02\x01\x01w".to_vec()]
         );
         // Version 4: a task carries the output path the ventilator chose,
         // right after the input's. Version 5: it ends with its delivery
         // number, and a result with its timings. Version 6: a result ends
         // with its warnings. Version 7: the resync is a message of its own.
+        // Version 9: a task ends with its ticket (none here: 0), after its
+        // delivery number.
         let task = Task {
+            ticket: None,
             batch: 1,
             id: 2,
             rel_path: "a.jpg".into(),
@@ -957,9 +981,9 @@ mod tests {
             attempt: 1,
         };
         let frames = encode(&Message::Task(task).into());
-        let prefix: &[u8] = b"IMGP\x08\x00\x01\x01\x02\x05a.jpg\x05a.png\x00\x02/i\x02/o\x00";
+        let prefix: &[u8] = b"IMGP\x09\x00\x01\x01\x02\x05a.jpg\x05a.png\x00\x02/i\x02/o\x00";
         assert!(
-            frames[0].starts_with(prefix) && frames[0].ends_with(b"\x01"),
+            frames[0].starts_with(prefix) && frames[0].ends_with(b"\x01\x00"),
             "task bytes changed: {:?}",
             frames[0]
         );
@@ -1089,6 +1113,7 @@ mod fuzz {
         #[test]
         fn mutated_valid_messages_never_panic(flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..8)) {
             let mut frames = encode(&Message::Task(Task {
+                ticket: None,
                 batch: 3, id: 9, rel_path: "a/b.jpg".into(), output_path: "a/b.jpg".into(), source: Source::Path,
                 input_root: "/in".into(), output_root: "/out".into(),
                 chain: Chain::parse("resize:800,blur:2").unwrap_or_default(),

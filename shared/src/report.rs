@@ -522,6 +522,7 @@ mod tests {
 
     fn result(worker: &str, ms: u64, ok: bool) -> TaskResult {
         TaskResult {
+            ticket: None,
             batch: 1,
             task_id: 0,
             rel_path: format!("{worker}-{ms}.jpg"),

@@ -13,6 +13,7 @@ use shared::protocol::{Source, Task};
 
 fn task(ops: &str, max_pixels: u64) -> Task {
     Task {
+        ticket: None,
         batch: 1,
         id: 1,
         rel_path: "a.jpg".into(),

@@ -187,6 +187,7 @@ mod tests {
 
     fn result(id: u64) -> TaskResult {
         TaskResult {
+            ticket: None,
             batch: 9,
             task_id: id,
             rel_path: format!("{id}.jpg"),

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::time::{Instant, SystemTime};
 
 use anyhow::Context as _;
-use shared::curve::{Domain, ZapHandler};
+use shared::curve::{Domain, Tickets, ZapHandler};
 use shared::endpoints;
 use shared::exposure::{self, Listener};
 use shared::log;
@@ -63,6 +63,8 @@ struct Sockets {
     status: StatusServer,
     events: Publisher,
     bound: Bound,
+    /// Checks workers' results with `--keys`.
+    tickets: Option<Tickets>,
     /// Admits worker keys to the results socket (with `--keys`); dropped
     /// after it.
     _zap: Option<ZapHandler>,
@@ -88,6 +90,7 @@ impl Sockets {
         guard_exposure(config, &wire)?;
         let ctx = zmq::Context::new();
         let zap = wire.start_zap(&ctx)?;
+        let tickets = wire.tickets();
         let results = net::socket(&ctx, zmq::PULL)?;
         results.set_rcvhwm(RESULTS_RCVHWM)?;
         wire.serve(&results, Domain::Results)?;
@@ -109,6 +112,7 @@ impl Sockets {
                 status: status_endpoint,
                 events: events_endpoint,
             },
+            tickets,
             _zap: zap,
             _ctx: ctx,
         })
@@ -133,8 +137,24 @@ impl Sockets {
             ],
             timeout_ms,
         )?;
-        self.status.serve(|| c.status(Instant::now()));
+        self.status.serve(|| {
+            let mut status = c.status(Instant::now());
+            status["refused_unauthenticated"] = self.wire.refusals().unauthenticated().into();
+            status
+        });
         Ok(())
+    }
+
+    /// A worker's result, if it carries its task's ticket (with keys; see
+    /// [`shared::curve::Tickets`]); refused and counted otherwise.
+    fn vouched(&self, packet: Packet) -> Result<Packet, ProtocolError> {
+        if let (Some(tickets), Message::Result(result)) = (&self.tickets, &packet.message) {
+            if let Err(e) = tickets.check(result) {
+                self.wire.refusals().count(&e);
+                return Err(ProtocolError::Auth(e));
+            }
+        }
+        Ok(packet)
     }
 
     /// Feeds everything waiting on the sockets to the collector.
@@ -146,6 +166,7 @@ impl Sockets {
             c.handle_event(Instant::now(), control_event(packet));
         }
         while let Some(packet) = self.wire.try_recv(&self.results)? {
+            let packet = packet.and_then(|p| self.vouched(p));
             c.handle_event(Instant::now(), result_event(packet));
         }
         Ok(())

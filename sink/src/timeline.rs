@@ -182,6 +182,7 @@ pub(crate) mod tests {
             .collect();
         let busy_us = stages.iter().map(|s| s.us).sum::<u64>() + 10;
         TaskResult {
+            ticket: None,
             batch: 1,
             task_id: task,
             rel_path: format!("p/{task}.jpg"),

@@ -42,6 +42,7 @@ pub fn run(
         .iter()
         .zip(0u64..)
         .map(|(rel_path, id)| Task {
+            ticket: None,
             batch: 1,
             id,
             rel_path: rel_path.clone(),

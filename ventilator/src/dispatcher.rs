@@ -88,8 +88,9 @@ pub(crate) enum Event {
     Message {
         /// The peer's routing identity.
         from: Vec<u8>,
-        /// What it said.
-        message: Result<Message, ProtocolError>,
+        /// What it said (boxed: a task or a result is far larger than the
+        /// other events).
+        message: Box<Result<Message, ProtocolError>>,
     },
     /// [`Action::SendTask`] failed: the worker is gone (ROUTER_MANDATORY).
     Unreachable {
@@ -396,7 +397,7 @@ impl Dispatcher {
     /// Feeds one event. Drain [`Self::poll_action`] afterwards.
     pub(crate) fn handle_event(&mut self, now: Instant, event: Event) {
         match event {
-            Event::Message { from, message } => self.on_message(now, from, message),
+            Event::Message { from, message } => self.on_message(now, from, *message),
             Event::Unreachable { worker, task } => {
                 // The send never happened: undo it, keep the task, forget the worker.
                 self.summary.dispatched = self.summary.dispatched.saturating_sub(1);
@@ -1054,7 +1055,7 @@ mod tests {
             now,
             Event::Message {
                 from,
-                message: Ok(message),
+                message: Box::new(Ok(message)),
             },
         );
     }
@@ -1068,7 +1069,7 @@ mod tests {
                 at,
                 Event::Message {
                     from: b"mallory".to_vec(),
-                    message: Err(ProtocolError::BadMagic),
+                    message: Box::new(Err(ProtocolError::BadMagic)),
                 },
             );
         };

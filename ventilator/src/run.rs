@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use anyhow::Context as _;
 
-use shared::curve::{Domain, ZapHandler};
+use shared::curve::{Domain, Tickets, ZapHandler};
 use shared::discover::check_roots;
 use shared::endpoints;
 use shared::exposure::{self, Listener};
@@ -166,6 +166,7 @@ impl Sockets {
             } => {
                 let rel_path = batch.tasks.rel_path(task).unwrap_or_default().to_string();
                 let result = shared::protocol::TaskResult {
+                    ticket: None,
                     batch: batch.start.batch,
                     task_id: task,
                     rel_path,
@@ -267,7 +268,13 @@ fn log_unprocessed(unprocessed: &[Unprocessed]) {
 
 /// Walks the input (or makes `--synthetic` tasks) and describes the batch;
 /// records in the output folder's manifest what will make each output.
-fn plan_batch(config: &Config, input: &Path, output: &Path, endpoint: &str) -> Batch {
+fn plan_batch(
+    config: &Config,
+    input: &Path,
+    output: &Path,
+    endpoint: &str,
+    tickets: Option<Tickets>,
+) -> Batch {
     let synthetic = config.mode.synthetic;
     let plan = match synthetic {
         Some(n) => Plan {
@@ -308,6 +315,7 @@ fn plan_batch(config: &Config, input: &Path, output: &Path, endpoint: &str) -> B
         output_root: output.to_string_lossy().into_owned(),
         chain: config.chain.clone(),
         output: config.output_options,
+        tickets,
     };
     let mut chunks = unprocessed_chunks(&plan.unprocessed).into_iter();
     let first = chunks.next().unwrap_or_default().to_vec();
@@ -380,7 +388,8 @@ pub fn run(
     };
     let sockets = Sockets::bind(config, wire)?;
     on_bound(&sockets.bound);
-    let batch = plan_batch(config, &input, &output, &sockets.bound.tasks);
+    let tickets = sockets.wire.tickets();
+    let batch = plan_batch(config, &input, &output, &sockets.bound.tasks, tickets);
     let mut d = Dispatcher::new(DispatcherConfig {
         batch: batch.start.batch,
         tasks: batch.start.total,
@@ -400,6 +409,7 @@ pub fn run(
         sockets.wait(&d, &batch)?;
         while let Some((from, packet)) = sockets.wire.try_recv_routed(&sockets.tasks)? {
             let message = packet.map(|p| p.message);
+            let message = Box::new(message);
             d.handle_event(Instant::now(), Event::Message { from, message });
         }
         let now = Instant::now();

@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use shared::curve::Tickets;
 use shared::imageio::OutputOptions;
 use shared::net;
 use shared::ops::Chain;
@@ -34,6 +35,8 @@ pub(crate) struct BatchTasks {
     pub chain: Chain,
     /// Encoder settings (the format is each task's own).
     pub output: OutputOptions,
+    /// With CURVE keys: makes each task's ticket, which the sink checks.
+    pub tickets: Option<Tickets>,
 }
 
 impl BatchTasks {
@@ -73,6 +76,10 @@ impl BatchTasks {
                 ..self.output
             },
             attempt,
+            ticket: self
+                .tickets
+                .as_ref()
+                .map(|t| Box::new(t.issue(self.batch, id, &planned.out))),
         };
         Some(Packet {
             message: Message::Task(task),

@@ -202,6 +202,10 @@ mod tests {
             "943718400",
             "--secret-file",
             "/run/secret",
+            "--keys",
+            "/etc/imgpipe/keys",
+            "--key-name",
+            "host-b",
             "--idle-timeout",
             "0",
         ]);

@@ -13,7 +13,7 @@ use std::time::Duration;
 use shared::memory::Budget;
 use shared::net;
 use shared::pipeline::{run_task, RootOverrides, TaskRun};
-use shared::protocol::{Message, Outcome, Packet, Source, Task, TaskResult, Timings};
+use shared::protocol::{Message, Outcome, Packet, Source, Task, TaskResult, TaskTicket, Timings};
 use shared::timing::micros;
 
 use crate::Config;
@@ -190,6 +190,12 @@ pub(crate) fn execute(
         worker_slots,
         timings,
         warnings: shared::protocol::bounded_warnings(run.warnings),
+        ticket: task.ticket.as_deref().map(|mac| {
+            Box::new(TaskTicket {
+                output_path: task.output_path.clone(),
+                mac: *mac,
+            })
+        }),
     };
     Packet {
         message: Message::Result(result),
@@ -214,6 +220,7 @@ mod tests {
 
     fn task(rel_path: &str) -> Task {
         Task {
+            ticket: None,
             batch: 3,
             id: 9,
             rel_path: rel_path.into(),

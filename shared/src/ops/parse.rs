@@ -460,6 +460,7 @@ mod tests {
 
     fn task(chain: Chain) -> crate::protocol::Task {
         crate::protocol::Task {
+            ticket: None,
             batch: 1,
             id: 2,
             rel_path: "a.jpg".into(),

@@ -198,6 +198,7 @@ impl World {
             },
         };
         TaskResult {
+            ticket: None,
             batch,
             task_id: task,
             rel_path: format!("{task}.jpg"),

@@ -27,6 +27,7 @@ fn start(total: u64, transport: Transport) -> BatchStart {
 
 fn written(task: u64, worker: &str) -> TaskResult {
     TaskResult {
+        ticket: None,
         batch: BATCH,
         task_id: task,
         rel_path: format!("{task}.jpg"),

@@ -246,7 +246,7 @@ impl World {
         }
         let event = Event::Message {
             from,
-            message: Ok(message),
+            message: Box::new(Ok(message)),
         };
         self.d.handle_event(self.now, event);
     }
@@ -526,6 +526,7 @@ impl World {
 /// The task message the model delivers (workers only look at its id).
 fn synthetic_task(id: u64) -> shared::protocol::Task {
     shared::protocol::Task {
+        ticket: None,
         batch: BATCH,
         id,
         rel_path: format!("{id}.jpg"),

@@ -9,6 +9,7 @@ use crate::HEARTBEAT;
 
 pub(super) fn task(id: u64) -> Task {
     Task {
+        ticket: None,
         batch: 1,
         id,
         rel_path: format!("{id}.jpg"),
@@ -24,6 +25,7 @@ pub(super) fn task(id: u64) -> Task {
 
 pub(super) fn result(id: u64) -> Packet {
     Message::Result(TaskResult {
+        ticket: None,
         batch: 1,
         task_id: id,
         rel_path: format!("{id}.jpg"),
