@@ -781,6 +781,23 @@ fn keyed_wire(dir: &Path, role: Role) -> Wire {
     Wire::new(None).expect("wire").with_keys(keys)
 }
 
+/// A socket of `kind` that `wire` sets up for `server` (CURVE with keys)
+/// and connects to `endpoint`.
+fn dialled(
+    ctx: &zmq::Context,
+    wire: &Wire,
+    kind: zmq::SocketType,
+    server: Role,
+    endpoint: &str,
+) -> zmq::Socket {
+    let socket = ctx.socket(kind).expect("socket");
+    // Tests wait on what arrived, never on a queue flushed at close.
+    socket.set_linger(0).expect("linger");
+    wire.dial(&socket, server).expect("curve");
+    socket.connect(endpoint).expect("connect");
+    socket
+}
+
 /// Issue 17: with one secret for every role, any worker could pose as the
 /// sink: a forged `Ack` made the ventilator finish with 0 of 200 written.
 /// With CURVE keys, a connection made with the worker's key may say what a
@@ -802,10 +819,7 @@ fn a_worker_key_cannot_act_as_the_sink() {
 
     let ctx = zmq::Context::new();
     let insider = keyed_wire(keys.path(), Role::Worker);
-    let dealer = ctx.socket(zmq::DEALER).expect("dealer");
-    dealer.set_linger(1000).expect("linger");
-    insider.dial(&dealer, Role::Ventilator).expect("curve");
-    dealer.connect(&roles.tasks).expect("connect");
+    let dealer = dialled(&ctx, &insider, zmq::DEALER, Role::Ventilator, &roles.tasks);
     let forged = [
         Message::SinkReady,
         Message::Ack {
@@ -862,10 +876,7 @@ fn only_listed_keys_get_in_and_workers_talk_only_to_the_real_ventilator() {
     let plain = Wire::new(None).expect("wire");
     let mut askers = Vec::new();
     for wire in [&stranger, &plain] {
-        let dealer = ctx.socket(zmq::DEALER).expect("dealer");
-        dealer.set_linger(0).expect("linger");
-        wire.dial(&dealer, Role::Ventilator).expect("curve");
-        dealer.connect(&roles.tasks).expect("connect");
+        let dealer = dialled(&ctx, wire, zmq::DEALER, Role::Ventilator, &roles.tasks);
         let ready = Message::Ready {
             worker: "intruder".into(),
             credit: 5,
@@ -1056,10 +1067,7 @@ fn a_worker_key_reports_only_on_its_own_tasks_and_writes_only_where_they_say() {
     let mut roles = Roles::start(1, "inline", "127.0.0.1", &env);
     let ctx = zmq::Context::new();
     let insider = keyed_wire(keys.path(), Role::Worker);
-    let dealer = ctx.socket(zmq::DEALER).expect("dealer");
-    dealer.set_linger(0).expect("linger");
-    insider.dial(&dealer, Role::Ventilator).expect("curve");
-    dealer.connect(&roles.tasks).expect("connect");
+    let dealer = dialled(&ctx, &insider, zmq::DEALER, Role::Ventilator, &roles.tasks);
     let ready = Message::Ready {
         worker: "insider".into(),
         credit: 1,
@@ -1107,10 +1115,7 @@ fn a_worker_key_reports_only_on_its_own_tasks_and_writes_only_where_they_say() {
             None,
         ),
     ];
-    let push = ctx.socket(zmq::PUSH).expect("push");
-    push.set_linger(1000).expect("linger");
-    insider.dial(&push, Role::Sink).expect("curve");
-    push.connect(&roles.results).expect("connect");
+    let push = dialled(&ctx, &insider, zmq::PUSH, Role::Sink, &roles.results);
     for (task_id, outcome, ticket) in forgeries {
         let forged = TaskResult {
             batch: task.batch,

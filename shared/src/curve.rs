@@ -144,16 +144,9 @@ fn curve_public(secret: &Key) -> Option<Key> {
 /// # Errors
 /// When a file exists already or cannot be written.
 pub fn write_pair(dir: &Path, name: &str) -> anyhow::Result<(PathBuf, PathBuf)> {
-    check_name(name)?;
+    let (secret_path, public_path) = new_pair_paths(dir, name)?;
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let pair = KeyPair::generate()?;
-    let secret_path = dir.join(format!("{name}.{SECRET_SUFFIX}"));
-    let public_path = dir.join(format!("{name}.{PUBLIC_SUFFIX}"));
-    for path in [&secret_path, &public_path] {
-        if path.exists() {
-            anyhow::bail!("{} exists; keys are never overwritten", path.display());
-        }
-    }
     let public = z85(&pair.public);
     let secret_text = format!(
         "# imgpipe CURVE key pair of \"{name}\": secret, keep it on that host only\npublic-key = \"{public}\"\nsecret-key = \"{}\"\n",
@@ -165,6 +158,20 @@ pub fn write_pair(dir: &Path, name: &str) -> anyhow::Result<(PathBuf, PathBuf)> 
     write_new(&secret_path, &secret_text, 0o600)?;
     write_new(&public_path, &public_text, 0o644)?;
     Ok((secret_path, public_path))
+}
+
+/// Where the pair `name` goes in `dir` (`NAME.key`, `NAME.pub`), refusing a
+/// name that is not a plain file name and files that exist already.
+fn new_pair_paths(dir: &Path, name: &str) -> anyhow::Result<(PathBuf, PathBuf)> {
+    check_name(name)?;
+    let secret = dir.join(format!("{name}.{SECRET_SUFFIX}"));
+    let public = dir.join(format!("{name}.{PUBLIC_SUFFIX}"));
+    for path in [&secret, &public] {
+        if path.exists() {
+            anyhow::bail!("{} exists; keys are never overwritten", path.display());
+        }
+    }
+    Ok((secret, public))
 }
 
 /// `imgpipe keygen DIR [NAME...]`: a pair for each name (by default
@@ -182,13 +189,7 @@ pub fn keygen(dir: &Path, names: &[String]) -> anyhow::Result<Vec<PathBuf>> {
         names
     };
     for name in names {
-        check_name(name)?;
-        for suffix in [SECRET_SUFFIX, PUBLIC_SUFFIX] {
-            let path = dir.join(format!("{name}.{suffix}"));
-            if path.exists() {
-                anyhow::bail!("{} exists; keys are never overwritten", path.display());
-            }
-        }
+        new_pair_paths(dir, name)?;
     }
     let mut written = Vec::new();
     for name in names {
