@@ -36,9 +36,13 @@ pub struct Restored {
 pub struct Journal {
     path: PathBuf,
     file: Option<File>,
+    /// Bytes of whole records the previous run left: a torn record after
+    /// them is cut off before appending, or it would swallow what follows.
+    whole: u64,
 }
 
-fn records(bytes: &[u8]) -> Vec<&[u8]> {
+/// The whole records in `bytes`, and the bytes they take.
+fn records(bytes: &[u8]) -> (Vec<&[u8]>, usize) {
     let mut out = Vec::new();
     let mut rest = bytes;
     while rest.len() >= 4 {
@@ -49,7 +53,7 @@ fn records(bytes: &[u8]) -> Vec<&[u8]> {
         out.push(record);
         rest = &rest[4 + len..];
     }
-    out
+    (out, bytes.len() - rest.len())
 }
 
 impl Journal {
@@ -58,9 +62,10 @@ impl Journal {
     /// # Errors
     /// When the file exists but cannot be read.
     pub fn open(path: &Path) -> std::io::Result<(Self, Option<Restored>)> {
-        let journal = Self {
+        let mut journal = Self {
             path: path.to_path_buf(),
             file: None,
+            whole: 0,
         };
         let mut bytes = Vec::new();
         match File::open(path) {
@@ -70,7 +75,8 @@ impl Journal {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((journal, None)),
             Err(e) => return Err(e),
         }
-        let recs = records(&bytes);
+        let (recs, whole) = records(&bytes);
+        journal.whole = whole as u64;
         let restored = recs.first().filter(|h| h.len() == 16).map(|header| {
             let batch = u64::from_le_bytes(header[..8].try_into().unwrap_or_default());
             let millis = u64::from_le_bytes(header[8..].try_into().unwrap_or_default());
@@ -139,7 +145,9 @@ impl Journal {
     /// # Errors
     /// When the file cannot be opened for appending.
     pub fn resume(&mut self) -> std::io::Result<()> {
-        self.file = Some(OpenOptions::new().append(true).open(&self.path)?);
+        let file = OpenOptions::new().append(true).open(&self.path)?;
+        file.set_len(self.whole)?;
+        self.file = Some(file);
         Ok(())
     }
 
@@ -220,6 +228,13 @@ mod tests {
         assert_eq!(restored.started, t0);
         assert_eq!(restored.start, Some(batch(9)), "the description is kept");
         assert_eq!(restored.results, vec![result(1), result(2)]);
+        // Resumed, the torn record goes: what is appended stays readable.
+        j.resume()?;
+        j.append(&result(0))?;
+        drop(j);
+        let (mut j, restored) = Journal::open(&path)?;
+        let results = restored.expect("restored").results;
+        assert_eq!(results, vec![result(1), result(2), result(0)]);
         j.start(&batch(10), t0)?;
         drop(j);
         let (_, restored) = Journal::open(&path)?;
