@@ -85,6 +85,142 @@ pub struct MessageCounts {
     pub replayed: u64,
 }
 
+/// A batch's results folded one by one into what its [`Report`] needs, in
+/// space that grows with the failures, warnings and workers, not with the
+/// images: the sink keeps this instead of every result.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Tally {
+    done: u64,
+    succeeded: u64,
+    pixels: u64,
+    failed: Vec<Failure>,
+    warnings: Vec<ImageWarning>,
+    /// Per worker id: tasks, busy µs, slots, CPU µs.
+    workers: BTreeMap<String, (u64, u64, u32, u64)>,
+    stages: StageTally,
+}
+
+impl Tally {
+    /// Counts one result (each task once).
+    pub fn add(&mut self, r: &TaskResult) {
+        self.done += 1;
+        self.warnings
+            .extend(r.warnings.iter().map(|w| ImageWarning {
+                path: r.rel_path.clone(),
+                warning: w.clone(),
+            }));
+        // No slots: a verdict of the ventilator (a task that kept killing
+        // its workers), not a worker's work.
+        if r.worker_slots > 0 {
+            let w = self.workers.entry(r.worker.clone()).or_default();
+            w.0 += 1;
+            w.1 = w.1.saturating_add(r.busy_us);
+            w.2 = w.2.max(r.worker_slots);
+            w.3 = w.3.saturating_add(r.timings.cpu_us);
+            self.stages.add_image(&r.timings, r.busy_us);
+        }
+        match &r.outcome {
+            Outcome::Written { input_size, .. } | Outcome::Encoded { input_size, .. } => {
+                self.succeeded += 1;
+                let pixels = u64::from(input_size.0) * u64::from(input_size.1);
+                self.pixels = self.pixels.saturating_add(pixels);
+            }
+            Outcome::Failed { error } => self.failed.push(Failure {
+                path: r.rel_path.clone(),
+                error: error.clone(),
+                attempts: r.timings.attempt,
+            }),
+        }
+    }
+
+    /// Results counted.
+    #[must_use]
+    pub fn done(&self) -> u64 {
+        self.done
+    }
+
+    /// Failed results counted.
+    #[must_use]
+    pub fn failed(&self) -> u64 {
+        self.failed.len() as u64
+    }
+
+    /// The report of `batch` over `wall`: these results, plus what the
+    /// ventilator refused or skipped before dispatch.
+    #[must_use]
+    pub fn report(&self, batch: &BatchStart, wall: Duration, messages: MessageCounts) -> Report {
+        let wall_s = wall.as_secs_f64();
+        let (mut failed, mut skipped_files, mut walk_errors) = (Vec::new(), Vec::new(), Vec::new());
+        for u in &batch.unprocessed {
+            let (path, reason) = (u.path.clone(), u.reason.clone());
+            match u.kind {
+                UnprocessedKind::Refused => failed.push(Failure {
+                    path,
+                    error: reason,
+                    attempts: 0,
+                }),
+                UnprocessedKind::Skipped => skipped_files.push(Skipped { path, reason }),
+                UnprocessedKind::Walk => walk_errors.push(Skipped { path, reason }),
+            }
+        }
+        let refused = failed.len() as u64;
+        let unlisted = batch
+            .unprocessed_total
+            .saturating_sub(batch.unprocessed.len() as u64);
+        failed.extend(self.failed.iter().cloned());
+        failed.sort_by(|a, b| a.path.cmp(&b.path));
+        let mut warnings = self.warnings.clone();
+        warnings.sort_by(|a, b| a.path.cmp(&b.path));
+        let workers: Vec<WorkerLoad> = self
+            .workers
+            .iter()
+            .map(|(id, &(tasks, busy_us, slots, cpu_us))| {
+                let busy_s = busy_us as f64 / 1e6;
+                let capacity = wall_s * f64::from(slots);
+                WorkerLoad {
+                    id: id.clone(),
+                    tasks,
+                    slots,
+                    busy_s,
+                    idle_share: if capacity > 0.0 {
+                        (1.0 - busy_s / capacity).clamp(0.0, 1.0)
+                    } else {
+                        0.0
+                    },
+                    cpu_s: cpu_us as f64 / 1e6,
+                }
+            })
+            .collect();
+        let busy_total: f64 = workers.iter().map(|w| w.busy_s).sum();
+        let cpu_s: f64 = workers.iter().map(|w| w.cpu_s).sum();
+        let load_imbalance = load_imbalance(&workers);
+        Report {
+            ops: batch.ops.clone(),
+            input: batch.input_root.clone(),
+            output: batch.output_root.clone(),
+            total: batch.total + refused + batch.skipped,
+            succeeded: self.succeeded,
+            skipped: batch.skipped,
+            failed,
+            skipped_files,
+            walk_errors,
+            warnings,
+            unlisted,
+            wall_s,
+            images_per_s: ratio(self.done as f64, wall_s),
+            megapixels_per_s: ratio(self.pixels as f64 / 1e6, wall_s),
+            workers,
+            effective_parallelism: ratio(cpu_s, wall_s),
+            busy_parallelism: ratio(busy_total, wall_s),
+            load_imbalance,
+            messages,
+            redelivered: 0,
+            cpu_s,
+            stages: self.stages.stats(),
+        }
+    }
+}
+
 /// The whole batch.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Report {
@@ -227,108 +363,11 @@ impl Report {
         wall: Duration,
         messages: MessageCounts,
     ) -> Self {
-        let wall_s = wall.as_secs_f64();
-        let (mut failed, mut skipped_files, mut walk_errors) = (Vec::new(), Vec::new(), Vec::new());
-        for u in &batch.unprocessed {
-            let (path, reason) = (u.path.clone(), u.reason.clone());
-            match u.kind {
-                UnprocessedKind::Refused => failed.push(Failure {
-                    path,
-                    error: reason,
-                    attempts: 0,
-                }),
-                UnprocessedKind::Skipped => skipped_files.push(Skipped { path, reason }),
-                UnprocessedKind::Walk => walk_errors.push(Skipped { path, reason }),
-            }
-        }
-        let refused = failed.len() as u64;
-        let unlisted = batch
-            .unprocessed_total
-            .saturating_sub(batch.unprocessed.len() as u64);
-        let mut succeeded = 0;
-        let mut pixels = 0u64;
-        let mut done = 0u64;
-        let mut workers: BTreeMap<&str, (u64, u64, u32, u64)> = BTreeMap::new();
-        let mut tally = StageTally::default();
-        let mut warnings = Vec::new();
+        let mut tally = Tally::default();
         for r in results {
-            done += 1;
-            warnings.extend(r.warnings.iter().map(|w| ImageWarning {
-                path: r.rel_path.clone(),
-                warning: w.clone(),
-            }));
-            // No slots: a verdict of the ventilator (a task that kept
-            // killing its workers), not a worker's work.
-            if r.worker_slots > 0 {
-                let w = workers.entry(&r.worker).or_default();
-                w.0 += 1;
-                w.1 = w.1.saturating_add(r.busy_us);
-                w.2 = w.2.max(r.worker_slots);
-                w.3 = w.3.saturating_add(r.timings.cpu_us);
-                tally.add_image(&r.timings, r.busy_us);
-            }
-            match &r.outcome {
-                Outcome::Written { input_size, .. } | Outcome::Encoded { input_size, .. } => {
-                    succeeded += 1;
-                    pixels += u64::from(input_size.0) * u64::from(input_size.1);
-                }
-                Outcome::Failed { error } => {
-                    failed.push(Failure {
-                        path: r.rel_path.clone(),
-                        error: error.clone(),
-                        attempts: r.timings.attempt,
-                    });
-                }
-            }
+            tally.add(r);
         }
-        failed.sort_by(|a, b| a.path.cmp(&b.path));
-        warnings.sort_by(|a, b| a.path.cmp(&b.path));
-        let workers: Vec<WorkerLoad> = workers
-            .into_iter()
-            .map(|(id, (tasks, busy_us, slots, cpu_us))| {
-                let busy_s = busy_us as f64 / 1e6;
-                let capacity = wall_s * f64::from(slots);
-                WorkerLoad {
-                    id: id.to_string(),
-                    tasks,
-                    slots,
-                    busy_s,
-                    idle_share: if capacity > 0.0 {
-                        (1.0 - busy_s / capacity).clamp(0.0, 1.0)
-                    } else {
-                        0.0
-                    },
-                    cpu_s: cpu_us as f64 / 1e6,
-                }
-            })
-            .collect();
-        let busy_total: f64 = workers.iter().map(|w| w.busy_s).sum();
-        let cpu_s: f64 = workers.iter().map(|w| w.cpu_s).sum();
-        let load_imbalance = load_imbalance(&workers);
-        Self {
-            ops: batch.ops.clone(),
-            input: batch.input_root.clone(),
-            output: batch.output_root.clone(),
-            total: batch.total + refused + batch.skipped,
-            succeeded,
-            skipped: batch.skipped,
-            failed,
-            skipped_files,
-            walk_errors,
-            warnings,
-            unlisted,
-            wall_s,
-            images_per_s: ratio(done as f64, wall_s),
-            megapixels_per_s: ratio(pixels as f64 / 1e6, wall_s),
-            workers,
-            effective_parallelism: ratio(cpu_s, wall_s),
-            busy_parallelism: ratio(busy_total, wall_s),
-            load_imbalance,
-            messages,
-            redelivered: 0,
-            cpu_s,
-            stages: tally.stats(),
-        }
+        tally.report(batch, wall, messages)
     }
 
     /// Adds the workers in `known` that sent no result (they asked for work

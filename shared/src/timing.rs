@@ -84,7 +84,7 @@ const BUCKETS: usize = 1200;
 
 /// A log-scale histogram of µs values: quantiles within 2% in fixed space,
 /// however many images a batch has.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 struct Histogram {
     counts: Vec<u64>,
     n: u64,
@@ -128,7 +128,7 @@ impl Histogram {
 }
 
 /// Stage times of a batch, folded image by image into [`StageStats`].
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct StageTally {
     /// In the order first seen (the chain's order).
     stages: Vec<(String, Histogram)>,

@@ -31,15 +31,17 @@
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
+use shared::idset::IdSet;
 use shared::log::{Level, Throttle};
 use shared::process::Silence;
 use shared::protocol::{
     resync_spans, BatchStart, Outcome, Resync, TaskResult, MAX_ACK_IDS, MAX_IN_FLIGHT_PER_WORKER,
     MAX_RESYNC_RANGES,
 };
-use shared::report::{MessageCounts, Report};
+use shared::report::{MessageCounts, Report, Tally};
 
 use crate::events;
+use crate::timeline::{Timeline, TimelineBuilder};
 
 /// Results waiting to be acknowledged that are acknowledged at once, not
 /// at the next interval: the ventilator hands a worker no more work while
@@ -76,6 +78,9 @@ pub struct CollectorConfig {
     /// Give up after this long without a word from the ventilator
     /// (`None`: wait for ever).
     pub idle_timeout: Option<Duration>,
+    /// Build the batch's timeline as results arrive (for `--trace` and
+    /// `--html`; bounded, see [`TimelineBuilder`]).
+    pub timeline: bool,
 }
 
 impl Default for CollectorConfig {
@@ -91,6 +96,7 @@ impl Default for CollectorConfig {
             resync_ranges: MAX_RESYNC_RANGES,
             resync_span: u64::MAX,
             idle_timeout: None,
+            timeline: false,
         }
     }
 }
@@ -270,11 +276,16 @@ struct Batch {
     start: BatchStart,
     /// The ventilator described it (else it is known from the journal only).
     confirmed: bool,
-    /// Results held, by task id.
-    held: BTreeMap<u64, TaskResult>,
+    /// Tasks whose result is held (journaled, counted in `tally`): the
+    /// results themselves are not kept, so memory does not grow with the
+    /// batch but by a bit per task.
+    held: IdSet,
+    /// What the report needs of the results held.
+    tally: Tally,
+    /// The timeline of the results held, when asked for.
+    timeline: Option<TimelineBuilder>,
     /// Inline results whose output is being stored.
     storing: HashMap<u64, TaskResult>,
-    failed: u64,
     /// Results per worker id (for the event snapshots).
     worker_tasks: BTreeMap<String, u64>,
     started: Instant,
@@ -341,27 +352,38 @@ impl Collector {
         self.batch.as_ref().map(|b| &b.start)
     }
 
-    /// The results held, by task id.
-    pub fn results(&self) -> impl Iterator<Item = &TaskResult> {
-        self.batch.iter().flat_map(|b| b.held.values())
+    /// What the report needs of the results held.
+    #[must_use]
+    pub fn tally(&self) -> Option<&Tally> {
+        self.batch.as_ref().map(|b| &b.tally)
+    }
+
+    /// The timeline of the results held (empty unless the config asked
+    /// for one); it is built once, so call it at the end.
+    pub fn take_timeline(&mut self) -> Timeline {
+        self.batch
+            .as_mut()
+            .and_then(|b| b.timeline.take())
+            .unwrap_or_default()
+            .finish()
     }
 
     /// Results held.
     #[must_use]
     pub fn done(&self) -> u64 {
-        self.batch.as_ref().map_or(0, |b| b.held.len() as u64)
+        self.batch.as_ref().map_or(0, |b| b.held.len())
     }
 
     /// Failures among the results held.
     #[must_use]
     pub fn failed(&self) -> u64 {
-        self.batch.as_ref().map_or(0, |b| b.failed)
+        self.batch.as_ref().map_or(0, |b| b.tally.failed())
     }
 
-    /// The result held for `task`, if any.
+    /// True if a result for `task` is held.
     #[must_use]
-    pub fn held(&self, task: u64) -> Option<&TaskResult> {
-        self.batch.as_ref().and_then(|b| b.held.get(&task))
+    pub fn is_held(&self, task: u64) -> bool {
+        self.batch.as_ref().is_some_and(|b| b.held.contains(task))
     }
 
     /// Results held per worker id.
@@ -388,9 +410,7 @@ impl Collector {
     /// True when every task of the batch has a result.
     #[must_use]
     pub fn complete(&self) -> bool {
-        self.batch
-            .as_ref()
-            .is_some_and(|b| b.held.len() as u64 == b.start.total)
+        self.batch.as_ref().is_some_and(|b| b.held.is_full())
     }
 
     /// True once [`Action::Finished`] or [`Action::GaveUp`] was queued.
@@ -417,7 +437,7 @@ impl Collector {
             "batch": b.start.batch,
             "total": b.start.total,
             "received": b.held.len(),
-            "failed": b.failed,
+            "failed": b.tally.failed(),
             "messages": self.counts,
             "elapsed_s": now.saturating_duration_since(b.started).as_secs_f64(),
         })
@@ -441,7 +461,7 @@ impl Collector {
             counts.unauthenticated += e.unauthenticated;
             counts.replayed += e.replayed;
         }
-        let mut report = Report::compute(&b.start, b.held.values(), wall, counts);
+        let mut report = b.tally.report(&b.start, wall, counts);
         if let Some(e) = ended {
             report.redelivered = e.redispatched;
             report.add_idle_workers(e.workers.iter().map(String::as_str));
@@ -701,13 +721,7 @@ impl Collector {
         let Some(b) = &self.batch else { return };
         self.to_ack.clear();
         let (ranges, span) = (self.config.resync_ranges, self.config.resync_span);
-        let spans = resync_spans(
-            b.start.batch,
-            b.start.total,
-            b.held.keys().copied(),
-            ranges,
-            span,
-        );
+        let spans = resync_spans(b.start.batch, b.start.total, b.held.iter(), ranges, span);
         self.actions.extend(spans.into_iter().map(Action::Resync));
     }
 
@@ -767,9 +781,10 @@ impl Collector {
     ) {
         let mut b = Batch {
             confirmed,
-            held: BTreeMap::new(),
+            held: IdSet::new(start.total),
+            tally: Tally::default(),
+            timeline: self.config.timeline.then(TimelineBuilder::default),
             storing: HashMap::new(),
-            failed: 0,
             worker_tasks: BTreeMap::new(),
             started: restored.as_ref().map_or(now, |r| r.started),
             // The batch began before this sink did.
@@ -795,7 +810,7 @@ impl Collector {
                 ops: start.ops.clone(),
             }));
         if let Some(r) = restored {
-            for result in r.results {
+            for result in &r.results {
                 b.restore(result);
             }
             let text = format!(
@@ -805,7 +820,7 @@ impl Collector {
             );
             self.log(Level::Info, text);
         }
-        if b.held.len() as u64 == b.start.total {
+        if b.held.is_full() {
             b.completed_at = Some(now);
         }
         self.batch = Some(b);
@@ -854,7 +869,7 @@ impl Collector {
             self.warn(now, format!("result for unknown task {task} rejected"));
             return;
         }
-        if b.held.contains_key(&task) {
+        if b.held.contains(task) {
             // Acknowledge duplicates too: the first ack may have been lost.
             self.counts.duplicates += 1;
             self.to_ack.push(task);
@@ -939,7 +954,6 @@ impl Collector {
     fn hold(&mut self, now: Instant, result: TaskResult) {
         let Some(b) = &mut self.batch else { return };
         if let Outcome::Failed { error } = &result.outcome {
-            b.failed += 1;
             self.actions.push_back(Action::Failure {
                 path: result.rel_path.clone(),
                 error: error.clone(),
@@ -949,21 +963,20 @@ impl Collector {
         if let Some(began) = now.checked_sub(Duration::from_micros(result.busy_us)) {
             b.first_began = Some(b.first_began.map_or(began, |at| at.min(began)));
         }
-        self.actions
-            .push_back(Action::Journal(JournalRecord::Result(result.clone())));
-        *b.worker_tasks.entry(result.worker.clone()).or_default() += 1;
         let task = result.task_id;
+        b.count(&result);
         let event = events::Event::Result {
             task,
             path: result.rel_path.clone(),
             worker: result.worker.clone(),
             ok: matches!(result.outcome, Outcome::Written { .. }),
-            done: b.held.len() as u64 + 1,
-            failed: b.failed,
+            done: b.held.len(),
+            failed: b.tally.failed(),
             total: b.start.total,
         };
-        b.held.insert(task, result);
-        if b.held.len() as u64 == b.start.total {
+        self.actions
+            .push_back(Action::Journal(JournalRecord::Result(result)));
+        if b.held.is_full() {
             b.completed_at = Some(now);
         }
         self.to_ack.push(task);
@@ -975,26 +988,31 @@ impl Batch {
     /// The `progress` snapshot of every count.
     fn progress(&self) -> events::Event {
         events::Event::Progress {
-            done: self.held.len() as u64,
-            failed: self.failed,
+            done: self.held.len(),
+            failed: self.tally.failed(),
             total: self.start.total,
             workers: self.worker_tasks.clone(),
         }
     }
 
     /// Takes back a result from the journal (already acknowledged once).
-    fn restore(&mut self, result: TaskResult) {
-        if result.batch != self.start.batch
-            || result.task_id >= self.start.total
-            || self.held.contains_key(&result.task_id)
-        {
+    fn restore(&mut self, result: &TaskResult) {
+        if result.batch == self.start.batch && !self.held.contains(result.task_id) {
+            self.count(result);
+        }
+    }
+
+    /// Holds `result` of a task of this batch not yet held: marks it, and
+    /// counts it in the tally, the per-worker counts and the timeline.
+    fn count(&mut self, result: &TaskResult) {
+        if !self.held.insert(result.task_id) {
             return;
         }
-        if let Outcome::Failed { .. } = &result.outcome {
-            self.failed += 1;
+        self.tally.add(result);
+        if let Some(t) = &mut self.timeline {
+            t.add(result);
         }
         *self.worker_tasks.entry(result.worker.clone()).or_default() += 1;
-        self.held.insert(result.task_id, result);
     }
 }
 

@@ -368,6 +368,7 @@ const ENV_TEST_RESYNC_SPAN: &str = "IMGPIPE_TEST_RESYNC_SPAN";
 fn collector_config(sink: &Config) -> CollectorConfig {
     let mut config = CollectorConfig {
         idle_timeout: sink.idle_timeout,
+        timeline: sink.trace.is_some() || sink.html.is_some(),
         ..CollectorConfig::default()
     };
     let span = cfg!(debug_assertions)
@@ -446,7 +447,7 @@ pub fn run(
         crate::report::write(path, &report, interrupted || gave_up)?;
     }
     if config.trace.is_some() || config.html.is_some() {
-        let timeline = crate::timeline::Timeline::of(c.results());
+        let timeline = c.take_timeline();
         if let Some(path) = &config.trace {
             crate::trace::write(path, &crate::trace::chrome_trace(&timeline, &report))?;
         }

@@ -8,8 +8,9 @@ use std::collections::BTreeMap;
 use shared::protocol::{Outcome, TaskResult};
 use shared::timing::Stage;
 
-/// Images drawn one by one at most; beyond, every k-th image is drawn and
-/// the file says so (the counts and rates still cover every image).
+/// Images drawn one by one at most; beyond, one in k (by arrival, k a
+/// power of two) is drawn and the file says so (the counts and rates still
+/// cover every image).
 pub const MAX_SPANS: usize = 20_000;
 
 /// One image on the timeline.
@@ -65,62 +66,94 @@ pub struct Timeline {
     pub origin_unix_us: u64,
 }
 
-impl Timeline {
-    /// The timeline of `results` (those without timings, such as the
-    /// ventilator's verdicts, are left out).
-    #[must_use]
-    pub fn of<'a>(results: impl IntoIterator<Item = &'a TaskResult>) -> Self {
-        let mut timed: Vec<&TaskResult> = results
-            .into_iter()
-            .filter(|r| r.worker_slots > 0 && r.timings.started_unix_us > 0)
-            .collect();
-        if timed.is_empty() {
-            return Self {
-                sampled_every: 1,
-                ..Self::default()
-            };
+/// Width of the throughput's buckets before they are summed into seconds
+/// from the origin (which is known only at the end), µs.
+const BUCKET_US: u64 = 100_000;
+
+/// The longest run the throughput covers, seconds (later completions,
+/// or absurd times from a peer, are left out of it).
+const MAX_SECONDS: u64 = 1_000_000;
+
+/// Most buckets held while results arrive (about 28 hours' worth).
+const MAX_BUCKETS: usize = 1_000_000;
+
+/// A span as it arrives: on the Unix clock, its lane not yet numbered.
+#[derive(Debug, Clone)]
+struct Pending {
+    arrival: u64,
+    lane: Lane,
+    started_unix_us: u64,
+    span: Span,
+}
+
+/// Builds a [`Timeline`] result by result in bounded space: every result
+/// counts in the throughput; one in `sampled_every` (by arrival) is kept
+/// as a span, and the stride doubles whenever more than [`MAX_SPANS`]
+/// would be kept. The sink feeds it as results arrive instead of holding
+/// them all.
+#[derive(Debug, Clone)]
+pub struct TimelineBuilder {
+    lanes: std::collections::BTreeSet<Lane>,
+    kept: Vec<Pending>,
+    every: u64,
+    images: u64,
+    origin_unix_us: u64,
+    end_unix_us: u64,
+    /// Completions per [`BUCKET_US`] of the Unix clock.
+    completions: BTreeMap<u64, u64>,
+}
+
+impl Default for TimelineBuilder {
+    fn default() -> Self {
+        Self {
+            lanes: std::collections::BTreeSet::new(),
+            kept: Vec::new(),
+            every: 1,
+            images: 0,
+            origin_unix_us: u64::MAX,
+            end_unix_us: 0,
+            completions: BTreeMap::new(),
         }
-        timed.sort_by_key(|r| (r.timings.started_unix_us, r.task_id));
-        let origin = timed[0].timings.started_unix_us;
-        let lanes: Vec<Lane> = timed
-            .iter()
-            .map(|r| Lane {
-                worker: r.worker.clone(),
-                slot: r.timings.slot,
-            })
-            .collect::<std::collections::BTreeSet<_>>()
-            .into_iter()
-            .collect();
-        let lane_of: BTreeMap<&Lane, usize> =
-            lanes.iter().enumerate().map(|(i, l)| (l, i)).collect();
-        let every = timed.len().div_ceil(MAX_SPANS).max(1);
-        let mut throughput = Vec::new();
-        let mut end_us = 0;
-        let mut spans = Vec::with_capacity(timed.len().min(MAX_SPANS));
-        for (i, r) in timed.iter().enumerate() {
-            let start_us = r.timings.started_unix_us - origin;
-            // Times come from peers: saturate rather than overflow.
-            let end = start_us.saturating_add(r.busy_us);
-            end_us = end_us.max(end);
-            let second = usize::try_from(end / 1_000_000).unwrap_or(usize::MAX);
-            if second < 1_000_000 {
-                if throughput.len() <= second {
-                    throughput.resize(second + 1, 0);
-                }
-                throughput[second] += 1;
-            }
-            if i % every != 0 {
-                continue;
-            }
-            let lane = Lane {
-                worker: r.worker.clone(),
-                slot: r.timings.slot,
-            };
-            spans.push(Span {
+    }
+}
+
+impl TimelineBuilder {
+    /// Counts `r` (one without timings, such as the ventilator's verdict,
+    /// is left out).
+    pub fn add(&mut self, r: &TaskResult) {
+        let started = r.timings.started_unix_us;
+        if r.worker_slots == 0 || started == 0 {
+            return;
+        }
+        let arrival = self.images;
+        self.images += 1;
+        self.origin_unix_us = self.origin_unix_us.min(started);
+        // Times come from peers: saturate rather than overflow.
+        let end = started.saturating_add(r.busy_us);
+        self.end_unix_us = self.end_unix_us.max(end);
+        let bucket = end / BUCKET_US;
+        if self.completions.len() < MAX_BUCKETS || self.completions.contains_key(&bucket) {
+            *self.completions.entry(bucket).or_default() += 1;
+        }
+        let lane = Lane {
+            worker: r.worker.clone(),
+            slot: r.timings.slot,
+        };
+        if !self.lanes.contains(&lane) {
+            self.lanes.insert(lane.clone());
+        }
+        if !arrival.is_multiple_of(self.every) {
+            return;
+        }
+        self.kept.push(Pending {
+            arrival,
+            lane,
+            started_unix_us: started,
+            span: Span {
                 task: r.task_id,
                 path: r.rel_path.clone(),
-                lane: lane_of.get(&lane).copied().unwrap_or(0),
-                start_us,
+                lane: 0,
+                start_us: 0,
                 dur_us: r.busy_us,
                 stages: r.timings.stages.clone(),
                 error: match &r.outcome {
@@ -130,17 +163,76 @@ impl Timeline {
                 attempt: r.timings.attempt,
                 cpu_us: r.timings.cpu_us,
                 queued_us: r.timings.queued_us,
-            });
+            },
+        });
+        if self.kept.len() > MAX_SPANS {
+            self.every *= 2;
+            let every = self.every;
+            self.kept.retain(|p| p.arrival.is_multiple_of(every));
         }
-        Self {
+    }
+
+    /// The timeline of everything counted.
+    #[must_use]
+    pub fn finish(self) -> Timeline {
+        if self.images == 0 {
+            return Timeline {
+                sampled_every: 1,
+                ..Timeline::default()
+            };
+        }
+        let origin = self.origin_unix_us;
+        let lanes: Vec<Lane> = self.lanes.into_iter().collect();
+        let lane_of: BTreeMap<&Lane, usize> =
+            lanes.iter().enumerate().map(|(i, l)| (l, i)).collect();
+        let mut throughput: Vec<u64> = Vec::new();
+        for (bucket, n) in self.completions {
+            // The bucket's middle decides its second (within 50 ms).
+            let middle = (bucket * BUCKET_US).saturating_add(BUCKET_US / 2);
+            let second = middle.saturating_sub(origin) / 1_000_000;
+            let Some(second) = (second < MAX_SECONDS)
+                .then(|| usize::try_from(second).ok())
+                .flatten()
+            else {
+                continue;
+            };
+            if throughput.len() <= second {
+                throughput.resize(second + 1, 0);
+            }
+            throughput[second] += n;
+        }
+        let mut kept = self.kept;
+        kept.sort_by_key(|p| (p.started_unix_us, p.span.task));
+        let spans = kept
+            .into_iter()
+            .map(|p| Span {
+                lane: lane_of.get(&p.lane).copied().unwrap_or(0),
+                start_us: p.started_unix_us - origin,
+                ..p.span
+            })
+            .collect();
+        Timeline {
             lanes,
             spans,
-            images: timed.len(),
-            sampled_every: every,
-            end_us,
+            images: usize::try_from(self.images).unwrap_or(usize::MAX),
+            sampled_every: usize::try_from(self.every).unwrap_or(usize::MAX),
+            end_us: self.end_unix_us - origin,
             throughput,
             origin_unix_us: origin,
         }
+    }
+}
+
+impl Timeline {
+    /// The timeline of `results` (those without timings, such as the
+    /// ventilator's verdicts, are left out).
+    #[must_use]
+    pub fn of<'a>(results: impl IntoIterator<Item = &'a TaskResult>) -> Self {
+        let mut builder = TimelineBuilder::default();
+        for r in results {
+            builder.add(r);
+        }
+        builder.finish()
     }
 
     /// The note for a sampled timeline, `None` when every image is drawn.
@@ -244,10 +336,11 @@ pub(crate) mod tests {
             .map(|i| result(i, "w", 0, i, &[("decode", 1)], true))
             .collect();
         let t = Timeline::of(&results);
-        assert_eq!(t.sampled_every, 3);
+        assert_eq!(t.sampled_every, 4);
         assert!(t.spans.len() <= MAX_SPANS);
+        assert!(t.spans.windows(2).all(|w| w[0].start_us <= w[1].start_us));
         assert_eq!(t.throughput.iter().sum::<u64>(), results.len() as u64);
-        assert!(t.sampling_note().is_some_and(|n| n.contains("1 in 3")));
+        assert!(t.sampling_note().is_some_and(|n| n.contains("1 in 4")));
     }
 
     #[test]
@@ -256,7 +349,7 @@ pub(crate) mod tests {
         huge.busy_us = u64::MAX;
         huge.timings.stages[0].us = u64::MAX;
         let t = Timeline::of(&[huge]);
-        assert_eq!(t.end_us, u64::MAX);
+        assert_eq!(t.end_us, u64::MAX - t.origin_unix_us);
         let report = shared::report::Report::compute(
             &shared::protocol::BatchStart::default(),
             std::iter::empty(),

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
 use shared::protocol::{BatchStart, Outcome, TaskResult, Transport};
+use shared::report::Tally;
 
 use super::{Action, BatchEnd, Collector, CollectorConfig, Event, JournalRecord, Peer, Restored};
 
@@ -88,7 +89,8 @@ fn step() -> impl Strategy<Value = Step> {
 struct Held {
     batch: Option<BatchStart>,
     started: Option<Instant>,
-    results: BTreeMap<u64, TaskResult>,
+    ids: BTreeSet<u64>,
+    tally: Option<Tally>,
     failed: u64,
     worker_tasks: BTreeMap<String, u64>,
 }
@@ -223,9 +225,8 @@ impl World {
         Held {
             batch: self.c.batch().cloned(),
             started: self.c.started(),
-            results: (0..upto)
-                .filter_map(|t| self.c.held(t).map(|r| (t, r.clone())))
-                .collect(),
+            ids: (0..upto).filter(|&t| self.c.is_held(t)).collect(),
+            tally: self.c.tally().cloned(),
             failed: self.c.failed(),
             worker_tasks: self.c.worker_tasks(),
         }
@@ -398,7 +399,7 @@ impl World {
                 Action::Begin(start) => assert_eq!(start, self.start()),
                 Action::Store { batch, task, .. } => {
                     assert_eq!(self.transport, Transport::Inline);
-                    assert!(self.c.held(task).is_none(), "task {task} stored once held");
+                    assert!(!self.c.is_held(task), "task {task} stored once held");
                     assert!(self.stored_here.insert(task), "task {task} stored twice");
                     self.stores.push((batch, task));
                 }
@@ -447,23 +448,30 @@ impl World {
 
     fn check(&self) {
         let held = self.held();
-        let ids: BTreeSet<u64> = held.results.keys().copied().collect();
+        let ids = &held.ids;
         // Each task counted once, and only tasks of the batch.
         assert_eq!(self.c.done(), ids.len() as u64);
         assert!(ids.iter().all(|&t| t < self.total));
-        let failures = held
-            .results
-            .values()
-            .filter(|r| matches!(r.outcome, Outcome::Failed { .. }))
-            .count() as u64;
-        assert_eq!(held.failed, failures);
         assert_eq!(held.worker_tasks.values().sum::<u64>(), ids.len() as u64);
-        // Held means journaled (while the journal lasts).
-        if self.finished == 0 && self.c.batch().is_some() {
-            assert_eq!(self.journal_ids(), ids, "held and journaled differ");
+        // Held means journaled (while the journal lasts), and what the
+        // report will say is what the journaled results say.
+        if let (0, Some(j)) = (self.finished, &self.journal) {
+            if self.c.batch().is_some() {
+                assert_eq!(&self.journal_ids(), ids, "held and journaled differ");
+                let mut tally = Tally::default();
+                for r in &j.results {
+                    tally.add(r);
+                }
+                assert_eq!(
+                    held.tally.as_ref(),
+                    Some(&tally),
+                    "the tally is not the journal's"
+                );
+                assert_eq!(held.failed, tally.failed());
+            }
         }
         let all: BTreeSet<u64> = (0..self.total).collect();
-        assert_eq!(self.c.complete(), self.c.batch().is_some() && ids == all);
+        assert_eq!(self.c.complete(), self.c.batch().is_some() && *ids == all);
         if self.c.finished() {
             assert!(self.c.complete());
         }
