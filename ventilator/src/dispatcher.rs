@@ -19,6 +19,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::time::{Duration, Instant};
 
 use shared::auth::AuthError;
+use shared::idset::IdSet;
 use shared::log::{Level, Throttle};
 use shared::protocol::{
     Message, ProtocolError, Resync, MAX_IN_FLIGHT_PER_WORKER, MAX_NAMED_WORKERS,
@@ -202,15 +203,55 @@ struct Blame {
     last: String,
 }
 
+/// Tasks waiting for a worker, in dispatch order: tasks taken back (at the
+/// front, most recent first) before the fresh ones, which are a range, so
+/// that a batch of millions holds only what was taken back.
+#[derive(Debug)]
+struct Queue {
+    taken_back: VecDeque<u64>,
+    fresh: std::ops::Range<u64>,
+}
+
+impl Queue {
+    /// Every task of a batch of `total`, in id order.
+    fn new(total: u64) -> Self {
+        Self {
+            taken_back: VecDeque::new(),
+            fresh: 0..total,
+        }
+    }
+
+    fn pop_front(&mut self) -> Option<u64> {
+        self.taken_back.pop_front().or_else(|| self.fresh.next())
+    }
+
+    fn push_front(&mut self, id: u64) {
+        self.taken_back.push_front(id);
+    }
+
+    fn len(&self) -> u64 {
+        self.taken_back.len() as u64 + (self.fresh.end - self.fresh.start)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.taken_back.is_empty() && self.fresh.is_empty()
+    }
+
+    #[cfg(test)]
+    fn contains(&self, id: u64) -> bool {
+        self.fresh.contains(&id) || self.taken_back.contains(&id)
+    }
+}
+
 /// The dispatch state of one batch.
 #[derive(Debug)]
 pub(crate) struct Dispatcher {
     config: DispatcherConfig,
     /// When each task in flight was last sent.
     leases: HashMap<u64, Instant>,
-    pending: VecDeque<u64>,
-    done: Vec<bool>,
-    done_count: u64,
+    pending: Queue,
+    /// Tasks the sink acknowledged.
+    done: IdSet,
     /// One entry per credit, oldest first: the next task goes to the front.
     ready: VecDeque<Vec<u8>>,
     workers: HashMap<Vec<u8>, WorkerSlot>,
@@ -268,9 +309,8 @@ impl Dispatcher {
         let total = config.tasks;
         Self {
             leases: HashMap::new(),
-            pending: (0..total).collect(),
-            done: vec![false; usize::try_from(total).unwrap_or(usize::MAX)],
-            done_count: 0,
+            pending: Queue::new(total),
+            done: IdSet::new(total),
             ready: VecDeque::new(),
             workers: HashMap::new(),
             stopped_workers: HashSet::new(),
@@ -303,12 +343,12 @@ impl Dispatcher {
 
     /// Tasks the sink has acknowledged.
     pub(crate) fn acknowledged(&self) -> u64 {
-        self.done_count
+        self.done.len()
     }
 
     /// True once every task is acknowledged.
     pub(crate) fn complete(&self) -> bool {
-        self.done_count == self.config.tasks
+        self.done.is_full()
     }
 
     /// True once the batch is over (`EndBatch` was queued).
@@ -356,7 +396,7 @@ impl Dispatcher {
             "tasks": self.config.tasks,
             "pending": self.pending.len(),
             "in_flight": self.workers.values().map(|w| w.in_flight.len()).sum::<usize>(),
-            "done": self.done_count,
+            "done": self.done.len(),
             "resync_messages": self.resync_spans,
             "dispatched": self.summary.dispatched,
             "redispatched": self.summary.redispatched,
@@ -612,10 +652,12 @@ impl Dispatcher {
         self.resync_next = Some(span.to);
         if span.to >= self.config.tasks {
             self.sink_synced = true;
-            if self.done_count > 0 {
+            if !self.done.is_empty() {
                 let text = format!(
                     "resuming: the sink already holds {} of {} results (told in {} messages)",
-                    self.done_count, self.config.tasks, self.resync_spans
+                    self.done.len(),
+                    self.config.tasks,
+                    self.resync_spans
                 );
                 self.log(Level::Info, text);
             }
@@ -684,13 +726,10 @@ impl Dispatcher {
     /// ids ascend).
     fn acknowledge_all(&mut self, task_ids: impl Iterator<Item = u64>) {
         for id in task_ids {
-            let Some(done) = usize::try_from(id).ok().and_then(|i| self.done.get_mut(i)) else {
+            if id >= self.config.tasks {
                 break;
-            };
-            if !*done {
-                *done = true;
-                self.done_count += 1;
             }
+            self.done.insert(id);
             self.leases.remove(&id);
             self.suspect_set.remove(&id);
             self.failed.remove(&id);
@@ -701,11 +740,7 @@ impl Dispatcher {
     }
 
     fn is_done(&self, id: u64) -> bool {
-        usize::try_from(id)
-            .ok()
-            .and_then(|i| self.done.get(i))
-            .copied()
-            .unwrap_or(true)
+        id >= self.config.tasks || self.done.contains(id)
     }
 
     /// True for a task that still needs a worker: neither acknowledged nor
@@ -1295,6 +1330,32 @@ mod tests {
             }]
         );
     }
+
+    proptest::proptest! {
+        /// The queue behaves as the deque of every id it replaces.
+        #[test]
+        fn the_queue_pops_as_a_deque_of_every_id(
+            total in 0u64..50,
+            ops in proptest::collection::vec(proptest::option::of(0u64..60), 0..200),
+        ) {
+            let mut queue = Queue::new(total);
+            let mut deque: VecDeque<u64> = (0..total).collect();
+            for op in ops {
+                match op {
+                    Some(id) => {
+                        queue.push_front(id);
+                        deque.push_front(id);
+                    }
+                    None => proptest::prop_assert_eq!(queue.pop_front(), deque.pop_front()),
+                }
+                proptest::prop_assert_eq!(queue.len(), deque.len() as u64);
+                proptest::prop_assert_eq!(queue.is_empty(), deque.is_empty());
+                for id in 0..60 {
+                    proptest::prop_assert_eq!(queue.contains(id), deque.contains(&id));
+                }
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -1325,7 +1386,7 @@ impl Dispatcher {
             for id in 0..self.config.tasks {
                 assert!(
                     self.is_done(id)
-                        || self.pending.contains(&id)
+                        || self.pending.contains(id)
                         || self.leases.contains_key(&id)
                         || self.suspects.contains(&id)
                         || self.failed.contains_key(&id),
@@ -1335,7 +1396,7 @@ impl Dispatcher {
         }
         for id in &self.suspects {
             assert!(self.suspect_set.contains(id) || !self.is_open(*id));
-            assert!(!self.pending.contains(id) || !self.is_open(*id));
+            assert!(!self.pending.contains(*id) || !self.is_open(*id));
         }
         for id in self.failed.keys() {
             assert!(
@@ -1366,8 +1427,7 @@ impl Dispatcher {
                 assert_eq!(slot.in_flight.len(), 1, "a suspect shares its worker");
             }
         }
-        let done = self.done.iter().filter(|d| **d).count() as u64;
-        assert_eq!(done, self.done_count);
+        assert_eq!(self.done.iter().count() as u64, self.done.len());
     }
 }
 

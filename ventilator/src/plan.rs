@@ -12,6 +12,7 @@ use shared::protocol::{Unprocessed, UnprocessedKind};
 
 use crate::manifest::{self, Entry, Manifest};
 use crate::naming::{output_rel, NameTemplate};
+use crate::tasks::Images;
 use crate::Config;
 
 /// One image of the batch, with everything decided about it.
@@ -28,7 +29,7 @@ pub struct Planned {
 /// The batch id: a hash of everything that defines the batch (folders,
 /// chain, encoder settings, each input and its output), so a restarted
 /// ventilator resumes the same batch and the sink tells it what is done.
-pub(crate) fn batch_id(input: &Path, output: &Path, config: &Config, tasks: &[Planned]) -> u64 {
+pub(crate) fn batch_id(input: &Path, output: &Path, config: &Config, images: &Images) -> u64 {
     // FNV-1a, 64-bit: stable across builds, unlike std's hasher.
     let mut hash = 0xcbf2_9ce4_8422_2325_u64;
     let mut feed = |bytes: &[u8]| {
@@ -41,9 +42,14 @@ pub(crate) fn batch_id(input: &Path, output: &Path, config: &Config, tasks: &[Pl
     feed(output.as_os_str().as_encoded_bytes());
     feed(config.chain.to_string().as_bytes());
     feed(format!("{:?}", config.output_options).as_bytes());
-    for task in tasks {
-        feed(task.rel.as_bytes());
-        feed(task.out.as_bytes());
+    match images {
+        Images::Planned(tasks) => {
+            for task in tasks {
+                feed(task.rel.as_bytes());
+                feed(task.out.as_bytes());
+            }
+        }
+        Images::Synthetic(n) => feed(format!("synthetic {n}").as_bytes()),
     }
     hash
 }

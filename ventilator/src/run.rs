@@ -12,7 +12,6 @@ use shared::curve::{Domain, Tickets, ZapHandler};
 use shared::discover::check_roots;
 use shared::endpoints;
 use shared::exposure::{self, Listener};
-use shared::imageio::OutputFormat;
 use shared::net;
 use shared::net::Wire;
 use shared::protocol::{
@@ -22,8 +21,8 @@ use shared::shutdown::Shutdown;
 use shared::status::StatusServer;
 
 use crate::dispatcher::{Action, Dispatcher, DispatcherConfig, Event, Summary};
-use crate::plan::{batch_id, dry_run, plan, Plan, Planned};
-use crate::tasks::BatchTasks;
+use crate::plan::{batch_id, dry_run, plan, Plan};
+use crate::tasks::{BatchTasks, Images};
 use crate::{Cli, Config, Dispatch, ROLE};
 
 /// Largest message the tasks socket accepts: workers and the sink only send
@@ -164,7 +163,7 @@ impl Sockets {
                 reason,
                 attempts,
             } => {
-                let rel_path = batch.tasks.rel_path(task).unwrap_or_default().to_string();
+                let rel_path = batch.tasks.rel_path(task).unwrap_or_default();
                 let result = shared::protocol::TaskResult {
                     ticket: None,
                     batch: batch.start.batch,
@@ -191,7 +190,7 @@ impl Sockets {
                 redispatched,
                 workers,
             } => {
-                if !batch.tasks.synthetic {
+                if !batch.tasks.synthetic() {
                     let swept = shared::pipeline::sweep_temporaries(&batch.output);
                     if swept > 0 {
                         tracing::info!("removed {swept} temporary files left by lost workers");
@@ -275,28 +274,19 @@ fn plan_batch(
     endpoint: &str,
     tickets: Option<Tickets>,
 ) -> Batch {
-    let synthetic = config.mode.synthetic;
-    let plan = match synthetic {
-        Some(n) => Plan {
-            tasks: (0..n)
-                .map(|i| Planned {
-                    rel: format!("synthetic-{i}"),
-                    out: format!("synthetic-{i}"),
-                    format: OutputFormat::Jpeg,
-                })
-                .collect(),
-            ..Plan::default()
-        },
+    let (plan, images) = match config.mode.synthetic {
+        Some(n) => (Plan::default(), Images::Synthetic(n)),
         None => {
-            let plan = plan(input, output, config);
+            let mut plan = plan(input, output, config);
             if let Err(e) = plan.manifest.save(output) {
                 tracing::warn!("{e}: a later --skip-existing run will redo these outputs");
             }
-            plan
+            let tasks = std::mem::take(&mut plan.tasks);
+            (plan, Images::Planned(tasks))
         }
     };
     log_unprocessed(&plan.unprocessed);
-    let total = plan.tasks.len() as u64;
+    let total = images.len();
     tracing::info!(
         "{total} images under {}{}; tasks on {endpoint}",
         input.display(),
@@ -307,10 +297,9 @@ fn plan_batch(
         }
     );
     let tasks = BatchTasks {
-        batch: batch_id(input, output, config, &plan.tasks),
-        synthetic: synthetic.is_some(),
+        batch: batch_id(input, output, config, &images),
         transport: config.mode.transport,
-        planned: plan.tasks,
+        images,
         input_root: input.to_string_lossy().into_owned(),
         output_root: output.to_string_lossy().into_owned(),
         chain: config.chain.clone(),

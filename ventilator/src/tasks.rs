@@ -2,10 +2,11 @@
 //! [`Task`] message, with the image's bytes when the transport is inline
 //! (read only when the task is sent, so only tasks in flight are held).
 
+use std::borrow::Cow;
 use std::path::Path;
 
 use shared::curve::Tickets;
-use shared::imageio::OutputOptions;
+use shared::imageio::{OutputFormat, OutputOptions};
 use shared::net;
 use shared::ops::Chain;
 use shared::protocol::{Message, Packet, Source, Task, Transport};
@@ -16,17 +17,49 @@ use crate::plan::Planned;
 /// ones are reported as failures with `--transport inline`.
 pub const MAX_INLINE_BYTES: u64 = (net::MAX_MESSAGE_BYTES as u64) / 2;
 
+/// The images of a batch, indexed by task id.
+#[derive(Debug, Clone)]
+pub(crate) enum Images {
+    /// Each image's input and output, as planned.
+    Planned(Vec<Planned>),
+    /// `--synthetic N`: N tasks that touch no image, named when sent, so
+    /// that millions of them take no memory.
+    Synthetic(u64),
+}
+
+impl Images {
+    /// Task `id`'s input and output; `None` for an id outside the batch.
+    pub(crate) fn get(&self, id: u64) -> Option<Cow<'_, Planned>> {
+        match self {
+            Self::Planned(planned) => planned.get(usize::try_from(id).ok()?).map(Cow::Borrowed),
+            Self::Synthetic(n) => (id < *n).then(|| {
+                Cow::Owned(Planned {
+                    rel: format!("synthetic-{id}"),
+                    out: format!("synthetic-{id}"),
+                    format: OutputFormat::Jpeg,
+                })
+            }),
+        }
+    }
+
+    /// Tasks in the batch.
+    pub(crate) fn len(&self) -> u64 {
+        match self {
+            Self::Planned(planned) => planned.len() as u64,
+            Self::Synthetic(n) => *n,
+        }
+    }
+}
+
 /// Everything a task message carries besides its id.
 #[derive(Debug, Clone)]
 pub(crate) struct BatchTasks {
     /// The batch id.
     pub batch: u64,
-    /// Messaging-only benchmark: tasks touch no image.
-    pub synthetic: bool,
     /// How images travel.
     pub transport: Transport,
-    /// Each task's input and output, indexed by task id.
-    pub planned: Vec<Planned>,
+    /// Each task's input and output.
+    pub images: Images,
     /// Input root, as workers see it.
     pub input_root: String,
     /// Output root, as workers see it.
@@ -40,19 +73,23 @@ pub(crate) struct BatchTasks {
 }
 
 impl BatchTasks {
+    /// Messaging-only benchmark: tasks touch no image.
+    pub(crate) fn synthetic(&self) -> bool {
+        matches!(self.images, Images::Synthetic(_))
+    }
+
     /// The input path of task `id`, relative to the input root.
-    pub(crate) fn rel_path(&self, id: u64) -> Option<&str> {
-        let planned = self.planned.get(usize::try_from(id).ok()?)?;
-        Some(planned.rel.as_str())
+    pub(crate) fn rel_path(&self, id: u64) -> Option<String> {
+        Some(self.images.get(id)?.into_owned().rel)
     }
 
     /// Task `id` as delivery number `attempt` and, with the inline
     /// transport, the image bytes it carries; `None` for an id outside the
     /// batch.
     pub(crate) fn packet(&self, id: u64, attempt: u32) -> Option<Packet> {
-        let planned = self.planned.get(usize::try_from(id).ok()?)?;
+        let planned = self.images.get(id)?;
         let rel_path = &planned.rel;
-        let (source, payload) = if self.synthetic {
+        let (source, payload) = if self.synthetic() {
             (Source::Synthetic, None)
         } else if self.transport == Transport::Path {
             (Source::Path, None)
