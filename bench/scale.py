@@ -15,7 +15,10 @@ none larger.
     python3 bench/scale.py [N|DIR ...]      # default 1000000
 
 Environment: IMGPIPE (release binary; default target/release/imgpipe),
-WORKERS (2).
+WORKERS (2), RESTART_AT (kill the ventilator with SIGKILL once the sink
+holds that many results, and start it again on the same endpoint: the
+row then says how many results the sink took twice, i.e. were redone
+instead of resumed).
 Build first: cargo build --release.
 """
 
@@ -32,12 +35,34 @@ IMGPIPE = os.environ.get("IMGPIPE", os.path.join(HERE, "..", "target", "release"
 WORKERS = int(os.environ.get("WORKERS", "2"))
 
 
+RESTART_AT = int(os.environ.get("RESTART_AT", "0"))
+
+
+def endpoints(proc):
+    """What a role announces on stdout before its endpoint (`imgpipe-status
+    EP`, ...), up to `imgpipe-listening EP`, as {"status": EP, ...}."""
+    found = {}
+    for line in proc.stdout:
+        if line.startswith("imgpipe-") and len(line.split()) == 2:
+            name, ep = line.split()
+            found[name.removeprefix("imgpipe-")] = ep
+            if name == "imgpipe-listening":
+                return found
+    raise RuntimeError("a role exited before announcing its endpoint")
+
+
 def endpoint(proc):
     """The endpoint a role announces on stdout (`imgpipe-listening EP`)."""
-    for line in proc.stdout:
-        if line.startswith("imgpipe-listening "):
-            return line.split()[1]
-    raise RuntimeError("a role exited before announcing its endpoint")
+    return endpoints(proc)["listening"]
+
+
+def received(status_ep):
+    """Results the sink holds, from its status endpoint (0 before a batch)."""
+    out = subprocess.run([IMGPIPE, "status", status_ep], capture_output=True, text=True, timeout=30)
+    try:
+        return json.loads(out.stdout).get("received", 0)
+    except json.JSONDecodeError:
+        return 0
 
 
 def logged_at(line):
@@ -62,20 +87,39 @@ def one(what, tmp):
     vent_log = open(os.path.join(tmp, "ventilator.log"), "w+")
     started = time.time()
     job = ["-i", inp, "--synthetic", what] if what.isdigit() else ["-i", what, "--ops", "grayscale"]
-    vent = subprocess.Popen([IMGPIPE, "ventilator", *job, "-o", out,
-                             "--bind", loopback, "--status-bind", loopback],
-                            stdout=subprocess.PIPE, stderr=vent_log, text=True, env=env)
+
+    def ventilator(bind):
+        return subprocess.Popen([IMGPIPE, "ventilator", *job, "-o", out,
+                                 "--bind", bind, "--status-bind", loopback],
+                                stdout=subprocess.PIPE, stderr=vent_log, text=True, env=env)
+
+    vent = ventilator(loopback)
     tasks = endpoint(vent)
     sink = subprocess.Popen([IMGPIPE, "sink", "--ventilator", tasks, "--bind", loopback,
                              "--status-bind", loopback, "--events-bind", loopback,
                              "--progress", "none", "--quiet", "--report", report],
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
-    results = endpoint(sink)
+    sink_eps = endpoints(sink)
+    results = sink_eps["listening"]
     workers = [subprocess.Popen([IMGPIPE, "worker", "--ventilator", tasks, "--sink", results,
                                  "--threads", "1", "--id", f"w{i}"],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
                for i in range(WORKERS)]
+    restarted_at = None
+    first_vent = None
+    if RESTART_AT:
+        # Polled, not waited on: this is a benchmark, not a test.
+        while (held := received(sink_eps["status"])) < RESTART_AT:
+            time.sleep(0.2)
+        vent.kill()
+        first_vent = usage(vent)
+        restarted_at = held
+        vent = ventilator(tasks)
+        endpoint(vent)
     roles = {"sink": usage(sink), "ventilator": usage(vent)}
+    if first_vent:
+        mb, cpu = roles["ventilator"]
+        roles["ventilator"] = (max(mb, first_vent[0]), cpu + first_vent[1])
     each = [usage(w) for w in workers]
     roles["worker"] = (max(mb for mb, _ in each), sum(cpu for _, cpu in each))
     vent_log.seek(0)
@@ -88,6 +132,8 @@ def one(what, tmp):
         "first task s": None if planned is None else planned - started,
         "tasks/s": r["images_per_s"],
         "refused or rejected messages": m["rejected"] + m["unauthenticated"],
+        **({"ventilator restarted at": restarted_at, "results taken twice": m["duplicates"]}
+           if RESTART_AT else {}),
         **{f"{role} peak MB": mb for role, (mb, _) in roles.items()},
         **{f"{role} CPU s": cpu for role, (_, cpu) in roles.items()},
     }
