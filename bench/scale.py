@@ -15,10 +15,11 @@ none larger.
     python3 bench/scale.py [N|DIR ...]      # default 1000000
 
 Environment: IMGPIPE (release binary; default target/release/imgpipe),
-WORKERS (2), RESTART_AT (kill the ventilator with SIGKILL once the sink
-holds that many results, and start it again on the same endpoint: the
-row then says how many results the sink took twice, i.e. were redone
-instead of resumed).
+WORKERS (2), RESTART_AT (kill a role with SIGKILL once the sink holds
+that many results, and start it again on the same endpoint: the row then
+says how many results the sink took twice, i.e. were redone instead of
+resumed), RESTART_ROLE (ventilator, the default, or sink: the sink then
+keeps a journal, and the restarted one replays it).
 Build first: cargo build --release.
 """
 
@@ -36,6 +37,7 @@ WORKERS = int(os.environ.get("WORKERS", "2"))
 
 
 RESTART_AT = int(os.environ.get("RESTART_AT", "0"))
+RESTART_ROLE = os.environ.get("RESTART_ROLE", "ventilator")
 
 
 def endpoints(proc):
@@ -95,10 +97,16 @@ def one(what, tmp):
 
     vent = ventilator(loopback)
     tasks = endpoint(vent)
-    sink = subprocess.Popen([IMGPIPE, "sink", "--ventilator", tasks, "--bind", loopback,
-                             "--status-bind", loopback, "--events-bind", loopback,
-                             "--progress", "none", "--quiet", "--report", report],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+    journal = ["--journal", os.path.join(tmp, "journal")] if RESTART_ROLE == "sink" else []
+
+    def start_sink(bind):
+        return subprocess.Popen([IMGPIPE, "sink", "--ventilator", tasks, "--bind", bind,
+                                 "--status-bind", loopback, "--events-bind", loopback, *journal,
+                                 "--progress", "none", "--quiet", "--report", report],
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                                env=env)
+
+    sink = start_sink(loopback)
     sink_eps = endpoints(sink)
     results = sink_eps["listening"]
     workers = [subprocess.Popen([IMGPIPE, "worker", "--ventilator", tasks, "--sink", results,
@@ -106,20 +114,26 @@ def one(what, tmp):
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
                for i in range(WORKERS)]
     restarted_at = None
-    first_vent = None
+    first = None
     if RESTART_AT:
         # Polled, not waited on: this is a benchmark, not a test.
         while (held := received(sink_eps["status"])) < RESTART_AT:
             time.sleep(0.2)
-        vent.kill()
-        first_vent = usage(vent)
         restarted_at = held
-        vent = ventilator(tasks)
-        endpoint(vent)
+        if RESTART_ROLE == "sink":
+            sink.kill()
+            first = usage(sink)
+            sink = start_sink(results)
+            endpoints(sink)
+        else:
+            vent.kill()
+            first = usage(vent)
+            vent = ventilator(tasks)
+            endpoint(vent)
     roles = {"sink": usage(sink), "ventilator": usage(vent)}
-    if first_vent:
-        mb, cpu = roles["ventilator"]
-        roles["ventilator"] = (max(mb, first_vent[0]), cpu + first_vent[1])
+    if first:
+        mb, cpu = roles[RESTART_ROLE]
+        roles[RESTART_ROLE] = (max(mb, first[0]), cpu + first[1])
     each = [usage(w) for w in workers]
     roles["worker"] = (max(mb for mb, _ in each), sum(cpu for _, cpu in each))
     vent_log.seek(0)
@@ -132,7 +146,7 @@ def one(what, tmp):
         "first task s": None if planned is None else planned - started,
         "tasks/s": r["images_per_s"],
         "refused or rejected messages": m["rejected"] + m["unauthenticated"],
-        **({"ventilator restarted at": restarted_at, "results taken twice": m["duplicates"]}
+        **({f"{RESTART_ROLE} restarted at": restarted_at, "results taken twice": m["duplicates"]}
            if RESTART_AT else {}),
         **{f"{role} peak MB": mb for role, (mb, _) in roles.items()},
         **{f"{role} CPU s": cpu for role, (_, cpu) in roles.items()},

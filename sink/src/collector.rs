@@ -108,10 +108,9 @@ pub struct Restored {
     pub batch: u64,
     /// When that batch started.
     pub started: Instant,
-    /// The batch's description, if the journal kept it.
+    /// The batch's description, if the journal kept it (without it the
+    /// journal is of no use: the batch starts afresh).
     pub start: Option<BatchStart>,
-    /// Results it had accepted, in the order it accepted them.
-    pub results: Vec<TaskResult>,
 }
 
 /// The ventilator's word that the batch is over, with its figures.
@@ -141,8 +140,15 @@ pub enum Peer {
 /// Something that happened, fed to [`Collector::handle_event`].
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
-    /// The journal a previous run left (feed it first, before any message).
+    /// The journal a previous run left (feed it first, before any
+    /// message), then each result in it as [`Event::Replayed`], then
+    /// [`Event::ReplayDone`]: the results are folded in one at a time, so
+    /// a journal of millions is never held in memory.
     Restored(Restored),
+    /// One result from the journal, in the order it was accepted.
+    Replayed(TaskResult),
+    /// The journal has been read to its end.
+    ReplayDone,
     /// A worker's result, with the inline output that came with it.
     Result {
         /// The result.
@@ -204,8 +210,6 @@ pub enum JournalRecord {
     Start(BatchStart),
     /// Continue the journal a previous run left.
     Resume,
-    /// Append the batch's description (the journal left lacked it).
-    Describe(BatchStart),
     /// Append one accepted result.
     Result(TaskResult),
     /// The batch is complete: remove the journal.
@@ -302,8 +306,8 @@ pub struct Collector {
     /// When the collector was made: a deadline already past.
     created: Instant,
     batch: Option<Batch>,
-    /// A journal without a description, until the ventilator names its batch.
-    restored: Option<Restored>,
+    /// Journal results are being replayed into the batch.
+    replaying: bool,
     /// Results that came before the batch was known, with their bytes.
     early: Vec<(TaskResult, Option<Vec<u8>>)>,
     early_bytes: usize,
@@ -331,7 +335,7 @@ impl Collector {
             config,
             created: now,
             batch: None,
-            restored: None,
+            replaying: false,
             early: Vec::new(),
             early_bytes: 0,
             to_ack: Vec::new(),
@@ -517,6 +521,12 @@ impl Collector {
         }
         match event {
             Event::Restored(restored) => self.on_restored(now, restored),
+            Event::Replayed(result) => {
+                if let Some(b) = self.batch.as_mut().filter(|_| self.replaying) {
+                    b.restore(&result);
+                }
+            }
+            Event::ReplayDone => self.on_replay_done(now),
             Event::Heartbeat => {}
             Event::Result { result, payload } => self.on_result(now, result, payload),
             Event::BatchStart(start) => self.on_batch_start(now, start),
@@ -726,7 +736,7 @@ impl Collector {
     }
 
     fn on_restored(&mut self, now: Instant, restored: Restored) {
-        if self.batch.is_some() || self.restored.is_some() {
+        if self.batch.is_some() {
             return;
         }
         match restored.start.clone() {
@@ -735,9 +745,31 @@ impl Collector {
                 // without acknowledging anything until the ventilator
                 // describes it (and finish it alone if it is complete).
                 self.begin(now, start, Some(restored), false);
+                self.replaying = true;
             }
-            _ => self.restored = Some(restored),
+            _ => self.log(
+                Level::Warn,
+                "the journal lacks the batch's description: starting afresh".into(),
+            ),
         }
+    }
+
+    fn on_replay_done(&mut self, now: Instant) {
+        if !std::mem::take(&mut self.replaying) {
+            return;
+        }
+        let Some(b) = &mut self.batch else {
+            return;
+        };
+        if b.held.is_full() {
+            b.completed_at = Some(now);
+        }
+        let text = format!(
+            "resuming from the journal: {} of {} results already in",
+            b.held.len(),
+            b.start.total
+        );
+        self.log(Level::Info, text);
     }
 
     fn on_batch_start(&mut self, now: Instant, start: BatchStart) {
@@ -764,10 +796,7 @@ impl Collector {
                 Level::Warn,
                 "ignoring a second batch while one is running".into(),
             ),
-            None => {
-                let restored = self.restored.take().filter(|r| r.batch == start.batch);
-                self.begin(now, start, restored, true);
-            }
+            None => self.begin(now, start, None, true),
         }
     }
 
@@ -799,27 +828,12 @@ impl Collector {
             None => JournalRecord::Start(start.clone()),
         };
         self.actions.push_back(Action::Journal(record));
-        if restored.as_ref().is_some_and(|r| r.start.is_none()) {
-            let record = JournalRecord::Describe(start.clone());
-            self.actions.push_back(Action::Journal(record));
-        }
         self.actions
             .push_back(Action::Publish(events::Event::BatchStarted {
                 batch: start.batch,
                 total: start.total,
                 ops: start.ops.clone(),
             }));
-        if let Some(r) = restored {
-            for result in &r.results {
-                b.restore(result);
-            }
-            let text = format!(
-                "resuming from the journal: {} of {} results already in",
-                b.held.len(),
-                b.start.total
-            );
-            self.log(Level::Info, text);
-        }
         if b.held.is_full() {
             b.completed_at = Some(now);
         }

@@ -6,13 +6,14 @@
 //! is the header (batch id and batch start in Unix milliseconds, both u64
 //! LE); each later record is a message encoded with `shared::protocol`: the
 //! batch's description (`BatchStart`, so a sink whose journal holds every
-//! result can finish the batch without the ventilator; journals written
-//! before it was kept lack it), then one `Result` per accepted result. A
-//! torn last record (a crash mid-write) is ignored. Writes are not fsynced:
-//! the journal survives a killed process, not a power cut.
+//! result can finish the batch without the ventilator), then one `Result`
+//! per accepted result. A torn last record (a crash mid-write) is ignored.
+//! Writes are not fsynced: the journal survives a killed process, not a
+//! power cut. A journal is read one record at a time
+//! ([`Journal::next_result`]), so its size costs no memory.
 
 use std::fs::{File, OpenOptions};
-use std::io::{Read, Write};
+use std::io::{BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -27,8 +28,6 @@ pub struct Restored {
     pub started: SystemTime,
     /// The batch's description, if the journal kept it.
     pub start: Option<BatchStart>,
-    /// Results it had accepted.
-    pub results: Vec<TaskResult>,
 }
 
 /// An open journal.
@@ -36,24 +35,27 @@ pub struct Restored {
 pub struct Journal {
     path: PathBuf,
     file: Option<File>,
-    /// Bytes of whole records the previous run left: a torn record after
-    /// them is cut off before appending, or it would swallow what follows.
+    /// What the previous run left, while it is being read.
+    left: Option<BufReader<File>>,
+    /// Bytes of whole records read from what the previous run left: a
+    /// torn record after them is cut off before appending, or it would
+    /// swallow what follows.
     whole: u64,
 }
 
-/// The whole records in `bytes`, and the bytes they take.
-fn records(bytes: &[u8]) -> (Vec<&[u8]>, usize) {
-    let mut out = Vec::new();
-    let mut rest = bytes;
-    while rest.len() >= 4 {
-        let len = u32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
-        let Some(record) = rest.get(4..4 + len) else {
-            break;
-        };
-        out.push(record);
-        rest = &rest[4 + len..];
+/// The next whole record; `None` at the end or at a torn record.
+fn read_record(from: &mut impl Read) -> std::io::Result<Option<Vec<u8>>> {
+    let mut len = [0; 4];
+    match from.read_exact(&mut len) {
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
+        other => other?,
     }
-    (out, bytes.len() - rest.len())
+    let len = u64::from(u32::from_le_bytes(len));
+    // Read through `take`, not into a buffer of `len`: a torn length may
+    // be anything.
+    let mut record = Vec::new();
+    from.by_ref().take(len).read_to_end(&mut record)?;
+    Ok((record.len() as u64 == len).then_some(record))
 }
 
 impl Journal {
@@ -65,44 +67,72 @@ impl Journal {
         let mut journal = Self {
             path: path.to_path_buf(),
             file: None,
+            left: None,
             whole: 0,
         };
-        let mut bytes = Vec::new();
-        match File::open(path) {
-            Ok(mut f) => {
-                f.read_to_end(&mut bytes)?;
-            }
+        let mut left = match File::open(path) {
+            Ok(f) => BufReader::new(f),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((journal, None)),
             Err(e) => return Err(e),
-        }
-        let (recs, whole) = records(&bytes);
-        journal.whole = whole as u64;
-        let restored = recs.first().filter(|h| h.len() == 16).map(|header| {
-            let batch = u64::from_le_bytes(header[..8].try_into().unwrap_or_default());
-            let millis = u64::from_le_bytes(header[8..].try_into().unwrap_or_default());
-            let mut start = None;
-            let mut results = Vec::new();
-            for record in &recs[1..] {
-                match protocol::decode(vec![record.to_vec()]) {
-                    Ok(Packet {
-                        message: Message::Result(result),
-                        ..
-                    }) => results.push(result),
+        };
+        let Some(header) = read_record(&mut left)?.filter(|h| h.len() == 16) else {
+            return Ok((journal, None));
+        };
+        let batch = u64::from_le_bytes(header[..8].try_into().unwrap_or_default());
+        let millis = u64::from_le_bytes(header[8..].try_into().unwrap_or_default());
+        let mut whole = 4 + header.len() as u64;
+        // The description follows the header (`start` writes both).
+        let start = match read_record(&mut left)? {
+            Some(record) => {
+                whole += 4 + record.len() as u64;
+                match protocol::decode(vec![record]) {
                     Ok(Packet {
                         message: Message::BatchStart(s),
                         ..
-                    }) if s.batch == batch && start.is_none() => start = Some(s),
-                    _ => {}
+                    }) if s.batch == batch => Some(s),
+                    _ => None,
                 }
             }
-            Restored {
-                batch,
-                started: UNIX_EPOCH + Duration::from_millis(millis),
-                start,
-                results,
+            None => None,
+        };
+        journal.whole = whole;
+        if start.is_some() {
+            journal.left = Some(left);
+        }
+        let restored = Restored {
+            batch,
+            started: UNIX_EPOCH + Duration::from_millis(millis),
+            start,
+        };
+        Ok((journal, Some(restored)))
+    }
+
+    /// The next result the previous run left, in the order it accepted
+    /// them; `None` once they are all read (or the rest is torn).
+    ///
+    /// # Errors
+    /// When the file cannot be read (what follows is then redone).
+    pub fn next_result(&mut self) -> std::io::Result<Option<TaskResult>> {
+        let Some(left) = &mut self.left else {
+            return Ok(None);
+        };
+        loop {
+            let record = match read_record(left) {
+                Ok(Some(record)) => record,
+                other => {
+                    self.left = None;
+                    return other.map(|_| None);
+                }
+            };
+            self.whole += 4 + record.len() as u64;
+            if let Ok(Packet {
+                message: Message::Result(result),
+                ..
+            }) = protocol::decode(vec![record])
+            {
+                return Ok(Some(result));
             }
-        });
-        Ok((journal, restored))
+        }
     }
 
     fn append_record(&mut self, bytes: &[u8]) -> std::io::Result<()> {
@@ -122,6 +152,7 @@ impl Journal {
     /// # Errors
     /// When the file cannot be written.
     pub fn start(&mut self, batch: &BatchStart, started: SystemTime) -> std::io::Result<()> {
+        self.left = None;
         self.file = Some(File::create(&self.path)?);
         let millis = started
             .duration_since(UNIX_EPOCH)
@@ -129,14 +160,6 @@ impl Journal {
         let mut header = batch.batch.to_le_bytes().to_vec();
         header.extend_from_slice(&millis.to_le_bytes());
         self.append_record(&header)?;
-        self.describe(batch)
-    }
-
-    /// Appends the batch's description (to a journal that lacks it).
-    ///
-    /// # Errors
-    /// When the write fails.
-    pub fn describe(&mut self, batch: &BatchStart) -> std::io::Result<()> {
         self.append_message(Message::BatchStart(batch.clone()))
     }
 
@@ -145,6 +168,8 @@ impl Journal {
     /// # Errors
     /// When the file cannot be opened for appending.
     pub fn resume(&mut self) -> std::io::Result<()> {
+        // Whatever was not read is dropped with the torn tail.
+        self.left = None;
         let file = OpenOptions::new().append(true).open(&self.path)?;
         file.set_len(self.whole)?;
         self.file = Some(file);
@@ -227,22 +252,43 @@ mod tests {
         assert_eq!(restored.batch, 9);
         assert_eq!(restored.started, t0);
         assert_eq!(restored.start, Some(batch(9)), "the description is kept");
-        assert_eq!(restored.results, vec![result(1), result(2)]);
+        assert_eq!(replay(&mut j)?, vec![result(1), result(2)]);
         // Resumed, the torn record goes: what is appended stays readable.
         j.resume()?;
         j.append(&result(0))?;
         drop(j);
-        let (mut j, restored) = Journal::open(&path)?;
-        let results = restored.expect("restored").results;
-        assert_eq!(results, vec![result(1), result(2), result(0)]);
+        let (mut j, _) = Journal::open(&path)?;
+        assert_eq!(replay(&mut j)?, vec![result(1), result(2), result(0)]);
         j.start(&batch(10), t0)?;
         drop(j);
-        let (_, restored) = Journal::open(&path)?;
-        assert_eq!(
-            restored.expect("restored").results.len(),
-            0,
-            "a new batch starts afresh"
-        );
+        let (mut j, restored) = Journal::open(&path)?;
+        assert_eq!(restored.map(|r| r.batch), Some(10));
+        assert_eq!(replay(&mut j)?, vec![], "a new batch starts afresh");
+        Ok(())
+    }
+
+    fn replay(j: &mut Journal) -> std::io::Result<Vec<TaskResult>> {
+        std::iter::from_fn(|| j.next_result().transpose()).collect()
+    }
+
+    #[test]
+    fn a_journal_torn_inside_its_header_or_description_is_of_no_use() -> std::io::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("j");
+        let (mut j, _) = Journal::open(&path)?;
+        j.start(&batch(9), UNIX_EPOCH)?;
+        j.append(&result(1))?;
+        drop(j);
+        let len = std::fs::metadata(&path)?.len();
+        let header = 4 + 16;
+        for cut in [header + 3, header, 2] {
+            let f = OpenOptions::new().write(true).open(&path)?;
+            f.set_len(cut)?;
+            let (mut j, restored) = Journal::open(&path)?;
+            assert!(restored.and_then(|r| r.start).is_none(), "cut at {cut}");
+            assert_eq!(replay(&mut j)?, vec![], "cut at {cut}");
+        }
+        assert!(len > header + 3);
         Ok(())
     }
 }

@@ -326,11 +326,6 @@ impl Effects<'_> {
                 .start(&start, SystemTime::now())
                 .context("writing the journal")?,
             JournalRecord::Resume => j.resume().context("writing the journal")?,
-            JournalRecord::Describe(start) => {
-                if let Err(e) = j.describe(&start) {
-                    tracing::warn!("journal write failed ({e})");
-                }
-            }
             JournalRecord::Result(result) => {
                 if let Err(e) = j.append(&result) {
                     tracing::warn!("journal write failed ({e}); a restart would redo this result");
@@ -357,7 +352,6 @@ fn restored(r: journal::Restored) -> Restored {
         batch: r.batch,
         started: now.checked_sub(age).unwrap_or(now),
         start: r.start,
-        results: r.results,
     }
 }
 
@@ -411,6 +405,19 @@ pub fn run(
     };
     if let Some(r) = left {
         c.handle_event(Instant::now(), Event::Restored(restored(r)));
+        if let Some(j) = &mut fx.journal {
+            loop {
+                match j.next_result() {
+                    Ok(Some(result)) => c.handle_event(Instant::now(), Event::Replayed(result)),
+                    Ok(None) => break,
+                    Err(e) => {
+                        tracing::warn!("reading the journal: {e}; the rest is redone");
+                        break;
+                    }
+                }
+            }
+        }
+        c.handle_event(Instant::now(), Event::ReplayDone);
     }
     let interrupted = loop {
         let interrupted = shutdown.requested() && c.shutdown();

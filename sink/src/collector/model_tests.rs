@@ -349,9 +349,12 @@ impl World {
                 batch: j.start.batch,
                 started: j.started,
                 start: Some(j.start),
-                results: j.results,
             };
             self.c.handle_event(self.now, Event::Restored(restored));
+            for result in j.results {
+                self.c.handle_event(self.now, Event::Replayed(result));
+            }
+            self.c.handle_event(self.now, Event::ReplayDone);
         }
         let after = self.held();
         assert_eq!(after, before, "the restored state differs from the old one");
@@ -426,7 +429,6 @@ impl World {
                 });
             }
             JournalRecord::Resume => assert!(self.journal.is_some(), "resumed no journal"),
-            JournalRecord::Describe(_) => panic!("the model's journal keeps its description"),
             JournalRecord::Result(r) => {
                 let ids = self.journal_ids();
                 assert!(

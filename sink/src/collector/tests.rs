@@ -255,13 +255,19 @@ fn inline_outputs_are_held_once_stored_and_a_failed_store_is_a_failed_image() {
     assert!(c.complete());
 }
 
-fn restored(results: Vec<TaskResult>, start: Option<BatchStart>, at: Instant) -> Event {
-    Event::Restored(Restored {
+/// Feeds `c` a journal, as the run loop does: its header, each result,
+/// the end.
+fn restore(c: &mut Collector, results: Vec<TaskResult>, start: Option<BatchStart>, at: Instant) {
+    let restored = Restored {
         batch: BATCH,
         started: at,
         start,
-        results,
-    })
+    };
+    c.handle_event(at, Event::Restored(restored));
+    for result in results {
+        c.handle_event(at, Event::Replayed(result));
+    }
+    c.handle_event(at, Event::ReplayDone);
 }
 
 #[test]
@@ -269,7 +275,7 @@ fn a_journal_holding_every_result_finishes_the_batch_alone() {
     let t0 = Instant::now();
     let mut c = Collector::new(CollectorConfig::default(), t0);
     let all = vec![written(0, "a"), written(1, "a")];
-    c.handle_event(t0, restored(all, Some(start(2, Transport::Path)), t0));
+    restore(&mut c, all, Some(start(2, Transport::Path)), t0);
     c.handle_timeout(t0);
     assert_eq!(
         effects(&mut c),
@@ -302,30 +308,31 @@ fn a_journal_with_every_result_answers_a_live_ventilator_first() {
     let t0 = Instant::now();
     let mut c = Collector::new(CollectorConfig::default(), t0);
     let all = vec![written(0, "a"), written(1, "a")];
-    c.handle_event(t0, restored(all, Some(start(2, Transport::Path)), t0));
+    restore(&mut c, all, Some(start(2, Transport::Path)), t0);
     drain(&mut c);
     c.handle_event(t0, Event::BatchStart(start(2, Transport::Path)));
     assert_eq!(effects(&mut c), vec![resynced(2, &[(0, 2)])]);
 }
 
 #[test]
-fn an_old_journal_without_a_description_waits_for_the_ventilator() {
+fn a_journal_without_a_description_is_set_aside_for_a_fresh_start() {
     let t0 = Instant::now();
     let mut c = Collector::new(CollectorConfig::default(), t0);
-    c.handle_event(t0, restored(vec![written(0, "a")], None, t0));
+    restore(&mut c, vec![written(0, "a")], None, t0);
     c.handle_timeout(t0 + Duration::from_secs(60));
     assert_eq!(effects(&mut c), vec![]);
-    c.handle_event(t0, Event::BatchStart(start(2, Transport::Path)));
+    assert_eq!(c.done(), 0, "nothing taken from it");
+    let t1 = t0 + Duration::from_secs(61);
+    c.handle_event(t1, Event::BatchStart(start(2, Transport::Path)));
     assert_eq!(
         effects(&mut c),
         vec![
             Action::Begin(start(2, Transport::Path)),
-            Action::Journal(JournalRecord::Resume),
-            Action::Journal(JournalRecord::Describe(start(2, Transport::Path))),
-            resynced(2, &[(0, 1)]),
+            Action::Journal(JournalRecord::Start(start(2, Transport::Path))),
+            resynced(2, &[]),
         ]
     );
-    assert_eq!(c.started(), Some(t0));
+    assert_eq!(c.started(), Some(t1));
 }
 
 #[test]
@@ -340,7 +347,6 @@ fn a_journal_of_another_batch_gives_way_to_the_ventilators() {
         batch: BATCH + 1,
         started: t0,
         start: Some(other),
-        results: vec![],
     });
     c.handle_event(t0, old);
     drain(&mut c);
