@@ -907,9 +907,33 @@ fn only_listed_keys_get_in_and_workers_talk_only_to_the_real_ventilator() {
         .envs(env);
     let mut fooled = Logged::spawn("fooled", &mut fooled);
 
+    // Real workers set up wrong: a key the batch does not list, and no keys.
+    let stranger_env = [("IMGPIPE_KEYS", stranger_dir.path().to_str().expect("utf-8"))];
+    let misconfigured = |id: &str, env: &[(&str, &str)]| {
+        let mut cmd = imgpipe();
+        cmd.args(roles.worker_args(id, &roles.tasks, &roles.results))
+            .args(["--idle-timeout", "3"])
+            .envs(env.iter().copied());
+        Logged::spawn(id, &mut cmd)
+    };
+    let mut unlisted = misconfigured("unlisted", &stranger_env);
+    let mut keyless = misconfigured("keyless", &[]);
+    // ... and a second sink without keys (it would wait for ever before).
+    let mut cmd = imgpipe();
+    cmd.args(["sink", "--bind", "tcp://127.0.0.1:*"])
+        .args(["--status-bind", "tcp://127.0.0.1:*"])
+        .args(["--events-bind", "tcp://127.0.0.1:*"])
+        .args(["--ventilator", &roles.tasks, "--idle-timeout", "3"]);
+    let mut keyless_sink = Logged::spawn("keyless sink", &mut cmd);
+    assert!(unlisted.wait_for_log("refused this key", LIMIT));
+
     let mut good = roles.worker("good", &env);
     let report = roles.finish(1);
     assert_eq!(report["succeeded"], roles.photos, "{report:#}");
+    // The stranger's and the unlisted worker's keys, refused at the
+    // handshake and counted.
+    let refused = report["messages"]["refused_connections"].as_u64();
+    assert!(refused.is_some_and(|n| n >= 2), "{report:#}");
     let workers: Vec<&str> = report["workers"]
         .as_array()
         .expect("workers")
@@ -922,10 +946,19 @@ fn only_listed_keys_get_in_and_workers_talk_only_to_the_real_ventilator() {
         assert!(got.is_none(), "an intruder got {got:?}");
     }
     assert_eq!(good.proc.wait(LIMIT).code(), Some(0));
-    // The fooled worker gives up on its silent "ventilator" (exit 3) ...
-    assert_eq!(fooled.proc.wait(LIMIT).code(), Some(3));
-    // ... which never heard a word from it: the handshake failed on the
-    // server key.
+    // Each misconfigured worker says what to fix, and gives up.
+    for (worker, says) in [
+        (&mut unlisted, "refused this key, worker"),
+        (&mut keyless, "requires keys"),
+        (&mut fooled, "another key than ventilator.pub"),
+        (&mut keyless_sink, "requires keys"),
+    ] {
+        assert_eq!(worker.proc.wait(LIMIT).code(), Some(3));
+        let log = worker.log();
+        assert!(log.contains(says), "expected {says:?} in:\n{log}");
+    }
+    // ... and the impostor never heard a word from the fooled one: the
+    // handshake failed on the server key.
     assert!(
         impostor_keys
             .try_recv_routed(&impostor)

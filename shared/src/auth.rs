@@ -189,6 +189,7 @@ pub struct SecretArgs {
 pub struct Refusals {
     unauthenticated: AtomicU64,
     replayed: AtomicU64,
+    connections: AtomicU64,
 }
 
 impl Refusals {
@@ -202,6 +203,18 @@ impl Refusals {
     #[must_use]
     pub fn replayed(&self) -> u64 {
         self.replayed.load(Ordering::Relaxed)
+    }
+
+    /// Connections refused at the CURVE handshake (by the ZAP handler): a
+    /// key not listed, or listed for another role.
+    #[must_use]
+    pub fn connections(&self) -> u64 {
+        self.connections.load(Ordering::Relaxed)
+    }
+
+    /// Counts one connection refused at the handshake.
+    pub fn count_connection(&self) {
+        self.connections.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Counts one refusal.

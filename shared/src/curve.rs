@@ -544,11 +544,16 @@ impl std::fmt::Debug for ZapHandler {
 }
 
 impl ZapHandler {
-    /// Binds the ZAP endpoint in `ctx` and answers it on a thread.
+    /// Binds the ZAP endpoint in `ctx` and answers it on a thread, counting
+    /// each connection refused in `refusals`.
     ///
     /// # Errors
     /// When the endpoint cannot be bound (a handler runs already).
-    pub fn start(ctx: &zmq::Context, keys: Arc<Keys>) -> anyhow::Result<Self> {
+    pub fn start(
+        ctx: &zmq::Context,
+        keys: Arc<Keys>,
+        refusals: Arc<crate::auth::Refusals>,
+    ) -> anyhow::Result<Self> {
         let socket = ctx.socket(zmq::REP)?;
         socket.set_linger(0)?;
         socket
@@ -558,7 +563,7 @@ impl ZapHandler {
         let stopping = Arc::clone(&stop);
         let thread = std::thread::Builder::new()
             .name("zap".into())
-            .spawn(move || serve_zap(&socket, &keys, &stopping))
+            .spawn(move || serve_zap(&socket, &keys, &refusals, &stopping))
             .context("starting the ZAP thread")?;
         Ok(Self {
             stop,
@@ -567,7 +572,12 @@ impl ZapHandler {
     }
 }
 
-fn serve_zap(socket: &zmq::Socket, keys: &Keys, stop: &AtomicBool) {
+fn serve_zap(
+    socket: &zmq::Socket,
+    keys: &Keys,
+    refusals: &crate::auth::Refusals,
+    stop: &AtomicBool,
+) {
     let mut refused = crate::log::Throttle::new(std::time::Duration::from_secs(5));
     while !stop.load(Ordering::Relaxed) {
         match socket.poll(zmq::POLLIN, 100) {
@@ -589,6 +599,7 @@ fn serve_zap(socket: &zmq::Socket, keys: &Keys, stop: &AtomicBool) {
             ]
         });
         if reply.get(2).map(Vec::as_slice) != Some(b"200") {
+            refusals.count_connection();
             let line = refused.admit(std::time::Instant::now(), || {
                 let text = |i: usize, frames: &[Vec<u8>]| {
                     frames

@@ -10,6 +10,7 @@ pub mod curve;
 pub mod discover;
 pub mod endpoints;
 pub mod exposure;
+pub mod handshake;
 pub mod idset;
 pub mod imageio;
 pub mod log;

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use crate::auth::{self, AuthError, Authenticator, Refusals, Secret, SecretArgs};
 use crate::curve::{self, Domain, Keys, ZapHandler};
+use crate::handshake::{Dialler, HandshakeWatch};
 use crate::protocol::{self, Packet, ProtocolError, Role};
 
 /// How long a closing socket may keep trying to deliver queued messages.
@@ -153,7 +154,7 @@ impl Wire {
     pub fn start_zap(&self, ctx: &zmq::Context) -> anyhow::Result<Option<ZapHandler>> {
         self.keys
             .as_ref()
-            .map(|keys| ZapHandler::start(ctx, Arc::clone(keys)))
+            .map(|keys| ZapHandler::start(ctx, Arc::clone(keys), Arc::clone(&self.refusals)))
             .transpose()
     }
 
@@ -177,6 +178,31 @@ impl Wire {
         self.keys
             .as_ref()
             .map_or(Ok(()), |keys| keys.dial(socket, server))
+    }
+
+    /// Sets `socket` up as a client of `server` (CURVE, with keys) and
+    /// connects it to `endpoint`, watching its handshakes: a refused one is
+    /// logged with what to fix (see [`crate::handshake`]). Keep the watch
+    /// while the socket lives; drop it before the context.
+    ///
+    /// # Errors
+    /// When libzmq refuses an option, or the endpoint is malformed.
+    pub fn connect(
+        &self,
+        ctx: &zmq::Context,
+        socket: &zmq::Socket,
+        server: Role,
+        endpoint: &str,
+    ) -> anyhow::Result<HandshakeWatch> {
+        self.dial(socket, server)?;
+        let dialler = Dialler {
+            server,
+            endpoint: endpoint.to_string(),
+            key_name: self.keys.as_ref().map(|k| k.name().to_string()),
+        };
+        let watch = HandshakeWatch::start(ctx, socket, dialler)?;
+        connect(socket, endpoint)?;
+        Ok(watch)
     }
 
     /// Messages refused so far for failing authentication or as replays.
@@ -257,6 +283,22 @@ impl Wire {
     /// When libzmq cannot queue it.
     pub fn send(&self, socket: &zmq::Socket, packet: &Packet) -> zmq::Result<()> {
         socket.send_multipart(self.frames(packet), 0)
+    }
+
+    /// Sends a packet if a connection can take it now; `Ok(false)` when
+    /// none can (no connection up, or each one full). For messages that are
+    /// repeated anyway (hellos, heartbeats), so that a peer that refuses the
+    /// handshake cannot block the caller: libzmq gives up on a connection
+    /// whose handshake failed, and a blocking send would wait for ever.
+    ///
+    /// # Errors
+    /// When libzmq fails otherwise.
+    pub fn try_send(&self, socket: &zmq::Socket, packet: &Packet) -> zmq::Result<bool> {
+        match socket.send_multipart(self.frames(packet), zmq::DONTWAIT) {
+            Ok(()) => Ok(true),
+            Err(zmq::Error::EAGAIN) => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 
     /// Sends a packet to one peer of a ROUTER socket.

@@ -23,7 +23,7 @@ pub use crate::timing::{Stage, Timings};
 /// First bytes of every header frame.
 pub const MAGIC: [u8; 4] = *b"IMGP";
 /// Protocol version spoken by this build; other versions are rejected.
-pub const VERSION: u16 = 9;
+pub const VERSION: u16 = 10;
 /// How many worker ids a `BatchEnd` names at most, each of at most
 /// [`MAX_NAMED_WORKER_BYTES`]: 256 KiB in all, well inside
 /// [`MAX_HEADER_BYTES`] whatever peers call themselves.
@@ -86,6 +86,8 @@ pub enum Message {
         unauthenticated: u64,
         /// Messages the ventilator refused as replays.
         replayed: u64,
+        /// Connections the ventilator refused at the CURVE handshake.
+        refused_connections: u64,
         /// Ids of the workers that asked the ventilator for work during the
         /// batch (at most [`MAX_NAMED_WORKERS`]), so that the report can
         /// list those that got no task.
@@ -905,6 +907,7 @@ mod tests {
                 redispatched: 2,
                 unauthenticated: 3,
                 replayed: 4,
+                refused_connections: 5,
                 workers: vec!["w1".into(), "w2".into()],
             }
             .into(),
@@ -944,8 +947,8 @@ mod tests {
             }
             .into(),
         );
-        // magic, version 9 LE, variant 0, string len 1, "w", credit 2 (varints)
-        assert_eq!(frames, vec![b"IMGP\x09\x00\x00\x01w\x02".to_vec()]);
+        // magic, version 10 LE, variant 0, string len 1, "w", credit 2 (varints)
+        assert_eq!(frames, vec![b"IMGP\x0a\x00\x00\x01w\x02".to_vec()]);
         assert_eq!(encode(&Message::Stop.into()), vec![Vec::<u8>::new()]);
         assert_eq!(
             encode(
@@ -954,19 +957,22 @@ mod tests {
                     redispatched: 1,
                     unauthenticated: 0,
                     replayed: 2,
+                    refused_connections: 0,
                     workers: vec!["w".into()],
                 }
                 .into()
             ),
-            // ..., workers: 1 string of length 1, "w"
-            vec![b"IMGP\x09\x00\x07\xfb\x2c\x01\x01\x00\x02\x01\x01w".to_vec()]
+            // ..., refused connections 0 (version 10), workers: 1 string of
+            // length 1, "w"
+            vec![b"IMGP\x0a\x00\x07\xfb\x2c\x01\x01\x00\x02\x00\x01\x01w".to_vec()]
         );
         // Version 4: a task carries the output path the ventilator chose,
         // right after the input's. Version 5: it ends with its delivery
         // number, and a result with its timings. Version 6: a result ends
         // with its warnings. Version 7: the resync is a message of its own.
         // Version 9: a task ends with its ticket (none here: 0), after its
-        // delivery number.
+        // delivery number. Version 10: `BatchEnd` counts the connections
+        // refused at the handshake.
         let task = Task {
             ticket: None,
             batch: 1,
@@ -981,7 +987,7 @@ mod tests {
             attempt: 1,
         };
         let frames = encode(&Message::Task(task).into());
-        let prefix: &[u8] = b"IMGP\x09\x00\x01\x01\x02\x05a.jpg\x05a.png\x00\x02/i\x02/o\x00";
+        let prefix: &[u8] = b"IMGP\x0a\x00\x01\x01\x02\x05a.jpg\x05a.png\x00\x02/i\x02/o\x00";
         assert!(
             frames[0].starts_with(prefix) && frames[0].ends_with(b"\x01\x00"),
             "task bytes changed: {:?}",

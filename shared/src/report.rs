@@ -83,6 +83,10 @@ pub struct MessageCounts {
     /// Messages refused as replays of captured ones.
     #[serde(default)]
     pub replayed: u64,
+    /// Connections refused at the CURVE handshake (by the sink or the
+    /// ventilator): a key not listed, or listed for another role.
+    #[serde(default)]
+    pub refused_connections: u64,
 }
 
 /// A batch's results folded one by one into what its [`Report`] needs, in
@@ -503,6 +507,13 @@ impl Report {
                 s,
                 "  messages refused: {} failed authentication, {} replayed",
                 m.unauthenticated, m.replayed
+            );
+        }
+        if m.refused_connections > 0 {
+            let _ = writeln!(
+                s,
+                "  connections refused: {} with a key not listed for their socket (the sink's and the ventilator's logs name their addresses)",
+                m.refused_connections
             );
         }
         if !self.skipped_files.is_empty() {

@@ -124,6 +124,8 @@ pub struct BatchEnd {
     pub unauthenticated: u64,
     /// Messages it refused as replays.
     pub replayed: u64,
+    /// Connections it refused at the CURVE handshake.
+    pub refused_connections: u64,
     /// Ids of the workers that asked it for work.
     pub workers: Vec<String>,
 }
@@ -464,6 +466,7 @@ impl Collector {
         if let Some(e) = ended {
             counts.unauthenticated += e.unauthenticated;
             counts.replayed += e.replayed;
+            counts.refused_connections += e.refused_connections;
         }
         let mut report = b.tally.report(&b.start, wall, counts);
         if let Some(e) = ended {

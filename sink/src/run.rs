@@ -11,6 +11,7 @@ use anyhow::Context as _;
 use shared::curve::{Domain, Tickets, ZapHandler};
 use shared::endpoints;
 use shared::exposure::{self, Listener};
+use shared::handshake::HandshakeWatch;
 use shared::log;
 use shared::net::{self, Wire};
 use shared::protocol::{Message, Outcome as TaskOutcome, Packet, ProtocolError, Role, Transport};
@@ -68,6 +69,8 @@ struct Sockets {
     /// Admits worker keys to the results socket (with `--keys`); dropped
     /// after it.
     _zap: Option<ZapHandler>,
+    /// Logs refused handshakes with the ventilator.
+    _handshakes: HandshakeWatch,
     /// Kept last: dropped after the sockets.
     _ctx: zmq::Context,
 }
@@ -96,8 +99,7 @@ impl Sockets {
         wire.serve(&results, Domain::Results)?;
         let endpoint = net::bind(&results, &config.bind)?;
         let control = net::socket(&ctx, zmq::DEALER)?;
-        wire.dial(&control, Role::Ventilator)?;
-        net::connect(&control, &config.ventilator)?;
+        let handshakes = wire.connect(&ctx, &control, Role::Ventilator, &config.ventilator)?;
         let (status, status_endpoint) = StatusServer::bind(&ctx, &config.status_bind)?;
         let (events, events_endpoint) = Publisher::bind(&ctx, &config.events_bind)?;
         tracing::debug!("results on {endpoint}; batch from {}", config.ventilator);
@@ -114,6 +116,7 @@ impl Sockets {
             },
             tickets,
             _zap: zap,
+            _handshakes: handshakes,
             _ctx: ctx,
         })
     }
@@ -140,6 +143,7 @@ impl Sockets {
         self.status.serve(|| {
             let mut status = c.status(Instant::now());
             status["refused_unauthenticated"] = self.wire.refusals().unauthenticated().into();
+            status["refused_connections"] = self.wire.refusals().connections().into();
             status
         });
         Ok(())
@@ -182,12 +186,14 @@ fn control_event(packet: Result<Packet, ProtocolError>) -> Event {
             redispatched,
             unauthenticated,
             replayed,
+            refused_connections,
             workers,
         }) => Event::BatchEnd(BatchEnd {
             batch,
             redispatched,
             unauthenticated,
             replayed,
+            refused_connections,
             workers,
         }),
         Ok(Message::Unprocessed {
@@ -258,9 +264,13 @@ impl Effects<'_> {
         c: &mut Collector,
     ) -> anyhow::Result<()> {
         match action {
-            Action::Hello => sockets
-                .wire
-                .send(&sockets.control, &Message::SinkReady.into())?,
+            Action::Hello => {
+                // Repeated every second: one that finds no connection is
+                // simply not sent.
+                let _ = sockets
+                    .wire
+                    .try_send(&sockets.control, &Message::SinkReady.into())?;
+            }
             Action::Ack { batch, task_ids } => {
                 let ack = Message::Ack { batch, task_ids };
                 sockets.wire.send(&sockets.control, &ack.into())?;
@@ -447,6 +457,7 @@ pub fn run(
     let mut report = c.report();
     report.messages.unauthenticated += sockets.wire.refusals().unauthenticated();
     report.messages.replayed += sockets.wire.refusals().replayed();
+    report.messages.refused_connections += sockets.wire.refusals().connections();
     if c.batch().is_some() {
         sockets.events.publish(&events::Event::batch_done(&report));
     }

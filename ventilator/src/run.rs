@@ -201,6 +201,7 @@ impl Sockets {
                     redispatched,
                     unauthenticated: self.wire.refusals().unauthenticated(),
                     replayed: self.wire.refusals().replayed(),
+                    refused_connections: self.wire.refusals().connections(),
                     workers,
                 };
                 // Every result is in: a sink gone now resumes from its
@@ -228,6 +229,7 @@ impl Sockets {
         self.status.serve(|| {
             let mut status = d.status(Instant::now());
             status["refused_unauthenticated"] = self.wire.refusals().unauthenticated().into();
+            status["refused_connections"] = self.wire.refusals().connections().into();
             status["transport"] = batch.tasks.transport.to_string().into();
             status
         });
@@ -417,13 +419,14 @@ pub fn run(
         replayed: sockets.wire.refusals().replayed(),
         ..d.summary()
     };
-    tracing::info!("done: {} tasks, {} dispatches ({} re-dispatched), {} malformed messages, {} refused by authentication, {} replays refused",
+    tracing::info!("done: {} tasks, {} dispatches ({} re-dispatched), {} malformed messages, {} refused by authentication, {} replays refused, {} connections refused at the handshake",
         summary.tasks,
         summary.dispatched,
         summary.redispatched,
         summary.rejected_messages,
         summary.unauthenticated,
-        summary.replayed
+        summary.replayed,
+        sockets.wire.refusals().connections()
     );
     Ok(summary)
 }

@@ -6,6 +6,7 @@
 use std::process::ExitCode;
 use std::time::Instant;
 
+use shared::handshake::HandshakeWatch;
 use shared::log;
 use shared::net::{self, Wire};
 use shared::protocol::{Message, Role};
@@ -26,6 +27,8 @@ struct Sockets {
     pulled: Option<zmq::Socket>,
     /// PUSH to the sink.
     results: zmq::Socket,
+    /// Log refused handshakes; dropped before the context.
+    _handshakes: Vec<HandshakeWatch>,
     ctx: zmq::Context,
 }
 
@@ -34,13 +37,12 @@ impl Sockets {
         let wire = Wire::configured(&config.credentials, Role::Worker)?;
         let ctx = zmq::Context::new();
         let control = net::socket(&ctx, zmq::DEALER)?;
-        wire.dial(&control, Role::Ventilator)?;
-        net::connect(&control, &config.ventilator)?;
+        let mut handshakes =
+            vec![wire.connect(&ctx, &control, Role::Ventilator, &config.ventilator)?];
         let pulled = match &config.push_from {
             Some(endpoint) => {
                 let pull = net::socket(&ctx, zmq::PULL)?;
-                wire.dial(&pull, Role::Ventilator)?;
-                net::connect(&pull, endpoint)?;
+                handshakes.push(wire.connect(&ctx, &pull, Role::Ventilator, endpoint)?);
                 Some(pull)
             }
             None => None,
@@ -48,14 +50,14 @@ impl Sockets {
         let results = net::socket(&ctx, zmq::PUSH)?;
         // Results wait here (not in an unbounded queue) while the sink is away.
         results.set_sndhwm(1_000)?;
-        wire.dial(&results, Role::Sink)?;
-        net::connect(&results, &config.sink)?;
+        handshakes.push(wire.connect(&ctx, &results, Role::Sink, &config.sink)?);
         tracing::debug!("connected to {} and {}", config.ventilator, config.sink);
         Ok(Self {
             wire,
             control,
             pulled,
             results,
+            _handshakes: handshakes,
             ctx,
         })
     }
@@ -118,7 +120,15 @@ impl Sockets {
             Action::Ready { credit } => {
                 let worker = config.id.clone();
                 let ready = Message::Ready { worker, credit }.into();
-                self.wire.send(&self.control, &ready)?;
+                // Not sent only when no connection can take it: the
+                // ventilator refused the handshake (libzmq does not retry),
+                // or it has been away for a thousand heartbeats. The
+                // session goes on, and gives up after --idle-timeout; a
+                // ventilator that hears from this worker later asks for
+                // its whole credit (Welcome).
+                if !self.wire.try_send(&self.control, &ready)? {
+                    tracing::debug!("no connection to the ventilator took a message");
+                }
             }
             Action::Run {
                 receipt,
