@@ -29,9 +29,7 @@
 use std::collections::HashMap;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::thread::JoinHandle;
 
 use anyhow::Context as _;
 use hmac::{Hmac, Mac as _};
@@ -533,8 +531,7 @@ impl Tickets {
 /// stopped (and its socket closed) when dropped, so drop it before the
 /// context.
 pub struct ZapHandler {
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
+    _thread: crate::net::SocketThread,
 }
 
 impl std::fmt::Debug for ZapHandler {
@@ -559,77 +556,53 @@ impl ZapHandler {
         socket
             .bind(ZAP_ENDPOINT)
             .context("binding the ZAP handler")?;
-        let stop = Arc::new(AtomicBool::new(false));
-        let stopping = Arc::clone(&stop);
-        let thread = std::thread::Builder::new()
-            .name("zap".into())
-            .spawn(move || serve_zap(&socket, &keys, &refusals, &stopping))
-            .context("starting the ZAP thread")?;
-        Ok(Self {
-            stop,
-            thread: Some(thread),
-        })
+        let mut refused = crate::log::Throttle::new(std::time::Duration::from_secs(5));
+        let thread = crate::net::SocketThread::spawn("zap", socket, move |socket, request| {
+            let reply = answer_zap(&keys, &refusals, &mut refused, &request);
+            socket.send_multipart(reply, 0).is_ok()
+        })?;
+        Ok(Self { _thread: thread })
     }
 }
 
-fn serve_zap(
-    socket: &zmq::Socket,
+/// The reply to one ZAP request; a refusal is counted and logged (at most
+/// every 5 s, with a count).
+fn answer_zap(
     keys: &Keys,
     refusals: &crate::auth::Refusals,
-    stop: &AtomicBool,
-) {
-    let mut refused = crate::log::Throttle::new(std::time::Duration::from_secs(5));
-    while !stop.load(Ordering::Relaxed) {
-        match socket.poll(zmq::POLLIN, 100) {
-            Ok(0) | Err(zmq::Error::EINTR) => continue,
-            Ok(_) => {}
-            Err(_) => return,
-        }
-        let Ok(request) = socket.recv_multipart(0) else {
-            return;
-        };
-        let reply = keys.zap_reply(&request).unwrap_or_else(|| {
-            vec![
-                b"1.0".to_vec(),
-                Vec::new(),
-                b"400".to_vec(),
-                Vec::new(),
-                Vec::new(),
-                Vec::new(),
-            ]
+    refused: &mut crate::log::Throttle,
+    request: &[Vec<u8>],
+) -> Vec<Vec<u8>> {
+    let reply = keys.zap_reply(request).unwrap_or_else(|| {
+        vec![
+            b"1.0".to_vec(),
+            Vec::new(),
+            b"400".to_vec(),
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+        ]
+    });
+    if reply.get(2).map(Vec::as_slice) != Some(b"200") {
+        refusals.count_connection();
+        let line = refused.admit(std::time::Instant::now(), || {
+            let text = |i: usize, frames: &[Vec<u8>]| {
+                frames
+                    .get(i)
+                    .map(|f| String::from_utf8_lossy(f).into_owned())
+                    .unwrap_or_default()
+            };
+            format!(
+                "refused a connection from {}: {}",
+                text(3, request),
+                text(3, &reply)
+            )
         });
-        if reply.get(2).map(Vec::as_slice) != Some(b"200") {
-            refusals.count_connection();
-            let line = refused.admit(std::time::Instant::now(), || {
-                let text = |i: usize, frames: &[Vec<u8>]| {
-                    frames
-                        .get(i)
-                        .map(|f| String::from_utf8_lossy(f).into_owned())
-                        .unwrap_or_default()
-                };
-                format!(
-                    "refused a connection from {}: {}",
-                    text(3, &request),
-                    text(3, &reply)
-                )
-            });
-            if let Some(line) = line {
-                tracing::warn!("{line}");
-            }
-        }
-        if socket.send_multipart(reply, 0).is_err() {
-            return;
+        if let Some(line) = line {
+            tracing::warn!("{line}");
         }
     }
-}
-
-impl Drop for ZapHandler {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
+    reply
 }
 
 #[cfg(test)]

@@ -5,12 +5,12 @@
 //! and logs what went wrong, in words that say what to fix
 //! ([`diagnosis`], without I/O).
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
-use std::thread::JoinHandle;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::log::Throttle;
+use crate::net::SocketThread;
 use crate::protocol::Role;
 
 /// How often the same kind of failure is logged again.
@@ -20,7 +20,6 @@ const HANDSHAKE_FAILED_NO_DETAIL: u16 = zmq::SocketEvent::HANDSHAKE_FAILED_NO_DE
 const HANDSHAKE_SUCCEEDED: u16 = zmq::SocketEvent::HANDSHAKE_SUCCEEDED as u16;
 const HANDSHAKE_FAILED_PROTOCOL: u16 = zmq::SocketEvent::HANDSHAKE_FAILED_PROTOCOL as u16;
 const HANDSHAKE_FAILED_AUTH: u16 = zmq::SocketEvent::HANDSHAKE_FAILED_AUTH as u16;
-const MONITOR_STOPPED: u16 = zmq::SocketEvent::MONITOR_STOPPED as u16;
 /// `ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH`: one side uses CURVE, the
 /// other does not.
 const MECHANISM_MISMATCH: u32 = 0x1100_0002;
@@ -84,18 +83,11 @@ fn parse_event(frame: &[u8]) -> Option<(u16, u32)> {
 }
 
 /// Watches one client socket's handshakes on a thread and logs each kind of
-/// failure (at most every [`REPEAT_EVERY`], with a count); counts them.
-/// Drop it before the socket's context.
+/// failure, at most every [`REPEAT_EVERY`] with a count. Drop it before the
+/// socket's context.
+#[derive(Debug)]
 pub struct HandshakeWatch {
-    stop: Arc<AtomicBool>,
-    failures: Arc<AtomicU64>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl std::fmt::Debug for HandshakeWatch {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("HandshakeWatch")
-    }
+    _thread: SocketThread,
 }
 
 impl HandshakeWatch {
@@ -122,78 +114,26 @@ impl HandshakeWatch {
         let monitor = ctx.socket(zmq::PAIR)?;
         monitor.set_linger(0)?;
         monitor.connect(&endpoint)?;
-        let stop = Arc::new(AtomicBool::new(false));
-        let failures = Arc::new(AtomicU64::new(0));
-        let (stopping, counted) = (Arc::clone(&stop), Arc::clone(&failures));
-        // Its lines carry the role's span (the worker's id, say).
-        let span = tracing::Span::current();
-        let thread = std::thread::Builder::new()
-            .name("handshakes".into())
-            .spawn(move || {
-                let _role = span.entered();
-                watch(&monitor, &dialler, &counted, &stopping);
-            })?;
-        Ok(Self {
-            stop,
-            failures,
-            thread: Some(thread),
-        })
-    }
-
-    /// Handshakes that failed so far.
-    #[must_use]
-    pub fn failures(&self) -> u64 {
-        self.failures.load(Ordering::Relaxed)
-    }
-}
-
-fn watch(monitor: &zmq::Socket, dialler: &Dialler, failures: &AtomicU64, stop: &AtomicBool) {
-    // One throttle per kind of failure, so that a rarer one is not hidden.
-    let mut throttles: std::collections::HashMap<(u16, u32), Throttle> =
-        std::collections::HashMap::new();
-    while !stop.load(Ordering::Relaxed) {
-        match monitor.poll(zmq::POLLIN, 100) {
-            Ok(0) | Err(zmq::Error::EINTR) => continue,
-            Ok(_) => {}
-            Err(_) => return,
-        }
-        let Ok(frames) = monitor.recv_multipart(0) else {
-            return;
-        };
-        let Some((event, value)) = frames.first().and_then(|f| parse_event(f)) else {
-            continue;
-        };
-        if event == MONITOR_STOPPED {
-            return;
-        }
-        if event == HANDSHAKE_SUCCEEDED {
-            tracing::debug!(
-                "handshake with the {} at {} succeeded",
-                dialler.server.name(),
-                dialler.endpoint
-            );
-            continue;
-        }
-        failures.fetch_add(1, Ordering::Relaxed);
-        let throttle = throttles
-            .entry((event, value))
-            .or_insert_with(|| Throttle::new(REPEAT_EVERY));
-        if let Some(line) = throttle.admit(Instant::now(), || {
-            diagnosis(dialler, event, value).unwrap_or_default()
-        }) {
-            if !line.is_empty() {
-                tracing::warn!("{line}");
+        // One throttle per kind of failure, so that a rarer one is not hidden.
+        let mut throttles: HashMap<(u16, u32), Throttle> = HashMap::new();
+        let thread = SocketThread::spawn("handshakes", monitor, move |_, frames| {
+            let Some((event, value)) = frames.first().and_then(|f| parse_event(f)) else {
+                return true;
+            };
+            if event == HANDSHAKE_SUCCEEDED {
+                let (server, endpoint) = (dialler.server.name(), &dialler.endpoint);
+                tracing::debug!("handshake with the {server} at {endpoint} succeeded");
+            } else if let Some(text) = diagnosis(&dialler, event, value) {
+                let throttle = throttles
+                    .entry((event, value))
+                    .or_insert_with(|| Throttle::new(REPEAT_EVERY));
+                if let Some(line) = throttle.admit(Instant::now(), || text) {
+                    tracing::warn!("{line}");
+                }
             }
-        }
-    }
-}
-
-impl Drop for HandshakeWatch {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
+            true
+        })?;
+        Ok(Self { _thread: thread })
     }
 }
 

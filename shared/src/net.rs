@@ -1,7 +1,9 @@
 //! ZeroMQ socket set-up shared by the roles, with every option chosen on
 //! purpose.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::thread::JoinHandle;
 
 use crate::auth::{self, AuthError, Authenticator, Refusals, Secret, SecretArgs};
 use crate::curve::{self, Domain, Keys, ZapHandler};
@@ -64,6 +66,70 @@ pub fn connect(socket: &zmq::Socket, endpoint: &str) -> anyhow::Result<()> {
     socket
         .connect(endpoint)
         .map_err(|e| anyhow::anyhow!("connecting to {endpoint}: {e}"))
+}
+
+/// A thread that serves one socket of its own until dropped: it hands each
+/// message to `on_message` (which may answer on the socket, and returns
+/// false to stop), checks for a stop every 100 ms, and carries the span it
+/// was started in. Drop it before the socket's context: dropping stops the
+/// thread and closes the socket.
+pub struct SocketThread {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for SocketThread {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SocketThread")
+    }
+}
+
+impl SocketThread {
+    /// Starts thread `name` serving `socket`.
+    ///
+    /// # Errors
+    /// When the thread cannot start.
+    pub fn spawn(
+        name: &str,
+        socket: zmq::Socket,
+        mut on_message: impl FnMut(&zmq::Socket, Vec<Vec<u8>>) -> bool + Send + 'static,
+    ) -> anyhow::Result<Self> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopping = Arc::clone(&stop);
+        let span = tracing::Span::current();
+        let thread = std::thread::Builder::new()
+            .name(name.into())
+            .spawn(move || {
+                let _role = span.entered();
+                while !stopping.load(Ordering::Relaxed) {
+                    match socket.poll(zmq::POLLIN, 100) {
+                        Ok(0) | Err(zmq::Error::EINTR) => continue,
+                        Ok(_) => {}
+                        Err(_) => return,
+                    }
+                    let Ok(frames) = socket.recv_multipart(0) else {
+                        return;
+                    };
+                    if !on_message(&socket, frames) {
+                        return;
+                    }
+                }
+            })
+            .map_err(|e| anyhow::anyhow!("starting the {name} thread: {e}"))?;
+        Ok(Self {
+            stop,
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for SocketThread {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
 }
 
 /// Sends and receives [`Packet`]s on a role's sockets, sealing and opening
