@@ -660,6 +660,7 @@ fn sink_command(args: &RunArgs, tasks: &str, report: Option<PathBuf>) -> anyhow:
             events_bind: LOOPBACK_ANY_PORT.into(),
             journal: None,
             output: None,
+            no_verify_outputs: false,
             secret: args.secret.clone(),
             exposure: ExposureArgs::default(),
             idle: IdleArgs::default(),

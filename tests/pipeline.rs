@@ -519,6 +519,7 @@ fn garbage_on_bound_ports_is_counted_not_fatal() {
                 input_size: (1, 1),
                 output_size: (1, 1),
                 output_bytes: 1,
+                output_path: "o.png".into(),
             },
             busy_us: 1,
             worker_slots: 1,

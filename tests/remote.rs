@@ -293,6 +293,42 @@ fn workers_on_another_host_without_the_folders_produce_identical_outputs_inline(
     }
 }
 
+/// A worker whose output folder is not the one the sink sees (a host
+/// without the share, or one that only says it wrote): each of its images
+/// fails, saying where the sink looked, instead of counting as written.
+#[test]
+fn outputs_the_sink_cannot_find_on_the_shared_folder_fail_with_the_reason() {
+    let mut roles = Roles::start(1, "path", "127.0.0.1", &[]);
+    let elsewhere = roles.output.with_file_name("not-shared");
+    let mut cmd = imgpipe();
+    cmd.args(roles.worker_args("unshared", &roles.tasks, &roles.results))
+        .arg("--output-root")
+        .arg(&elsewhere);
+    let mut worker = Logged::spawn("unshared", &mut cmd);
+    let report = roles.finish(1);
+    assert_eq!(report["succeeded"], 0, "{report:#}");
+    let unseen = report["failed"]
+        .as_array()
+        .expect("failed list")
+        .iter()
+        .filter(|f| {
+            let error = f["error"].as_str().unwrap_or_default();
+            error.contains("is not in") && error.contains("--no-verify-outputs")
+        })
+        .count();
+    assert_eq!(unseen, roles.photos, "{report:#}");
+    assert_eq!(
+        tree(&elsewhere).len(),
+        roles.photos,
+        "the worker wrote them there"
+    );
+    assert!(
+        tree(&roles.output).is_empty(),
+        "nothing where the sink looked"
+    );
+    assert_eq!(worker.proc.wait(LIMIT).code(), Some(0));
+}
+
 #[test]
 fn wrong_secrets_and_forged_messages_are_refused_counted_and_harmless() {
     let secret = [("IMGPIPE_SECRET", SECRET)];
@@ -1144,6 +1180,7 @@ fn a_worker_key_reports_only_on_its_own_tasks_and_writes_only_where_they_say() {
                 input_size: (1, 1),
                 output_size: (1, 1),
                 output_bytes: 1,
+                output_path: "o.png".into(),
             },
             None,
         ),

@@ -57,6 +57,7 @@ fn a_sink_whose_journal_holds_every_result_finishes_alone() {
         input_root: dir.path().join("in").to_string_lossy().into_owned(),
         output_root: dir.path().join("out").to_string_lossy().into_owned(),
         transport: Transport::Path,
+        synthetic: false,
     };
     // What the sink killed after its last result left behind.
     let (mut journal, _) = sink::journal::Journal::open(&journal_path).expect("journal");
@@ -75,6 +76,7 @@ fn a_sink_whose_journal_holds_every_result_finishes_alone() {
                     input_size: (100, 100),
                     output_size: (64, 64),
                     output_bytes: 1000,
+                    output_path: "o.png".into(),
                 },
                 busy_us: 100_000,
                 worker_slots: 1,

@@ -503,8 +503,8 @@ impl Tickets {
             .into()
     }
 
-    /// Whether a worker's result carries its task's ticket, and an inline
-    /// output goes where the ticket says.
+    /// Whether a worker's result carries its task's ticket, and its output
+    /// (inline, or written on a shared folder) is where the ticket says.
     ///
     /// # Errors
     /// [`AuthError::BadTicket`] naming what is wrong.
@@ -518,7 +518,9 @@ impl Tickets {
             return bad("a ticket the ventilator did not issue for this task");
         }
         match &result.outcome {
-            Outcome::Encoded { output_path, .. } if *output_path != ticket.output_path => {
+            Outcome::Encoded { output_path, .. } | Outcome::Written { output_path, .. }
+                if *output_path != ticket.output_path =>
+            {
                 bad("an output path other than the task's")
             }
             _ => Ok(()),

@@ -653,8 +653,25 @@ pub fn encode_with(
 /// # Errors
 /// What does not match, for the log.
 pub fn verify_encoded(output_path: &str, bytes: &[u8], size: (u32, u32)) -> Result<(), String> {
-    let found = image::guess_format(bytes)
-        .map_err(|_| format!("the bytes for `{output_path}` are not an image"))?;
+    verify_image(output_path, std::io::Cursor::new(bytes), size)
+}
+
+/// [`verify_encoded`] for an image read from `reader`: reads its first
+/// bytes and its header, not the whole of it.
+///
+/// # Errors
+/// What does not match, for the log.
+pub fn verify_image<R: std::io::BufRead + std::io::Seek>(
+    output_path: &str,
+    reader: R,
+    size: (u32, u32),
+) -> Result<(), String> {
+    let reader = ImageReader::new(reader)
+        .with_guessed_format()
+        .map_err(|e| format!("reading `{output_path}`: {e}"))?;
+    let found = reader
+        .format()
+        .ok_or_else(|| format!("the bytes for `{output_path}` are not an image"))?;
     if let Some(named) = OutputFormat::from_path(Path::new(output_path)) {
         if found != named.image_format() {
             return Err(format!(
@@ -662,7 +679,7 @@ pub fn verify_encoded(output_path: &str, bytes: &[u8], size: (u32, u32)) -> Resu
             ));
         }
     }
-    let header = ImageReader::with_format(std::io::Cursor::new(bytes), found)
+    let header = reader
         .into_dimensions()
         .map_err(|e| format!("the bytes for `{output_path}` are not a readable image: {e}"))?;
     if header != size {

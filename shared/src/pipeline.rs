@@ -381,6 +381,7 @@ fn try_run_task(
                 input_size: (0, 0),
                 output_size: (0, 0),
                 output_bytes: 0,
+                output_path: task.output_path.clone(),
             };
             return Ok((written, None));
         }
@@ -412,6 +413,7 @@ fn try_run_task(
         input_size: done.input_size,
         output_size: done.output_size,
         output_bytes: done.encoded.len() as u64,
+        output_path: task.output_path.clone(),
     };
     Ok((written, None))
 }
@@ -431,6 +433,57 @@ pub fn write_inline_output(
     ensure_inside(output_root, &out)?;
     write_atomically(&out, bytes)?;
     Ok(bytes.len() as u64)
+}
+
+/// Checks an output a worker says it wrote on the shared folder (the
+/// sink's side of the path transport): a regular file under `output_root`
+/// (no link, no way out), `bytes` long, and an image of the format its name
+/// gives and of `size` ([`imageio::verify_image`], which reads only its
+/// header). Returns its length.
+///
+/// # Errors
+/// What is wrong, naming the file; a missing one says that the sink may
+/// not see the workers' output folder.
+pub fn verify_written(
+    output_root: &Path,
+    output_rel: &str,
+    bytes: u64,
+    size: (u32, u32),
+) -> Result<u64, String> {
+    let out = output_file(output_root, output_rel)?;
+    let meta = match std::fs::symlink_metadata(&out) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(format!(
+                "the worker wrote `{output_rel}`, but it is not in {} (if the sink cannot \
+                 see the workers' output folder, start it with --no-verify-outputs)",
+                output_root.display()
+            ))
+        }
+        Err(e) => return Err(format!("checking {}: {e}", out.display())),
+    };
+    if !meta.is_file() {
+        return Err(format!("{} is not a regular file", out.display()));
+    }
+    let real_root = output_root
+        .canonicalize()
+        .map_err(|e| format!("output folder {}: {e}", output_root.display()))?;
+    let real = out
+        .canonicalize()
+        .map_err(|e| format!("{}: {e}", out.display()))?;
+    if !real.starts_with(&real_root) {
+        return Err(format!("{} leads outside the output folder", out.display()));
+    }
+    if meta.len() != bytes {
+        return Err(format!(
+            "{} has {} bytes, the worker wrote {bytes}",
+            out.display(),
+            meta.len()
+        ));
+    }
+    let file = std::fs::File::open(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+    imageio::verify_image(output_rel, std::io::BufReader::new(file), size)?;
+    Ok(meta.len())
 }
 
 #[cfg(test)]
@@ -453,6 +506,43 @@ mod tests {
         assert!(!hints("sepia,grayscale:luma").gray);
         assert!(!hints("resize:800,blur:2").gray);
         assert!(!hints("brightness:10,grayscale:luma").gray);
+    }
+
+    #[test]
+    fn a_written_output_is_verified_by_its_length_format_and_size() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path().join("out");
+        std::fs::create_dir_all(root.join("d")).expect("mkdir");
+        let image = image::DynamicImage::new_rgb8(6, 4);
+        let jpeg = imageio::encode(&image, OutputFormat::Jpeg, 90).expect("encode");
+        let len = jpeg.len() as u64;
+        std::fs::write(root.join("d/a.jpg"), &jpeg).expect("write");
+        assert_eq!(verify_written(&root, "d/a.jpg", len, (6, 4)), Ok(len));
+        let refused =
+            |rel: &str, bytes: u64, size| verify_written(&root, rel, bytes, size).expect_err(rel);
+        let missing = refused("d/b.jpg", len, (6, 4));
+        assert!(missing.contains("--no-verify-outputs"), "{missing}");
+        assert!(refused("d/a.jpg", len + 1, (6, 4)).contains("bytes"));
+        assert!(refused("d/a.jpg", len, (4, 6)).contains("6x4"));
+        // Cut short: a length that matches a partial write.
+        std::fs::write(root.join("d/cut.jpg"), &jpeg[..20]).expect("write");
+        let cut = refused("d/cut.jpg", 20, (6, 4));
+        assert!(cut.contains("not a readable image"), "{cut}");
+        // Not an image behind an image name, or another format.
+        std::fs::write(root.join("d/x.jpg"), b"#!/bin/sh\necho hi\n").expect("write");
+        assert!(refused("d/x.jpg", 18, (6, 4)).contains("not an image"));
+        std::fs::write(root.join("d/p.png"), &jpeg).expect("write");
+        assert!(refused("d/p.png", len, (6, 4)).contains("not png"));
+        // A folder, a link, a way out.
+        std::fs::create_dir(root.join("d/f.jpg")).expect("mkdir");
+        assert!(refused("d/f.jpg", len, (6, 4)).contains("not a regular file"));
+        std::fs::write(dir.path().join("elsewhere.jpg"), &jpeg).expect("write");
+        std::os::unix::fs::symlink(dir.path().join("elsewhere.jpg"), root.join("d/l.jpg"))
+            .expect("symlink");
+        assert!(refused("d/l.jpg", len, (6, 4)).contains("not a regular file"));
+        std::os::unix::fs::symlink(dir.path(), root.join("up")).expect("symlink");
+        assert!(refused("up/elsewhere.jpg", len, (6, 4)).contains("outside"));
+        assert!(refused("../elsewhere.jpg", len, (6, 4)).contains("relative"));
     }
 
     #[test]

@@ -23,7 +23,7 @@ pub use crate::timing::{Stage, Timings};
 /// First bytes of every header frame.
 pub const MAGIC: [u8; 4] = *b"IMGP";
 /// Protocol version spoken by this build; other versions are rejected.
-pub const VERSION: u16 = 10;
+pub const VERSION: u16 = 11;
 /// How many worker ids a `BatchEnd` names at most, each of at most
 /// [`MAX_NAMED_WORKER_BYTES`]: 256 KiB in all, well inside
 /// [`MAX_HEADER_BYTES`] whatever peers call themselves.
@@ -279,6 +279,9 @@ pub enum Outcome {
         output_size: (u32, u32),
         /// Bytes written.
         output_bytes: u64,
+        /// Output path relative to the output root, `/`-separated: where
+        /// the sink looks for it (see [`crate::pipeline::verify_written`]).
+        output_path: String,
     },
     /// Inline transport: the output travels in the payload frame, for the
     /// sink to write to `output_root/output_path`.
@@ -400,6 +403,9 @@ pub struct BatchStart {
     pub output_root: String,
     /// How images travel in this batch.
     pub transport: Transport,
+    /// The tasks touch no image (`--synthetic`): there is no output to
+    /// check for a worker's `Written`.
+    pub synthetic: bool,
 }
 
 /// What a sink holds of the task ids `from..to`: the answer to a batch
@@ -850,6 +856,7 @@ mod tests {
                     input_size: (1920, 1280),
                     output_size: (800, 533),
                     output_bytes: 1234,
+                    output_path: "out/a.png".into(),
                 },
                 busy_us: 9000,
                 worker_slots: 2,
@@ -891,6 +898,7 @@ mod tests {
                 input_root: "/in".into(),
                 output_root: "/out".into(),
                 transport: Transport::Inline,
+                synthetic: false,
             })
             .into(),
         );
@@ -947,8 +955,8 @@ mod tests {
             }
             .into(),
         );
-        // magic, version 10 LE, variant 0, string len 1, "w", credit 2 (varints)
-        assert_eq!(frames, vec![b"IMGP\x0a\x00\x00\x01w\x02".to_vec()]);
+        // magic, version 11 LE, variant 0, string len 1, "w", credit 2 (varints)
+        assert_eq!(frames, vec![b"IMGP\x0b\x00\x00\x01w\x02".to_vec()]);
         assert_eq!(encode(&Message::Stop.into()), vec![Vec::<u8>::new()]);
         assert_eq!(
             encode(
@@ -964,7 +972,7 @@ mod tests {
             ),
             // ..., refused connections 0 (version 10), workers: 1 string of
             // length 1, "w"
-            vec![b"IMGP\x0a\x00\x07\xfb\x2c\x01\x01\x00\x02\x00\x01\x01w".to_vec()]
+            vec![b"IMGP\x0b\x00\x07\xfb\x2c\x01\x01\x00\x02\x00\x01\x01w".to_vec()]
         );
         // Version 4: a task carries the output path the ventilator chose,
         // right after the input's. Version 5: it ends with its delivery
@@ -972,7 +980,8 @@ mod tests {
         // with its warnings. Version 7: the resync is a message of its own.
         // Version 9: a task ends with its ticket (none here: 0), after its
         // delivery number. Version 10: `BatchEnd` counts the connections
-        // refused at the handshake.
+        // refused at the handshake. Version 11: `Written` names its output
+        // and `BatchStart` says whether the tasks are synthetic.
         let task = Task {
             ticket: None,
             batch: 1,
@@ -987,7 +996,7 @@ mod tests {
             attempt: 1,
         };
         let frames = encode(&Message::Task(task).into());
-        let prefix: &[u8] = b"IMGP\x0a\x00\x01\x01\x02\x05a.jpg\x05a.png\x00\x02/i\x02/o\x00";
+        let prefix: &[u8] = b"IMGP\x0b\x00\x01\x01\x02\x05a.jpg\x05a.png\x00\x02/i\x02/o\x00";
         assert!(
             frames[0].starts_with(prefix) && frames[0].ends_with(b"\x01\x00"),
             "task bytes changed: {:?}",

@@ -582,6 +582,7 @@ mod tests {
                     input_size: (1000, 1000),
                     output_size: (10, 10),
                     output_bytes: 1,
+                    output_path: "o.png".into(),
                 }
             } else {
                 Outcome::Failed {
@@ -627,6 +628,7 @@ mod tests {
             input_root: "/in".into(),
             output_root: "/out".into(),
             transport: crate::protocol::Transport::Path,
+            synthetic: false,
         };
         let results = [
             result("a", 1000, true),

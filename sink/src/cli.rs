@@ -49,11 +49,18 @@ pub struct Cli {
     /// same journal resumes the batch (removed when the batch completes).
     #[arg(long, env = "IMGPIPE_JOURNAL")]
     pub journal: Option<PathBuf>,
-    /// With the inline transport, write outputs under this folder instead
-    /// of the output folder the ventilator names (when the sink sees it
-    /// mounted elsewhere).
+    /// The output folder as this host sees it, when it is mounted elsewhere
+    /// than the ventilator's: inline outputs are written here, and workers'
+    /// outputs on the shared folder checked here.
     #[arg(long, env = "IMGPIPE_SINK_OUTPUT", value_name = "DIR")]
     pub output: Option<PathBuf>,
+    /// With the shared-folder transport, take workers' word that they wrote
+    /// their outputs. By default the sink checks each one under the output
+    /// folder (`--output`, or the ventilator's) before counting it: there,
+    /// whole, the format and size the result says; otherwise the image
+    /// fails with the reason. For a sink on a host without the folder.
+    #[arg(long, env = "IMGPIPE_NO_VERIFY_OUTPUTS")]
+    pub no_verify_outputs: bool,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub secret: SecretArgs,
@@ -88,8 +95,11 @@ pub struct Config {
     pub events_bind: String,
     /// Journal file, to survive a restart mid-batch.
     pub journal: Option<PathBuf>,
-    /// Where inline outputs go instead of the ventilator's output folder.
+    /// Where inline outputs go instead of the ventilator's output folder
+    /// (and where workers' outputs are checked).
     pub output: Option<PathBuf>,
+    /// Take workers' word that they wrote their outputs (`--no-verify-outputs`).
+    pub no_verify_outputs: bool,
     /// The shared secret and the CURVE keys folder, if any.
     pub credentials: SecretArgs,
     /// Let unauthenticated sockets listen beyond loopback (`--insecure`).
@@ -113,6 +123,7 @@ impl From<Cli> for Config {
             events_bind: cli.events_bind,
             journal: cli.journal,
             output: cli.output,
+            no_verify_outputs: cli.no_verify_outputs,
             credentials: cli.secret,
             insecure: cli.exposure.insecure,
             idle_timeout: cli.idle.timeout(),
@@ -138,6 +149,7 @@ impl Cli {
             events_bind,
             journal,
             output,
+            no_verify_outputs,
             secret,
             exposure,
             idle,
@@ -154,6 +166,7 @@ impl Cli {
         flag(&mut args, "--events-bind", events_bind);
         flag_if(&mut args, "--journal", journal.as_ref());
         flag_if(&mut args, "--output", output.as_ref());
+        shared::argv::switch(&mut args, "--no-verify-outputs", *no_verify_outputs);
         args.extend(secret.to_args());
         args.extend(exposure.to_args());
         args.extend(idle.to_args());
@@ -194,6 +207,7 @@ mod tests {
             "/j",
             "--output",
             "/o",
+            "--no-verify-outputs",
             "--secret-file",
             "/s",
             "--insecure",

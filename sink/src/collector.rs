@@ -13,6 +13,9 @@
 //!   the inline transport, its output stored (or its store failed, which
 //!   makes it a failed image); an inline output that is not the image its
 //!   name promises (a script, another format, another size) is refused;
+//! - with a shared folder, a worker's word that it wrote an output is
+//!   checked first (`verify_outputs`): an output the sink cannot find
+//!   whole makes the image a failed one, with the reason;
 //! - a duplicate is dropped but acknowledged again (the first ack may have
 //!   been lost); it never produces a second journal record or store;
 //! - nothing is acknowledged before the ventilator has described the batch
@@ -35,8 +38,8 @@ use shared::idset::IdSet;
 use shared::log::{Level, Throttle};
 use shared::process::Silence;
 use shared::protocol::{
-    resync_spans, BatchStart, Outcome, Resync, TaskResult, MAX_ACK_IDS, MAX_IN_FLIGHT_PER_WORKER,
-    MAX_RESYNC_RANGES,
+    resync_spans, BatchStart, Outcome, Resync, TaskResult, Transport, MAX_ACK_IDS,
+    MAX_IN_FLIGHT_PER_WORKER, MAX_RESYNC_RANGES,
 };
 use shared::report::{MessageCounts, Report, Tally};
 
@@ -81,6 +84,9 @@ pub struct CollectorConfig {
     /// Build the batch's timeline as results arrive (for `--trace` and
     /// `--html`; bounded, see [`TimelineBuilder`]).
     pub timeline: bool,
+    /// With the path transport, check each output a worker says it wrote
+    /// ([`Action::Verify`]) before holding the result.
+    pub verify_outputs: bool,
 }
 
 impl Default for CollectorConfig {
@@ -97,6 +103,7 @@ impl Default for CollectorConfig {
             resync_span: u64::MAX,
             idle_timeout: None,
             timeline: false,
+            verify_outputs: true,
         }
     }
 }
@@ -175,7 +182,8 @@ pub enum Event {
         /// The entries.
         entries: Vec<shared::protocol::Unprocessed>,
     },
-    /// The outcome of an [`Action::Store`]: the bytes written, or why not.
+    /// The outcome of an [`Action::Store`] or [`Action::Verify`]: the
+    /// output's bytes, or why it is not there.
     Stored {
         /// The batch the store was for.
         batch: u64,
@@ -247,6 +255,20 @@ pub enum Action {
         /// The encoded image.
         bytes: Vec<u8>,
     },
+    /// Check that the output a worker says it wrote on the shared folder
+    /// is there and whole, then feed back [`Event::Stored`].
+    Verify {
+        /// The batch.
+        batch: u64,
+        /// The task.
+        task: u64,
+        /// Output path, relative to the output folder.
+        output_path: String,
+        /// Its length, as the worker gave it.
+        bytes: u64,
+        /// Its dimensions, as the worker gave them.
+        size: (u32, u32),
+    },
     /// Write to the journal (before any acknowledgement that follows).
     Journal(JournalRecord),
     /// Publish on the events socket.
@@ -290,7 +312,7 @@ struct Batch {
     tally: Tally,
     /// The timeline of the results held, when asked for.
     timeline: Option<TimelineBuilder>,
-    /// Inline results whose output is being stored.
+    /// Results whose output is being stored (inline) or verified (path).
     storing: HashMap<u64, TaskResult>,
     /// Results per worker id (for the event snapshots).
     worker_tasks: BTreeMap<String, u64>,
@@ -935,6 +957,29 @@ impl Collector {
                 }
             }
         }
+        if let Outcome::Written {
+            output_path,
+            output_bytes,
+            output_size,
+            ..
+        } = &result.outcome
+        {
+            if self.config.verify_outputs
+                && b.start.transport == Transport::Path
+                && !b.start.synthetic
+            {
+                let verify = Action::Verify {
+                    batch: b.start.batch,
+                    task,
+                    output_path: output_path.clone(),
+                    bytes: *output_bytes,
+                    size: *output_size,
+                };
+                b.storing.insert(task, result);
+                self.actions.push_back(verify);
+                return;
+            }
+        }
         self.hold(now, result);
     }
 
@@ -951,13 +996,14 @@ impl Collector {
                 Outcome::Encoded {
                     input_size,
                     output_size,
-                    ..
+                    output_path,
                 },
                 Ok(output_bytes),
             ) => Outcome::Written {
                 input_size,
                 output_size,
                 output_bytes,
+                output_path,
             },
             (_, Err(e)) => Outcome::Failed {
                 error: format!("sink: {e}"),

@@ -215,6 +215,7 @@ mod tests {
             input_root: "/in".into(),
             output_root: "/out".into(),
             transport: Transport::Path,
+            synthetic: false,
         }
     }
 

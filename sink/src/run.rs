@@ -312,6 +312,22 @@ impl Effects<'_> {
                 };
                 c.handle_event(Instant::now(), stored);
             }
+            Action::Verify {
+                batch,
+                task,
+                output_path,
+                bytes,
+                size,
+            } => {
+                let outcome =
+                    shared::pipeline::verify_written(&self.output_root, &output_path, bytes, size);
+                let verified = Event::Stored {
+                    batch,
+                    task,
+                    outcome,
+                };
+                c.handle_event(Instant::now(), verified);
+            }
             Action::Journal(record) => self.journal(record)?,
             Action::Publish(event) => sockets.events.publish(&event),
             Action::Failure { path, error } => {
@@ -373,6 +389,7 @@ fn collector_config(sink: &Config) -> CollectorConfig {
     let mut config = CollectorConfig {
         idle_timeout: sink.idle_timeout,
         timeline: sink.trace.is_some() || sink.html.is_some(),
+        verify_outputs: !sink.no_verify_outputs,
         ..CollectorConfig::default()
     };
     let span = cfg!(debug_assertions)

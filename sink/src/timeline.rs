@@ -284,6 +284,7 @@ pub(crate) mod tests {
                     input_size: (10, 10),
                     output_size: (5, 5),
                     output_bytes: 10,
+                    output_path: "o.png".into(),
                 }
             } else {
                 Outcome::Failed {

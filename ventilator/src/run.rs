@@ -328,6 +328,7 @@ fn plan_batch(
         input_root: tasks.input_root.clone(),
         output_root: tasks.output_root.clone(),
         transport: config.mode.transport,
+        synthetic: tasks.synthetic(),
     };
     Batch {
         tasks,

@@ -180,6 +180,7 @@ impl World {
             input_root: "/in".into(),
             output_root: "/out".into(),
             transport: self.transport,
+            synthetic: false,
         }
     }
 
@@ -192,6 +193,7 @@ impl World {
                 input_size: (4, 4),
                 output_size: (2, 2),
                 output_bytes: 10,
+                output_path: format!("{task}.png"),
             },
             (true, Transport::Inline) => Outcome::Encoded {
                 input_size: (4, 4),
@@ -404,6 +406,12 @@ impl World {
                     assert_eq!(self.transport, Transport::Inline);
                     assert!(!self.c.is_held(task), "task {task} stored once held");
                     assert!(self.stored_here.insert(task), "task {task} stored twice");
+                    self.stores.push((batch, task));
+                }
+                Action::Verify { batch, task, .. } => {
+                    assert_eq!(self.transport, Transport::Path);
+                    assert!(!self.c.is_held(task), "task {task} verified once held");
+                    assert!(self.stored_here.insert(task), "task {task} verified twice");
                     self.stores.push((batch, task));
                 }
                 Action::Journal(record) => self.journal(record),

@@ -22,6 +22,7 @@ fn start(total: u64, transport: Transport) -> BatchStart {
         input_root: "/in".into(),
         output_root: "/out".into(),
         transport,
+        synthetic: false,
     }
 }
 
@@ -36,6 +37,7 @@ fn written(task: u64, worker: &str) -> TaskResult {
             input_size: (10, 10),
             output_size: (5, 5),
             output_bytes: 100,
+            output_path: format!("{task}.jpg"),
         },
         busy_us: 1_000,
         worker_slots: 1,
@@ -52,6 +54,15 @@ fn encoded(task: u64) -> TaskResult {
             output_path: format!("{task}.png"),
         },
         ..written(task, "w")
+    }
+}
+
+/// The sink's configuration without the check of workers' outputs, which
+/// has its own tests: results on a shared folder are held at once.
+fn unverified() -> CollectorConfig {
+    CollectorConfig {
+        verify_outputs: false,
+        ..CollectorConfig::default()
     }
 }
 
@@ -103,7 +114,7 @@ fn journaled(r: TaskResult) -> Action {
 #[test]
 fn a_batch_from_start_to_end() {
     let t0 = Instant::now();
-    let mut c = Collector::new(CollectorConfig::default(), t0);
+    let mut c = Collector::new(unverified(), t0);
     c.handle_timeout(t0);
     assert_eq!(drain(&mut c), vec![Action::Hello]);
     // A result before the batch is known waits for it.
@@ -180,7 +191,7 @@ fn a_batch_from_start_to_end() {
 #[test]
 fn stale_and_unknown_results_are_counted_not_acknowledged() {
     let t0 = Instant::now();
-    let mut c = Collector::new(CollectorConfig::default(), t0);
+    let mut c = Collector::new(unverified(), t0);
     c.handle_event(t0, Event::BatchStart(start(2, Transport::Path)));
     drain(&mut c);
     let stale = TaskResult {
@@ -198,7 +209,7 @@ fn stale_and_unknown_results_are_counted_not_acknowledged() {
 #[test]
 fn inline_outputs_are_held_once_stored_and_a_failed_store_is_a_failed_image() {
     let t0 = Instant::now();
-    let mut c = Collector::new(CollectorConfig::default(), t0);
+    let mut c = Collector::new(unverified(), t0);
     c.handle_event(t0, Event::BatchStart(start(3, Transport::Inline)));
     drain(&mut c);
     let with_bytes = |r| Event::Result {
@@ -229,6 +240,7 @@ fn inline_outputs_are_held_once_stored_and_a_failed_store_is_a_failed_image() {
             input_size: (10, 10),
             output_size: (5, 5),
             output_bytes: 3,
+            output_path: "0.png".into(),
         },
         ..encoded(0)
     };
@@ -255,6 +267,81 @@ fn inline_outputs_are_held_once_stored_and_a_failed_store_is_a_failed_image() {
     assert!(c.complete());
 }
 
+#[test]
+fn a_written_output_is_checked_before_it_is_held_and_one_not_found_fails_its_image() {
+    let t0 = Instant::now();
+    let mut c = Collector::new(CollectorConfig::default(), t0);
+    c.handle_event(t0, Event::BatchStart(start(3, Transport::Path)));
+    drain(&mut c);
+    c.handle_event(t0, result(written(0, "w")));
+    let verify = |task: u64| Action::Verify {
+        batch: BATCH,
+        task,
+        output_path: format!("{task}.jpg"),
+        bytes: 100,
+        size: (5, 5),
+    };
+    assert_eq!(effects(&mut c), vec![verify(0)]);
+    // A copy while the first is checked: no second check, no ack yet.
+    c.handle_event(t0, result(written(0, "w")));
+    c.handle_timeout(t0 + Duration::from_secs(1));
+    assert_eq!(effects(&mut c), vec![]);
+    assert_eq!(c.done(), 0);
+    let t1 = t0 + Duration::from_secs(2);
+    let checked = |task, outcome| Event::Stored {
+        batch: BATCH,
+        task,
+        outcome,
+    };
+    c.handle_event(t1, checked(0, Ok(100)));
+    assert_eq!(effects(&mut c), vec![journaled(written(0, "w")), ack(&[0])]);
+    // Not there: the image failed, with the reason, and is done.
+    c.handle_event(t1, result(written(1, "w")));
+    assert_eq!(effects(&mut c), vec![verify(1)]);
+    c.handle_event(t1, checked(1, Err("1.jpg is not there".into())));
+    let failed = TaskResult {
+        outcome: Outcome::Failed {
+            error: "sink: 1.jpg is not there".into(),
+        },
+        ..written(1, "w")
+    };
+    let actions = drain(&mut c);
+    assert!(actions.contains(&journaled(failed)), "{actions:?}");
+    // A worker's failure has nothing to check.
+    let broken = TaskResult {
+        outcome: Outcome::Failed {
+            error: "corrupt".into(),
+        },
+        ..written(2, "w")
+    };
+    c.handle_event(t1, result(broken));
+    assert!(!effects(&mut c)
+        .iter()
+        .any(|a| matches!(a, Action::Verify { .. })));
+    assert_eq!((c.done(), c.failed()), (3, 2));
+    assert!(c.complete());
+}
+
+#[test]
+fn nothing_is_checked_when_told_not_to_or_when_the_tasks_touch_no_image() {
+    let t0 = Instant::now();
+    let synthetic = BatchStart {
+        synthetic: true,
+        ..start(1, Transport::Path)
+    };
+    for (config, start) in [
+        (unverified(), start(1, Transport::Path)),
+        (CollectorConfig::default(), synthetic),
+    ] {
+        let mut c = Collector::new(config, t0);
+        c.handle_event(t0, Event::BatchStart(start));
+        drain(&mut c);
+        c.handle_event(t0, result(written(0, "w")));
+        c.handle_timeout(t0 + Duration::from_secs(1));
+        assert_eq!(effects(&mut c), vec![journaled(written(0, "w")), ack(&[0])]);
+    }
+}
+
 /// Feeds `c` a journal, as the run loop does: its header, each result,
 /// the end.
 fn restore(c: &mut Collector, results: Vec<TaskResult>, start: Option<BatchStart>, at: Instant) {
@@ -273,7 +360,7 @@ fn restore(c: &mut Collector, results: Vec<TaskResult>, start: Option<BatchStart
 #[test]
 fn a_journal_holding_every_result_finishes_the_batch_alone() {
     let t0 = Instant::now();
-    let mut c = Collector::new(CollectorConfig::default(), t0);
+    let mut c = Collector::new(unverified(), t0);
     let all = vec![written(0, "a"), written(1, "a")];
     restore(&mut c, all, Some(start(2, Transport::Path)), t0);
     c.handle_timeout(t0);
@@ -306,7 +393,7 @@ fn a_journal_holding_every_result_finishes_the_batch_alone() {
 #[test]
 fn a_journal_with_every_result_answers_a_live_ventilator_first() {
     let t0 = Instant::now();
-    let mut c = Collector::new(CollectorConfig::default(), t0);
+    let mut c = Collector::new(unverified(), t0);
     let all = vec![written(0, "a"), written(1, "a")];
     restore(&mut c, all, Some(start(2, Transport::Path)), t0);
     drain(&mut c);
@@ -317,7 +404,7 @@ fn a_journal_with_every_result_answers_a_live_ventilator_first() {
 #[test]
 fn a_journal_without_a_description_is_set_aside_for_a_fresh_start() {
     let t0 = Instant::now();
-    let mut c = Collector::new(CollectorConfig::default(), t0);
+    let mut c = Collector::new(unverified(), t0);
     restore(&mut c, vec![written(0, "a")], None, t0);
     c.handle_timeout(t0 + Duration::from_secs(60));
     assert_eq!(effects(&mut c), vec![]);
@@ -338,7 +425,7 @@ fn a_journal_without_a_description_is_set_aside_for_a_fresh_start() {
 #[test]
 fn a_journal_of_another_batch_gives_way_to_the_ventilators() {
     let t0 = Instant::now();
-    let mut c = Collector::new(CollectorConfig::default(), t0);
+    let mut c = Collector::new(unverified(), t0);
     let other = BatchStart {
         batch: BATCH + 1,
         ..start(2, Transport::Path)
@@ -369,7 +456,7 @@ fn a_journal_of_another_batch_gives_way_to_the_ventilators() {
 #[test]
 fn repeated_warnings_are_rate_limited_with_a_count() {
     let t0 = Instant::now();
-    let mut c = Collector::new(CollectorConfig::default(), t0);
+    let mut c = Collector::new(unverified(), t0);
     for i in 0..1000 {
         let event = Event::Rejected {
             from: super::Peer::Worker,
@@ -404,7 +491,7 @@ fn repeated_warnings_are_rate_limited_with_a_count() {
 #[test]
 fn a_worker_restarted_under_the_same_id_is_counted_once() {
     let t0 = Instant::now();
-    let mut c = Collector::new(CollectorConfig::default(), t0);
+    let mut c = Collector::new(unverified(), t0);
     c.handle_event(t0, Event::BatchStart(start(3, Transport::Path)));
     for task in [0, 1, 0, 1, 2] {
         c.handle_event(t0, result(written(task, "w")));
@@ -418,7 +505,7 @@ fn a_worker_restarted_under_the_same_id_is_counted_once() {
 #[test]
 fn a_new_watcher_gets_the_state_at_once() {
     let t0 = Instant::now();
-    let mut c = Collector::new(CollectorConfig::default(), t0);
+    let mut c = Collector::new(unverified(), t0);
     drain(&mut c);
     let published = |c: &mut Collector| -> Vec<events::Event> {
         drain(c)
@@ -462,7 +549,7 @@ fn no_answer_grows_with_the_batch() {
     let t0 = Instant::now();
     let config = CollectorConfig {
         resync_ranges: 2,
-        ..CollectorConfig::default()
+        ..unverified()
     };
     let mut c = Collector::new(config, t0);
     let total = MAX_ACK_IDS as u64 + 10;
@@ -508,7 +595,7 @@ fn no_answer_grows_with_the_batch() {
 fn idle_config(idle: Duration) -> CollectorConfig {
     CollectorConfig {
         idle_timeout: Some(idle),
-        ..CollectorConfig::default()
+        ..unverified()
     }
 }
 
@@ -577,7 +664,7 @@ fn a_complete_batch_ends_normally_even_when_the_ventilator_is_silent() {
 #[test]
 fn an_inline_output_that_is_not_the_promised_image_is_refused() {
     let t0 = Instant::now();
-    let mut c = Collector::new(CollectorConfig::default(), t0);
+    let mut c = Collector::new(unverified(), t0);
     c.handle_event(t0, Event::BatchStart(start(1, Transport::Inline)));
     drain(&mut c);
     let script = b"#!/bin/sh\necho owned\n".to_vec();
@@ -616,7 +703,7 @@ fn an_inline_output_that_is_not_the_promised_image_is_refused() {
 #[test]
 fn half_a_workers_in_flight_cap_is_acknowledged_at_once() {
     let t0 = Instant::now();
-    let mut c = Collector::new(CollectorConfig::default(), t0);
+    let mut c = Collector::new(unverified(), t0);
     c.handle_timeout(t0);
     c.handle_event(t0, Event::BatchStart(start(100, Transport::Path)));
     drain(&mut c);
